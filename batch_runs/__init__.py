@@ -1,0 +1,1 @@
+"""Parameter sweeps: designs, executors, result store, statistics and plots."""

@@ -1,0 +1,1 @@
+"""Named scenarios (YAML), experiment definitions and the command-line interface."""

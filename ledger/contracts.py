@@ -1,0 +1,168 @@
+"""The contract runtime: pure functions (state, block) -> (state, events) with a canonical state root.
+
+Each transaction kind has one contract in a registry. Every validator (and the offline verifier)
+runs the same code on the same block from the same state, so the state root in the header proves
+they agree; a block whose contracts fail, or whose root differs, is invalid.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from ledger.block import BlockEntry
+from ledger.canonical import canonical_bytes, hash_value
+from ledger.genesis import Genesis
+from ledger.identity import Role
+from ledger.transactions import TX_KINDS, Transaction
+
+
+class ContractError(ValueError):
+    """A transaction the chain's rules refuse; it makes the block that carries it invalid."""
+
+
+@dataclass(frozen=True)
+class BlockContext:
+    height: int
+    time_ms: float
+    proposer: str
+    genesis: Genesis
+
+
+Contract = Callable[[dict, Transaction, BlockEntry, BlockContext], list[dict]]
+CONTRACTS: dict[str, Contract] = {}
+# Run after every transaction of a block, e.g. to insist clearing results are complete.
+END_OF_BLOCK_CHECKS: list[Callable[[dict, BlockContext], None]] = []
+
+
+def contract(kind: str) -> Callable[[Contract], Contract]:
+    def register(fn: Contract) -> Contract:
+        if kind not in TX_KINDS:
+            raise ValueError(f"no transaction kind {kind!r} to attach a contract to")
+        CONTRACTS[kind] = fn
+        return fn
+    return register
+
+
+def genesis_state(genesis: Genesis) -> dict:
+    """State at height 0: the membership list plus empty books and accounts."""
+    return {
+        "chain_id": genesis.chain_id,
+        "height": 0,
+        "members": {m.public_key: {"organisation": m.organisation, "role": m.role.value}
+                    for m in genesis.registry.members()},
+        "nonces": {},
+        "dedup": {},
+        "registered": {},
+        "plans": {},
+        "bids": {},
+        "closed": {},
+        "expected": [],
+        "results": {},
+    }
+
+
+def state_root(state: dict) -> str:
+    return hash_value(state)
+
+
+def dedup_token(key: tuple) -> str:
+    return canonical_bytes(list(key)).decode()
+
+
+def hour_key(day: int, hour: int) -> str:
+    return f"{day}:{hour}"
+
+
+def admission_problem(state: dict, tx: Transaction) -> str | None:
+    """The stateful checks a transaction must pass to be admitted to a pool or a block.
+
+    Shared by the mempool (before admission) and execution (inside blocks) so the two can never
+    disagree on what is a replay, a duplicate or an unknown sender.
+    """
+    if tx.chain_id != state["chain_id"]:
+        return "wrong_chain"
+    member = state["members"].get(tx.sender)
+    if member is None:
+        return "unknown_sender"
+    if Role(member["role"]) not in TX_KINDS[tx.kind].roles:
+        return "role_not_allowed"
+    if tx.nonce <= state["nonces"].get(tx.sender, 0):
+        return "replayed_nonce"
+    key = tx.dedup_key()
+    if key is not None and dedup_token(key) in state["dedup"]:
+        return "duplicate"
+    return None
+
+
+def execute_block(state: dict, entries: Iterable[BlockEntry], ctx: BlockContext) -> tuple[dict, list[dict]]:
+    """Apply a block's entries in order to a copy of `state`; raise ContractError if any fails."""
+    new = copy.deepcopy(state)
+    events: list[dict] = []
+    for index, entry in enumerate(entries):
+        tx = entry.tx.tx
+        problem = admission_problem(new, tx)
+        if problem is None and tx.nonce != new["nonces"].get(tx.sender, 0) + 1:
+            problem = "nonce_gap"
+        if problem is None and not entry.tx.signature_valid():
+            problem = "bad_signature"
+        if problem is not None:
+            raise ContractError(f"entry {index} ({tx.kind}): {problem}")
+        events.extend(CONTRACTS[tx.kind](new, tx, entry, ctx))
+        new["nonces"][tx.sender] = tx.nonce
+        key = tx.dedup_key()
+        if key is not None:
+            new["dedup"][dedup_token(key)] = entry.tx.tx_id
+    for check in END_OF_BLOCK_CHECKS:
+        check(new, ctx)
+    new["height"] = ctx.height
+    return new, events
+
+
+def organisation(state: dict, tx: Transaction) -> str:
+    return state["members"][tx.sender]["organisation"]
+
+
+@contract("register")
+def register(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
+    """An alliance member joins on chain with its device data (SPEC A.1 stage 1)."""
+    member = state["members"][tx.sender]
+    if (tx.payload["organisation"], tx.payload["role"]) != (member["organisation"], member["role"]):
+        raise ContractError("register payload does not match the sender's membership")
+    state["registered"][tx.sender] = dict(tx.payload["details"])
+    return [{"event": "registered", "organisation": member["organisation"], "role": member["role"]}]
+
+
+@contract("plan_commitment")
+def plan_commitment(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
+    """A DNO commits to its day-ahead plan by hash, so later deviations are checkable."""
+    org = organisation(state, tx)
+    state["plans"].setdefault(org, {})[str(tx.payload["day"])] = tx.payload["plan_hash"]
+    return [{"event": "plan_committed", "dno": org, "day": tx.payload["day"]}]
+
+
+@contract("bid")
+def bid(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
+    """Records a bid with its upload time; one seen after gate closure is kept but misses the hour."""
+    p = tx.payload
+    key = hour_key(p["day"], p["hour"])
+    on_time = entry.seen_ms <= ctx.genesis.gate_closure_ms(p["day"], p["hour"]) and key not in state["closed"]
+    record = {"bidder": organisation(state, tx), "side": p["side"], "round": p["round"],
+              "quantity_mwh": p["quantity_mwh"], "price_per_mwh": p["price_per_mwh"],
+              "submitted_at": entry.seen_ms, "tx_id": entry.tx.tx_id, "included": on_time}
+    state["bids"].setdefault(key, []).append(record)
+    return [{"event": "bid_recorded" if on_time else "bid_missed_gate", "day": p["day"], "hour": p["hour"],
+             "bidder": record["bidder"], "tx_id": record["tx_id"]}]
+
+
+def _no_unposted_results(state: dict, ctx: BlockContext) -> None:
+    if state["expected"]:
+        raise ContractError(f"{len(state['expected'])} clearing results missing from the block")
+
+
+END_OF_BLOCK_CHECKS.append(_no_unposted_results)
+
+
+def expected_payloads(state: dict) -> list[dict[str, Any]]:
+    return state["expected"]

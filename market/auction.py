@@ -1,0 +1,194 @@
+"""Clearing one hour: winner determination, concession rounds and residuals (SPEC A.5-A.7).
+
+`clear_hour` is a pure function of the book and the rules, so every validator of the chain that
+runs it on the same block reaches the same trades. The matching mode is looked up in a registry;
+this module owns what all modes share: rounds, concession, midpoint prices and bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pydantic import Field
+
+from market.book import Bid, RoundBook, Trade
+from market.concession import concede_buyer, concede_seller
+from market.matching import MATCHERS
+from market.params import MechanismParams
+from market.tariff import Tariff
+
+__all__ = ["Bid", "ClearingResult", "RoundBook", "Rules", "Trade", "clear_hour"]
+
+
+class Rules(MechanismParams):
+    """The mechanism parameters plus the tariff facts of the hour being cleared.
+
+    Defaults describe the paper's hour 2: a valley hour with TOU 270 and feed-in 400 RMB/MWh.
+    """
+
+    tou_buy_per_mwh: float = Field(
+        270.0, ge=0, description="main grid's TOU selling price this hour, RMB/MWh; [P] A.11.1"
+    )
+    feed_in_per_mwh: float = Field(
+        400.0, ge=0, description="main grid's purchase (feed-in) price this hour, RMB/MWh; [R] A.11.1"
+    )
+    is_valley: bool = Field(True, description="valley hour: compensation applies; [P] A.8")
+
+    @classmethod
+    def for_hour(cls, params: MechanismParams, tariff: Tariff, hour: int) -> Rules:
+        """The rules of hour (1..24) of a day under `tariff`."""
+        return cls(
+            **params.model_dump(),
+            tou_buy_per_mwh=float(tariff.buy_per_mwh()[hour - 1]),
+            feed_in_per_mwh=float(tariff.sell_per_mwh()[hour - 1]),
+            is_valley=tariff.is_valley(hour),
+        )
+
+    @property
+    def band_low_per_mwh(self) -> float:
+        """Lower edge of the tariff band, min(TOU, feed-in) (A.4.2)."""
+        return min(self.tou_buy_per_mwh, self.feed_in_per_mwh)
+
+    @property
+    def band_high_per_mwh(self) -> float:
+        """Upper edge of the tariff band, max(TOU, feed-in) (A.4.2)."""
+        return max(self.tou_buy_per_mwh, self.feed_in_per_mwh)
+
+    @property
+    def band_width_per_mwh(self) -> float:
+        """p_hi - p_lo, the unit of the additive concession step (A.6.2)."""
+        return self.band_high_per_mwh - self.band_low_per_mwh
+
+
+@dataclass(frozen=True)
+class ClearingResult:
+    """Trades, residuals and the book of every round of one clearing.
+
+    `residual` maps each bidder to its unmatched MWh (summed over hours for a multi-hour block
+    book; `residual_by_hour` keeps them apart, keyed by (bidder, hour)).
+    """
+
+    offers: tuple[Bid, ...]
+    bids: tuple[Bid, ...]
+    trades: tuple[Trade, ...]
+    rounds: tuple[RoundBook, ...]
+    residual_by_hour: dict[tuple[str, int | None], float] = field(default_factory=dict)
+
+    @property
+    def residual(self) -> dict[str, float]:
+        """Bidder -> MWh left for the compulsory grid trade (A.7)."""
+        total: dict[str, float] = defaultdict(float)
+        for (bidder, _hour), mwh in self.residual_by_hour.items():
+            total[bidder] += mwh
+        return dict(total)
+
+    @property
+    def welfare(self) -> float:
+        """Social welfare of all trades at their round's limits, sum (p_b - p_s) q (A.5.1), RMB."""
+        return sum(trade.welfare for trade in self.trades)
+
+
+def clear_hour(
+    offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules | None = None
+) -> ClearingResult:
+    """Run the rounds of one hour (A.5-A.6) and return trades and residuals for the grid (A.7).
+
+    Each round the matcher fills the active book; fully filled bidders leave, the rest concede
+    and try again until one side is empty, `max_rounds` is reached, or `max_idle_rounds` rounds
+    in a row neither traded nor moved a price (nothing could change after that).
+    """
+    rules = rules if rules is not None else Rules()
+    offers, bids = tuple(offers), tuple(bids)
+    matcher = MATCHERS[rules.matching]
+    _check_book(offers, bids, block_bids_allowed=matcher.supports_blocks)
+    tolerance = rules.quantity_tolerance_mwh
+    sellers = [b for b in offers if b.quantity_mwh > tolerance]
+    buyers = [b for b in bids if b.quantity_mwh > tolerance]
+    traded: dict[tuple[str, int | None], float] = defaultdict(float)
+    trades: list[Trade] = []
+    rounds: list[RoundBook] = []
+    idle_rounds, made = 0, True
+    for round_no in range(1, rules.max_rounds + 1):
+        if not sellers or not buyers:
+            break
+        if round_no > 1:
+            moved = _concede(sellers, buyers, rules)
+            idle_rounds = idle_rounds + 1 if not (moved or made) else 0
+            if idle_rounds >= rules.max_idle_rounds:
+                break
+        rounds.append(RoundBook(round_no, tuple(sellers), tuple(buyers)))
+        fills = matcher.match(sellers, buyers, rules)
+        made = bool(fills)
+        sold = [0.0] * len(sellers)
+        bought = [0.0] * len(buyers)
+        for fill in fills:
+            seller, buyer = sellers[fill.seller], buyers[fill.buyer]
+            trades.append(_trade(seller, buyer, round_no, fill.quantity_mwh))
+            sold[fill.seller] += fill.quantity_mwh
+            bought[fill.buyer] += fill.quantity_mwh
+            traded[(seller.bidder, seller.hour)] += fill.quantity_mwh
+            traded[(buyer.bidder, buyer.hour)] += fill.quantity_mwh
+        sellers = _remaining(sellers, sold, tolerance)
+        buyers = _remaining(buyers, bought, tolerance)
+    residual = {
+        (b.bidder, b.hour): max(0.0, b.quantity_mwh - traded[(b.bidder, b.hour)])
+        for b in offers + bids
+    }
+    return ClearingResult(offers, bids, tuple(trades), tuple(rounds), residual)
+
+
+def _trade(seller: Bid, buyer: Bid, round_no: int, quantity_mwh: float) -> Trade:
+    """A trade at the midpoint of the two limits (A.5.4), which lies inside both."""
+    return Trade(
+        seller=seller.bidder,
+        buyer=buyer.bidder,
+        round=round_no,
+        quantity_mwh=quantity_mwh,
+        price_per_mwh=(seller.price_per_mwh + buyer.price_per_mwh) / 2,
+        seller_price_per_mwh=seller.price_per_mwh,
+        buyer_price_per_mwh=buyer.price_per_mwh,
+        hour=seller.hour,
+    )
+
+
+def _remaining(book: list[Bid], filled: list[float], tolerance: float) -> list[Bid]:
+    """Bidders left after a round, with their residuals; the filled ones leave (A.6.1)."""
+    return [
+        bid.revised(bid.quantity_mwh - done, bid.price_per_mwh) if done else bid
+        for bid, done in zip(book, filled)
+        if bid.quantity_mwh - done > tolerance
+    ]
+
+
+def _concede(sellers: list[Bid], buyers: list[Bid], rules: Rules) -> bool:
+    """Concede every remaining bidder in place (A.6.2); True if any price moved."""
+    moved = False
+    for book, concede in ((sellers, concede_seller), (buyers, concede_buyer)):
+        for k, bid in enumerate(book):
+            price = concede(bid.price_per_mwh, rules)
+            if price != bid.price_per_mwh:
+                book[k] = bid.revised(bid.quantity_mwh, price)
+                moved = True
+    return moved
+
+
+def _check_book(offers: tuple[Bid, ...], bids: tuple[Bid, ...], *, block_bids_allowed: bool) -> None:
+    """Reject books the rules cannot read: wrong types, duplicates, self-trades, block-only bids."""
+    for bid in offers + bids:
+        if not isinstance(bid, Bid):
+            raise ValueError(f"expected market.auction.Bid, got {type(bid).__name__}")
+    sides = [Counter((b.bidder, b.hour) for b in side) for side in (offers, bids)]
+    for side, name in zip(sides, ("offers", "bids")):
+        repeated = [key for key, count in side.items() if count > 1]
+        if repeated:
+            raise ValueError(f"{name}: more than one bid of (bidder, hour) {repeated[0]}")
+    both = set(sides[0]) & set(sides[1])
+    if both:
+        raise ValueError(f"{sorted(both)[0]} both sells and buys in the same hour")
+    if block_bids_allowed:
+        return
+    hours = {b.hour for b in offers + bids}
+    if len(hours) > 1 or any(b.all_or_nothing or b.bundle is not None for b in offers + bids):
+        raise ValueError("all-or-nothing, bundle and multi-hour bids need matching='block'")

@@ -1,0 +1,97 @@
+"""First-round bid prices (SPEC A.4): a registry of rules mapping a quantity ratio to a price.
+
+The paper's formula is lost; it names the inputs (bid quantity, the seller's storage capacity, the
+buyer's load, k = 0.5) and the tariff anchors. `band_interpolation` (R1) keeps every price inside
+the band between feed-in and TOU tariff; `anchor_scaling` (R2) follows the literal §5.4 sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from market.book import Bid
+
+if TYPE_CHECKING:
+    from market.auction import Rules
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A DNO's side of the hour before pricing: quantity and the scale its ratio divides by.
+
+    `scale_mwh` is the seller's total storage capacity E or the buyer's intraday load L (A.4.1).
+    """
+
+    bidder: str
+    quantity_mwh: float
+    scale_mwh: float
+    submitted_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class BidPriceRule:
+    """Seller and buyer price as functions of (ratio, TOU buy price, feed-in price, k)."""
+
+    seller: Callable[[float, float, float, float], float]
+    buyer: Callable[[float, float, float, float], float]
+
+
+BID_PRICE_RULES: dict[str, BidPriceRule] = {
+    # R1 (A.4.2): move from the own-side anchor towards the other by k * band * ratio.
+    "band_interpolation": BidPriceRule(
+        seller=lambda rho, buy, fit, k: buy - k * (buy - fit) * rho,
+        buyer=lambda rho, buy, fit, k: fit + k * (buy - fit) * rho,
+    ),
+    # R2 (A.4.3): scale the own-side anchor by (1 -/+ k * ratio).
+    "anchor_scaling": BidPriceRule(
+        seller=lambda rho, buy, fit, k: buy * (1 - k * rho),
+        buyer=lambda rho, buy, fit, k: fit * (1 + k * rho),
+    ),
+}
+
+
+def quantity_ratio(quantity_mwh: float, scale_mwh: float) -> float:
+    """rho = min(1, Q / scale), with a zero scale counting as fully stretched (rho = 1)."""
+    if quantity_mwh <= 0:
+        return 0.0
+    return 1.0 if scale_mwh <= 0 else min(1.0, quantity_mwh / scale_mwh)
+
+
+def price_bids(
+    sellers: Sequence[Position], buyers: Sequence[Position], rules: Rules
+) -> tuple[list[Bid], list[Bid]]:
+    """Priced offers and bids of the first round under `rules.bid_price_rule` and ratio scope.
+
+    Scope `market` divides by the sum of the scales of all active bidders of that side, the
+    alternative reading of "total ... in the first round" (A.4.2).
+    """
+    rule = BID_PRICE_RULES[rules.bid_price_rule]
+    return (
+        _priced(sellers, rule.seller, rules),
+        _priced(buyers, rule.buyer, rules),
+    )
+
+
+def _priced(
+    positions: Sequence[Position], price: Callable[[float, float, float, float], float], rules: Rules
+) -> list[Bid]:
+    active = [p for p in positions if p.quantity_mwh > rules.quantity_tolerance_mwh]
+    market_scale_mwh = sum(p.scale_mwh for p in active)
+    return [
+        Bid(
+            p.bidder,
+            p.quantity_mwh,
+            price(
+                quantity_ratio(
+                    p.quantity_mwh, market_scale_mwh if rules.ratio_scope == "market" else p.scale_mwh
+                ),
+                rules.tou_buy_per_mwh,
+                rules.feed_in_per_mwh,
+                rules.price_adjustment_k,
+            ),
+            p.submitted_at,
+        )
+        for p in positions
+    ]

@@ -1,0 +1,98 @@
+"""The order book's records: a bid, a trade, the book of one round (SPEC A.4-A.6).
+
+Plain frozen dataclasses rather than pydantic models because a benchmark book holds 20,000 bids
+that are rebuilt every round; each bid still checks itself, so bad input fails where it enters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Bid:
+    """One side's offer to sell (an "offer") or to buy (a "bid") in the auction.
+
+    `submitted_at` is the upload time that breaks price ties (earlier first, SPEC A.5.2). The last
+    three fields are read only by the `block` matching mode: `all_or_nothing` forbids partial fills,
+    bids of one bidder sharing a `bundle` name are filled in the same proportion (all or nothing if
+    they are all-or-nothing), and `hour` lets one bundle span several hours (None: the hour cleared).
+    """
+
+    bidder: str
+    quantity_mwh: float
+    price_per_mwh: float
+    submitted_at: float = 0.0
+    all_or_nothing: bool = False
+    bundle: str | None = None
+    hour: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.bidder, str) or not self.bidder:
+            raise ValueError(f"bid bidder must be a non-empty string, got {self.bidder!r}")
+        for name in ("quantity_mwh", "price_per_mwh", "submitted_at"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"bid of {self.bidder}: {name} must be finite, got {getattr(self, name)}")
+        if self.quantity_mwh < 0:
+            raise ValueError(f"bid of {self.bidder}: quantity_mwh must be >= 0, got {self.quantity_mwh}")
+
+    @property
+    def group(self) -> tuple[str, str] | None:
+        """The acceptance group shared with the bidder's other bids of the same bundle."""
+        return None if self.bundle is None else (self.bidder, self.bundle)
+
+    def revised(self, quantity_mwh: float, price_per_mwh: float) -> Bid:
+        """The same bid entering the next round with its residual and conceded price."""
+        return Bid(
+            self.bidder,
+            quantity_mwh,
+            price_per_mwh,
+            self.submitted_at,
+            self.all_or_nothing,
+            self.bundle,
+            self.hour,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """A concluded P2P trade; both limits are kept so welfare and audit need no other record."""
+
+    seller: str
+    buyer: str
+    round: int
+    quantity_mwh: float
+    price_per_mwh: float
+    seller_price_per_mwh: float
+    buyer_price_per_mwh: float
+    hour: int | None = None
+
+    @property
+    def value(self) -> float:
+        """Money paid by the buyer to the seller, RMB."""
+        return self.quantity_mwh * self.price_per_mwh
+
+    @property
+    def welfare(self) -> float:
+        """Surplus of the trade at the round's limits, (p_b - p_s) q (SPEC A.5.1), RMB."""
+        return (self.buyer_price_per_mwh - self.seller_price_per_mwh) * self.quantity_mwh
+
+
+@dataclass(frozen=True, slots=True)
+class RoundBook:
+    """Who bid what in one round, after concession, with residual quantities (1-based round)."""
+
+    round: int
+    offers: tuple[Bid, ...]
+    bids: tuple[Bid, ...]
+
+
+def seller_rank(bid: Bid) -> tuple[float, float, str]:
+    """Merit order of sellers: cheapest first, then earliest upload, then name for determinism."""
+    return (bid.price_per_mwh, bid.submitted_at, bid.bidder)
+
+
+def buyer_rank(bid: Bid) -> tuple[float, float, str]:
+    """Merit order of buyers: highest price first, then earliest upload, then name."""
+    return (-bid.price_per_mwh, bid.submitted_at, bid.bidder)

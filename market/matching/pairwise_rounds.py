@@ -1,0 +1,29 @@
+"""`pairwise_rounds`: each bidder meets at most one counterpart per round (SPEC A.5.3).
+
+The paper-faithful reading of the hour-2 narrative: the m-th cheapest seller meets the m-th
+dearest buyer; the first incompatible pair ends the round because all later pairs are worse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from market.book import Bid, buyer_rank, seller_rank
+from market.matching.registry import Fill, register
+
+if TYPE_CHECKING:
+    from market.auction import Rules
+
+
+@register("pairwise_rounds")
+def match(offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules) -> list[Fill]:
+    """Fills of the sorted one-to-one pairing, min of the two residuals each."""
+    sellers = sorted(range(len(offers)), key=lambda i: seller_rank(offers[i]))
+    buyers = sorted(range(len(bids)), key=lambda j: buyer_rank(bids[j]))
+    fills: list[Fill] = []
+    for i, j in zip(sellers, buyers):
+        if offers[i].price_per_mwh > bids[j].price_per_mwh:
+            break
+        fills.append(Fill(i, j, min(offers[i].quantity_mwh, bids[j].quantity_mwh)))
+    return fills

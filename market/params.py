@@ -1,0 +1,119 @@
+"""Mechanism parameters of SPEC A.13, with units, defaults and source tags.
+
+One pydantic model shared by the scenario schema (its `mechanism:` block) and the auction's
+`Rules`, so each default lives in exactly one place. Tags: [P] paper, [R] reconstruction,
+[L] literature, [A] assumption (SPEC 0.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class MechanismParams(BaseModel):
+    """How bids are priced, matched, conceded and settled (SPEC A.4-A.9, decisions A.13)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    # A.4 bid prices
+    bid_price_rule: str = Field(
+        "band_interpolation",
+        description="initial bid-price rule: band_interpolation (R1) or anchor_scaling (R2); [R] A.4",
+    )
+    ratio_scope: Literal["own", "market"] = Field(
+        "own", description="quantity ratio against own capacity/load or the market's; [R] A.4.2"
+    )
+    price_adjustment_k: float = Field(
+        0.5, ge=0, le=1, description="adjustment coefficient k, dimensionless; [P] A.4.1"
+    )
+    # A.5 matching
+    matching: str = Field(
+        "merit_order",
+        description="winner determination: merit_order, pairwise_rounds or block; [R] A.5.3, A.13.2",
+    )
+    block_solver: Literal["HIGHS", "GSCIP"] = Field(
+        "HIGHS",
+        description="MathOpt MIP solver for the block winner determination (never CP-SAT); [A] A.13.2",
+    )
+    # A.6 concession
+    seller_concession: float = Field(
+        0.05, ge=0, lt=1, description="seller concession rate per round, fraction; [A] A.6.2"
+    )
+    buyer_concession: float = Field(
+        0.05, ge=0, description="buyer concession rate per round, fraction; [A] A.6.2"
+    )
+    concession_form: Literal["multiplicative", "additive"] = Field(
+        "multiplicative", description="price update form between rounds; [A] A.6.2"
+    )
+    max_rounds: int = Field(3, ge=1, description="rounds per hour including the first; [P] A.6.2")
+    clamp_to_band: bool = Field(
+        False, description="clamp conceded prices to the tariff band; [A] A.6.2"
+    )
+    max_idle_rounds: int = Field(
+        3,
+        ge=1,
+        description="stop after this many consecutive rounds with no trade and no price move; [A] A.6.3",
+    )
+    # A.8 compensation
+    valley_compensation_per_mwh: float = Field(
+        100.0, ge=0, description="paid to both sides of a valley trade, RMB/MWh; [P] A.8"
+    )
+    comp_payer: Literal["platform", "pro_rata_dnos"] = Field(
+        "platform", description="who funds valley compensation; [R/A] A.8"
+    )
+    # A.9 fees
+    service_fee_per_mwh: float = Field(
+        100.0, ge=0, description="blockchain service fee per traded MWh, RMB/MWh; [P] A.9"
+    )
+    fee_payer: Literal["split", "buyer", "seller", "both"] = Field(
+        "split", description="who pays the service fee; [A] A.9"
+    )
+    sched_fee_share: float = Field(
+        0.2, ge=0, le=1, description="share of platform revenue paid to DNOs as scheduling fee; [P] A.9"
+    )
+    sched_fee_base: Literal["gross_fees", "net_of_compensation"] = Field(
+        "gross_fees", description="base of the scheduling fee; [A] A.9"
+    )
+    sched_fee_allocation: Literal["pro_rata", "equal"] = Field(
+        "pro_rata", description="how the scheduling fee is shared among DNOs; [A] A.9"
+    )
+    # A.10 scenario switches
+    p2p_enabled: bool = Field(
+        True, description="False settles every quantity with the grid (scenario S0); [P] A.10"
+    )
+    valley_p2p: bool = Field(
+        True, description="False settles valley hours with the grid (scenario S3); [P] A.10"
+    )
+    # A.13.7 upload order
+    upload_order: Literal["network", "index", "random"] = Field(
+        "network",
+        description="bid timestamps: proposer receipt time, DNO index order, or seeded permutation; [A] A.13.7",
+    )
+    # A.3 tolerance
+    quantity_tolerance_mwh: float = Field(
+        1e-6, gt=0, description="|Q| below this is zero, MWh; [A] A.3.2"
+    )
+
+    @field_validator("bid_price_rule")
+    @classmethod
+    def _known_bid_price_rule(cls, value: str) -> str:
+        from market.bidding import BID_PRICE_RULES  # lazy: bidding imports this module
+
+        return _known(value, BID_PRICE_RULES)
+
+    @field_validator("matching")
+    @classmethod
+    def _known_matching(cls, value: str) -> str:
+        from market.matching import MATCHERS  # lazy: the matchers import this module
+
+        return _known(value, MATCHERS)
+
+
+def _known(value: str, registry: Mapping[str, object]) -> str:
+    """One clear message for a name missing from a registry."""
+    if value not in registry:
+        raise ValueError(f"unknown {value!r}; known: {', '.join(sorted(registry))}")
+    return value

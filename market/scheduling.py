@@ -1,0 +1,258 @@
+"""A DNO's scheduling MILP (SPEC A.2): wind, PV, load, storage and grid exchange for one day.
+
+Solved day-ahead on forecasts and again intraday on actuals, either for the whole day at once
+(`oracle`, the paper) or rolling from the current hour with realised past actions fixed
+(`rolling`). The model is built once per DNO with OR-Tools MathOpt and re-solved by updating
+bounds, never rebuilt. MILP solvers used through MathOpt: HiGHS (default) or SCIP; never CP-SAT,
+which rounds continuous variables.
+
+Determinism: the objective gets a tiny throughput penalty, as SPEC A.2.3 asks, ramped slightly by
+hour and by unit so that equally priced hours or identical units are never a solver's whim; the
+MIP gap tolerance is zero so the penalty decides, and the solver runs single-threaded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from dataclasses import dataclass
+from typing import Literal, Protocol, Sequence
+
+import numpy as np
+from ortools import __version__ as ORTOOLS_VERSION
+from ortools.math_opt.python import mathopt
+
+HOURS = 24
+SolverName = Literal["highs", "scip"]
+_SOLVERS = {"highs": mathopt.SolverType.HIGHS, "scip": mathopt.SolverType.GSCIP}
+_SNAP_MW = 1e-9  # realised actions below this are exact zeros when fixed for a rolling re-solve
+
+
+class SchedulingError(RuntimeError):
+    """The MILP had no optimal solution; the message names the DNO, the hour and the solver's words."""
+
+
+class StorageUnitLike(Protocol):
+    """What the MILP needs of a storage unit (the scenario schema's StorageUnit satisfies it)."""
+
+    name: str
+    energy_mwh: float
+    power_mw: float
+    charge_efficiency: float
+    discharge_efficiency: float
+    soc_min: float
+    soc_max: float
+    soc_start: float
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An optimal day plan. Arrays are indexed by hour (0 is hour 1); unit arrays are units x hours."""
+
+    storage_action_mw: np.ndarray  # + charging, - discharging, summed over units (SPEC A.2.2)
+    charge_mw: np.ndarray
+    discharge_mw: np.ndarray
+    soc: np.ndarray  # end-of-hour state of charge, fraction of energy capacity
+    buy_mw: np.ndarray
+    sell_mw: np.ndarray
+    pv_mw: np.ndarray
+    wind_mw: np.ndarray
+    cost: float  # sum(buy price x buy - sell price x sell), RMB, without the tie-break penalty
+    solver: str
+    solve_seconds: float
+
+
+def default_tie_break_per_mwh(buy_per_mwh: np.ndarray, sell_per_mwh: np.ndarray) -> float:
+    """SPEC A.2.3: epsilon about 1e-6 of the largest price."""
+    return 1e-6 * float(max(np.max(buy_per_mwh), np.max(sell_per_mwh), 1.0))
+
+
+class DnoScheduler:
+    """The MILP of one DNO, built once; `solve` updates data and bounds and re-solves."""
+
+    def __init__(
+        self,
+        dno: str,
+        units: Sequence[StorageUnitLike],
+        buy_per_mwh: np.ndarray,
+        sell_per_mwh: np.ndarray,
+        buy_max_mw: float,
+        sell_max_mw: float,
+        solver: SolverName = "highs",
+        tie_break_per_mwh: float | None = None,
+    ) -> None:
+        if solver not in _SOLVERS:
+            raise ValueError(f"unknown solver {solver!r}; choose from {sorted(_SOLVERS)}")
+        self.dno = dno
+        self.units = [u for u in units if u.energy_mwh > 0]
+        self.solver = solver
+        self._buy_price = np.asarray(buy_per_mwh, dtype=float)
+        self._sell_price = np.asarray(sell_per_mwh, dtype=float)
+        if tie_break_per_mwh is None:
+            tie_break_per_mwh = default_tie_break_per_mwh(self._buy_price, self._sell_price)
+        self._build(buy_max_mw, sell_max_mw, tie_break_per_mwh)
+
+    def _build(self, buy_max_mw: float, sell_max_mw: float, eps: float) -> None:
+        m = mathopt.Model(name=f"dno-{self.dno}")
+        T = range(HOURS)
+        self._pv = [m.add_variable(lb=0.0, ub=0.0, name=f"pv[{t}]") for t in T]
+        self._wind = [m.add_variable(lb=0.0, ub=0.0, name=f"wind[{t}]") for t in T]
+        self._buy = [m.add_variable(lb=0.0, ub=buy_max_mw, name=f"buy[{t}]") for t in T]
+        self._sell = [m.add_variable(lb=0.0, ub=sell_max_mw, name=f"sell[{t}]") for t in T]
+        selling = [m.add_binary_variable(name=f"B[{t}]") for t in T]  # 1 = selling (SPEC A.2.1)
+        for t in T:
+            m.add_linear_constraint(self._sell[t] <= sell_max_mw * selling[t])
+            m.add_linear_constraint(self._buy[t] <= buy_max_mw * (1 - selling[t]))
+
+        self._ch: list[list[mathopt.Variable]] = []
+        self._dis: list[list[mathopt.Variable]] = []
+        self._soc: list[list[mathopt.Variable]] = []
+        penalty = mathopt.LinearExpression()
+        for k, u in enumerate(self.units):
+            ch = [m.add_variable(lb=0.0, ub=u.power_mw, name=f"ch[{k},{t}]") for t in T]
+            dis = [m.add_variable(lb=0.0, ub=u.power_mw, name=f"dis[{k},{t}]") for t in T]
+            soc = [m.add_variable(lb=u.soc_min, ub=u.soc_max, name=f"soc[{k},{t}]") for t in T]
+            discharging = [m.add_binary_variable(name=f"U[{k},{t}]") for t in T]  # 1 = discharging
+            prev: mathopt.LinearTypes = u.soc_start
+            for t in T:
+                m.add_linear_constraint(dis[t] <= u.power_mw * discharging[t])
+                m.add_linear_constraint(ch[t] <= u.power_mw * (1 - discharging[t]))
+                stored = u.charge_efficiency * ch[t] - dis[t] * (1.0 / u.discharge_efficiency)
+                m.add_linear_constraint(soc[t] == prev + stored * (1.0 / u.energy_mwh))
+                prev = soc[t]
+            # Daily net charge (SPEC A.2.2 Eq. 6): the day ends where it started.
+            m.add_linear_constraint(soc[HOURS - 1] == u.soc_start)
+            for t in T:
+                weight = eps * (1.0 + 0.1 * t / HOURS + 0.01 * k / max(len(self.units), 1))
+                penalty += weight * (ch[t] + dis[t])
+            self._ch.append(ch)
+            self._dis.append(dis)
+            self._soc.append(soc)
+
+        self._balance = []
+        for t in T:
+            storage = mathopt.fast_sum(self._dis[k][t] - self._ch[k][t] for k in range(len(self.units)))
+            supply = self._pv[t] + self._wind[t] + self._buy[t] - self._sell[t] + storage
+            self._balance.append(m.add_linear_constraint(lb=0.0, ub=0.0, expr=supply))
+        self._cost = mathopt.fast_sum(
+            float(self._buy_price[t]) * self._buy[t] - float(self._sell_price[t]) * self._sell[t]
+            for t in T
+        )
+        m.minimize(self._cost + penalty)
+        self._model = m
+        # HiGHS takes its thread count only as a global, and its MIP search is deterministic.
+        self._params = mathopt.SolveParameters(
+            threads=1 if self.solver == "scip" else None,
+            random_seed=1,
+            relative_gap_tolerance=0.0,
+            absolute_gap_tolerance=0.0,
+            time_limit=datetime.timedelta(seconds=60),
+        )
+
+    def solve(
+        self,
+        pv_available_mw: np.ndarray,
+        wind_available_mw: np.ndarray,
+        load_mw: np.ndarray,
+        from_hour: int = 1,
+        fixed_charge_mw: np.ndarray | None = None,
+        fixed_discharge_mw: np.ndarray | None = None,
+    ) -> Schedule:
+        """Optimal plan for the day on the given data.
+
+        With from_hour > 1 (rolling), the storage actions of hours before it are fixed to
+        `fixed_charge_mw`/`fixed_discharge_mw` (units x hours, only the first from_hour-1
+        columns are read), so the plan continues from the state of charge they leave.
+        """
+        for t in range(HOURS):
+            self._pv[t].upper_bound = float(pv_available_mw[t])
+            self._wind[t].upper_bound = float(wind_available_mw[t])
+            self._balance[t].lower_bound = float(load_mw[t])
+            self._balance[t].upper_bound = float(load_mw[t])
+        fixed = from_hour - 1
+        for k, u in enumerate(self.units):
+            for t in range(HOURS):
+                if t < fixed:
+                    ch = _snap(fixed_charge_mw[k, t], u.power_mw)
+                    dis = _snap(fixed_discharge_mw[k, t], u.power_mw)
+                    self._ch[k][t].lower_bound = self._ch[k][t].upper_bound = ch
+                    self._dis[k][t].lower_bound = self._dis[k][t].upper_bound = dis
+                else:
+                    self._ch[k][t].lower_bound = self._dis[k][t].lower_bound = 0.0
+                    self._ch[k][t].upper_bound = self._dis[k][t].upper_bound = u.power_mw
+        return self._run(from_hour)
+
+    def _run(self, from_hour: int) -> Schedule:
+        label = f"DNO {self.dno!r}, hour {from_hour}, solver {self.solver}"
+        start = time.perf_counter()
+        try:
+            result = mathopt.solve(self._model, _SOLVERS[self.solver], params=self._params)
+        except Exception as exc:  # MathOpt puts the solver's own message in __context__
+            cause = f" ({exc.__context__})" if exc.__context__ is not None else ""
+            raise SchedulingError(f"{label}: solver failed: {exc}{cause}") from exc
+        seconds = time.perf_counter() - start
+        if result.termination.reason != mathopt.TerminationReason.OPTIMAL:
+            raise SchedulingError(
+                f"{label}: no optimal schedule ({result.termination.reason.name}: "
+                f"{result.termination.detail or 'no detail'})"
+            )
+        values = result.variable_values()
+
+        def arr(variables: list) -> np.ndarray:
+            return np.array([values[v] for v in variables], dtype=float)
+
+        def units(rows: list[list]) -> np.ndarray:
+            return np.array([arr(r) for r in rows], dtype=float).reshape(len(rows), HOURS)
+
+        charge, discharge = units(self._ch), units(self._dis)
+        return Schedule(
+            storage_action_mw=charge.sum(axis=0) - discharge.sum(axis=0),
+            charge_mw=charge,
+            discharge_mw=discharge,
+            soc=units(self._soc),
+            buy_mw=arr(self._buy),
+            sell_mw=arr(self._sell),
+            pv_mw=arr(self._pv),
+            wind_mw=arr(self._wind),
+            cost=float(mathopt.evaluate_expression(self._cost, values)),
+            solver=f"{self.solver} (OR-Tools MathOpt {ORTOOLS_VERSION})",
+            solve_seconds=seconds,
+        )
+
+
+def _snap(value: float, power_mw: float) -> float:
+    """A realised action as an exactly feasible bound: tiny values to 0, clipped to the rating."""
+    return 0.0 if value < _SNAP_MW else min(float(value), power_mw)
+
+
+def rolling_intraday(
+    scheduler: DnoScheduler,
+    pv_forecast_mw: np.ndarray,
+    wind_forecast_mw: np.ndarray,
+    load_forecast_mw: np.ndarray,
+    pv_actual_mw: np.ndarray,
+    wind_actual_mw: np.ndarray,
+    load_actual_mw: np.ndarray,
+) -> tuple[np.ndarray, list[Schedule]]:
+    """Intraday plan built hour by hour: at hour t, actuals up to t, forecasts after, past fixed.
+
+    Returns the realised storage action of each hour and the 24 schedules solved on the way.
+    """
+    n = len(scheduler.units)
+    charge = np.zeros((n, HOURS))
+    discharge = np.zeros((n, HOURS))
+    plans = []
+    for hour in range(1, HOURS + 1):
+        known = np.arange(HOURS) < hour
+        plan = scheduler.solve(
+            np.where(known, pv_actual_mw, pv_forecast_mw),
+            np.where(known, wind_actual_mw, wind_forecast_mw),
+            np.where(known, load_actual_mw, load_forecast_mw),
+            from_hour=hour,
+            fixed_charge_mw=charge,
+            fixed_discharge_mw=discharge,
+        )
+        charge[:, hour - 1] = plan.charge_mw[:, hour - 1]
+        discharge[:, hour - 1] = plan.discharge_mw[:, hour - 1]
+        plans.append(plan)
+    return charge.sum(axis=0) - discharge.sum(axis=0), plans

@@ -1,0 +1,33 @@
+"""Solving a MathOpt model so that failure is loud (DESIGN.md "Solver models").
+
+MathOpt re-raises a solver's refusal as an unrelated AttributeError whose `__context__` holds the
+real message (e.g. "Glop does not support integer variables"); and a model that stops short of
+optimal must never be read as if it were. Both become one `SolverError` naming the cause.
+"""
+
+from __future__ import annotations
+
+from ortools.math_opt.python import mathopt
+
+
+class SolverError(RuntimeError):
+    """A MathOpt solve that failed or ended with a status other than OPTIMAL."""
+
+
+def solve_optimal(
+    model: mathopt.Model,
+    solver: mathopt.SolverType,
+    params: mathopt.SolveParameters | None = None,
+) -> mathopt.SolveResult:
+    """Solve `model` and return the result only if the termination reason is OPTIMAL."""
+    try:
+        result = mathopt.solve(model, solver, params=params)
+    except Exception as exc:  # MathOpt's own error hides the solver's status in __context__
+        cause = exc.__context__ or exc.__cause__ or exc
+        raise SolverError(f"{solver.name} failed on model {model.name!r}: {cause}") from cause
+    reason = result.termination.reason
+    if reason != mathopt.TerminationReason.OPTIMAL:
+        raise SolverError(
+            f"{solver.name} ended model {model.name!r} with {reason.name}: {result.termination.detail}"
+        )
+    return result

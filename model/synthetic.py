@@ -1,0 +1,94 @@
+"""Scenario recipes: DNO assets plus profile knobs, turned into full scenarios by a seeded generator.
+
+A recipe is a scenario without hourly profiles: each DNO says its load class and peak, its
+site's expected clearness and mean wind speed, and the recipe gives the site (latitude, day of
+year) and the forecast-error levels. `build` draws the profiles (model/profiles.py) with one
+numpy SeedSequence child per DNO, so adding a DNO never changes the others' profiles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from model.profiles import ErrorLevels, generate_day
+from model.scenario import DnoAssets, ScenarioBase, _Strict, read_yaml, validate
+
+RECIPES_DIR = Path(__file__).resolve().parent.parent / "experiments" / "recipes"
+_DECIMALS = 4  # profile values written to YAML: 0.1 kW resolution at MW scale
+
+
+class Site(_Strict):
+    latitude_deg: float = Field(39.9, ge=-66, le=66, description="degrees north; [A] Beijing")
+    day_of_year: int = Field(105, ge=1, le=366, description="1..366; [A] mid-April")
+
+
+class Errors(_Strict):
+    """Forecast-error levels (standard deviations of AR(1) errors); `scale` multiplies them all."""
+
+    pv_ratio_sd: float = Field(0.08, ge=0, description="p.u. of clear-sky output; [A]")
+    wind_speed_sd_mps: float = Field(1.5, ge=0, description="m/s; [A] typical day-ahead error")
+    load_sd: float = Field(0.04, ge=0, description="fraction of load; [A] typical day-ahead error")
+    autocorrelation: float = Field(0.8, ge=0, lt=1, description="lag-1 correlation; [A]")
+    scale: float = Field(1.0, ge=0, description="forecast-error level multiplier; [A]")
+
+
+class DnoRecipe(DnoAssets):
+    load_peak_mw: float = Field(ge=0, description="forecast peak load, MW")
+    load_shape: Literal["residential", "commercial", "industrial", "rural"]
+    clearness: float = Field(0.8, ge=0, le=1, description="expected clear-sky index of the day")
+    mean_wind_mps: float = Field(7.0, ge=0, description="mean hub-height wind speed, m/s")
+
+
+class Recipe(ScenarioBase):
+    seed: int = Field(0, ge=0, description="seed of the profile generator")
+    site: Site = Field(default_factory=Site)
+    errors: Errors = Field(default_factory=Errors)
+    dnos: list[DnoRecipe] = Field(min_length=1)
+
+
+def load_recipe(path: Path) -> Recipe:
+    return validate(read_yaml(path), source=str(path), schema=Recipe)
+
+
+def build(recipe: Recipe, seed: int | None = None, error_scale: float | None = None) -> dict[str, Any]:
+    """The scenario mapping of a recipe; `seed` and `error_scale` override the recipe's."""
+    seed = recipe.seed if seed is None else seed
+    errors = recipe.errors.model_copy(update={} if error_scale is None else {"scale": error_scale})
+    levels = ErrorLevels(**errors.model_dump())
+    children = np.random.SeedSequence(seed).spawn(len(recipe.dnos))
+    dnos = []
+    for spec, child in zip(recipe.dnos, children):
+        day = generate_day(
+            np.random.default_rng(child),
+            recipe.site.latitude_deg,
+            recipe.site.day_of_year,
+            spec.clearness,
+            spec.mean_wind_mps,
+            spec.load_peak_mw,
+            spec.load_shape,
+            levels,
+        )
+        assets = spec.model_dump(mode="json", include=set(DnoAssets.model_fields))
+        dnos.append(
+            {
+                **assets,
+                "pv_ratio": _pair(day.pv_ratio_forecast, day.pv_ratio_actual),
+                "wind_ratio": _pair(day.wind_ratio_forecast, day.wind_ratio_actual),
+                "load_mw": _pair(day.load_forecast_mw, day.load_actual_mw),
+            }
+        )
+    base = recipe.model_dump(mode="json", include=set(ScenarioBase.model_fields) - {"dnos"})
+    note = f"Profiles: seed {seed}, forecast-error scale {errors.scale:g}."
+    base["description"] = f"{recipe.description.strip()} {note}".strip()
+    return {**base, "dnos": dnos}
+
+
+def _pair(forecast: np.ndarray, actual: np.ndarray) -> dict[str, list[float]]:
+    return {
+        "forecast": [round(float(v), _DECIMALS) for v in forecast],
+        "actual": [round(float(v), _DECIMALS) for v in actual],
+    }
