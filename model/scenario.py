@@ -228,9 +228,12 @@ def load(name_or_path: str, overrides: list[str] | None = None) -> Scenario:
     """Read, override (`key.path=value` strings) and validate a scenario."""
     path = resolve(name_or_path)
     data = read_yaml(path)
-    for item in overrides or []:
+    scenario = validate(data, source=str(path))
+    if not overrides:
+        return scenario
+    for item in overrides:
         data = apply_override(data, item)
-    return validate(data, source=str(path))
+    return validate(data, source=f"{path} with --set {' --set '.join(overrides)}")
 
 
 def validate(data: dict[str, Any], source: str, schema: type[_M] | None = None) -> _M:

@@ -1,0 +1,146 @@
+"""Scenario files: the bundled paper scenario, the recipe that generates it, and bad input."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from experiments.cli import main
+from model import synthetic
+from model.profiles import ErrorLevels, ar1, clear_sky_pv_ratio, generate_day, wind_power_ratio
+from model.scenario import ScenarioError, apply_override, bundled, load, to_yaml, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPER = bundled()["paper-4dn"]
+RECIPE = ROOT / "experiments" / "recipes" / "paper-4dn.yaml"
+
+
+def test_paper_scenario_is_realistic():
+    s = load("paper-4dn")
+    assert [d.name for d in s.dnos] == ["DN1", "DN2", "DN3", "DN4"]
+    mixes = set()
+    for d in s.dnos:
+        peak = max(d.load_mw.actual)
+        assert 10 <= peak <= 100, "distribution-network size: tens of MW"
+        assert d.storage_units and 5 <= d.storage_energy_mwh <= 200
+        assert d.pv_ratio.forecast != d.pv_ratio.actual and d.load_mw.forecast != d.load_mw.actual
+        mixes.add("wind" if d.wind_mw > d.pv_mw else "pv")
+        night = [d.pv_ratio.actual[h] for h in (0, 1, 2, 22, 23)]
+        assert night == [0.0] * 5
+    assert mixes == {"wind", "pv"}
+    assert s.mechanism.matching == "pairwise_rounds" and s.scheduling.intraday_mode == "oracle"
+
+
+def test_bundled_scenario_is_what_the_recipe_generates():
+    recipe = synthetic.load_recipe(RECIPE)
+    regenerated = to_yaml(validate(synthetic.build(recipe), source=str(RECIPE)))
+    assert regenerated == PAPER.read_text()
+
+
+def test_generator_is_seeded_and_error_scale_zero_means_perfect_forecast():
+    recipe = synthetic.load_recipe(RECIPE)
+    assert synthetic.build(recipe, seed=5) == synthetic.build(recipe, seed=5)
+    assert synthetic.build(recipe, seed=5) != synthetic.build(recipe, seed=6)
+    perfect = synthetic.build(recipe, error_scale=0.0)
+    for d in perfect["dnos"]:
+        for key in ("pv_ratio", "wind_ratio", "load_mw"):
+            assert d[key]["forecast"] == d[key]["actual"]
+
+
+def test_pv_bell_follows_season_and_latitude():
+    summer, winter = clear_sky_pv_ratio(40, 172), clear_sky_pv_ratio(40, 355)
+    assert np.count_nonzero(summer) > np.count_nonzero(winter)
+    assert summer.max() > winter.max()
+    assert 10 <= int(np.argmax(summer)) <= 12  # peak around solar noon
+    assert clear_sky_pv_ratio(60, 355).max() < winter.max()
+
+
+def test_wind_power_curve():
+    ratio = wind_power_ratio(np.array([0, 2.9, 3.0, 7.5, 12, 20, 25, 30]))
+    assert list(ratio[[0, 1, 2]]) == [0, 0, 0] and ratio[4] == ratio[5] == 1.0
+    assert 0 < ratio[3] < 1 and ratio[6] == ratio[7] == 0
+
+
+def test_forecast_errors_are_autocorrelated():
+    rng = np.random.default_rng(1)
+    paths = np.array([ar1(rng, 1.0, 0.8, 48) for _ in range(2000)])
+    assert paths.std() == pytest.approx(1.0, rel=0.05)
+    lag1 = np.corrcoef(paths[:, :-1].ravel(), paths[:, 1:].ravel())[0, 1]
+    assert lag1 == pytest.approx(0.8, abs=0.03)
+    day = generate_day(rng, 40, 105, 0.8, 7, 30, "residential", ErrorLevels())
+    assert np.all((day.wind_ratio_actual >= 0) & (day.wind_ratio_actual <= 1))
+
+
+def test_show_prints_defaults(capsys):
+    assert main(["scenario", "show", "paper-4dn"]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["mechanism"]["seller_concession"] == 0.05
+    assert shown["mechanism"]["service_fee_per_mwh"] == 100.0
+    assert shown["dnos"][0]["storage_owners"][0]["units"][0]["power_mw"] == 6.0  # 0.25 x 24 MWh
+    assert shown["tariff"]["prices"]["valley_per_mwh"] == 270.0
+
+
+def test_scenarios_lists_bundled(capsys):
+    assert main(["scenarios"]) == 0
+    assert "paper-4dn" in capsys.readouterr().out
+
+
+def _write_bad(tmp_path, edit):
+    data = yaml.safe_load(PAPER.read_text())
+    edit(data)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+BAD = {
+    "negative capacity": (lambda d: d["dnos"][1].update(pv_mw=-5), "dnos[1:DN2].pv_mw"),
+    "23 hours": (lambda d: d["dnos"][0]["load_mw"]["actual"].pop(), "dnos[0:DN1].load_mw.actual"),
+    "unknown key": (lambda d: d["mechanism"].update(seller_concesion=0.1), "mechanism.seller_concesion: unknown field"),
+    "NaN": (lambda d: d["dnos"][2]["wind_ratio"]["forecast"].__setitem__(3, float("nan")), "dnos[2:DN3].wind_ratio.forecast[3]"),
+    "ratio above 1": (lambda d: d["dnos"][0]["pv_ratio"]["actual"].__setitem__(12, 1.5), "hour 13: power ratio 1.5"),
+    "negative energy": (
+        lambda d: d["dnos"][3]["storage_owners"][0]["units"][0].update(energy_mwh=-1),
+        "dnos[3:DN4].storage_owners[0:CityCell].units[0:DN4-BESS-1].energy_mwh",
+    ),
+    "unknown option value": (lambda d: d["scheduling"].update(intraday_mode="hindsight"), "scheduling.intraday_mode"),
+    "duplicate DNO": (lambda d: d["dnos"][1].update(name="DN1"), "DNO name 'DN1' is used twice"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_scenario_gives_one_line_naming_file_and_field(case, tmp_path, capsys):
+    edit, expected = BAD[case]
+    path = _write_bad(tmp_path, edit)
+    assert main(["scenario", "show", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert str(path) in err and expected in err
+
+
+def test_yaml_syntax_error(tmp_path, capsys):
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: x\ndnos: [\n")
+    assert main(["scenario", "show", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err and "YAML syntax error" in err
+
+
+def test_missing_scenario(capsys):
+    assert main(["scenario", "show", "no-such-scenario"]) == 2
+    assert "no such bundled scenario" in capsys.readouterr().err
+
+
+def test_overrides():
+    data = yaml.safe_load(PAPER.read_text())
+    data = apply_override(data, "mechanism.seller_concession=0.1")
+    data = apply_override(data, "dnos.DN2.pv_mw=12.5")
+    data = apply_override(data, "dnos.0.storage_owners.0.units.0.energy_mwh=30")
+    s = validate(data, "x")
+    assert s.mechanism.seller_concession == 0.1 and s.dnos[1].pv_mw == 12.5
+    assert s.dnos[0].storage_units[0].energy_mwh == 30
+    with pytest.raises(ScenarioError, match="no item 'DN9'"):
+        apply_override(data, "dnos.DN9.pv_mw=1")
+    with pytest.raises(ScenarioError, match="expected key.path=value"):
+        apply_override(data, "mechanism.matching")

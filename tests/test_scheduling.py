@@ -1,0 +1,163 @@
+"""The DNO scheduling MILP (SPEC A.2): physical invariants on random DNOs, solver agreement,
+rolling vs oracle consistency, and errors that name the DNO and hour."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from market.deviation import classify_day
+from market.scheduling import DnoScheduler, SchedulingError, rolling_intraday
+from market.tariff import Tariff
+
+TOL = 1e-6
+TARIFF = Tariff()
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    energy_mwh: float
+    power_mw: float
+    charge_efficiency: float = 0.95
+    discharge_efficiency: float = 0.95
+    soc_min: float = 0.1
+    soc_max: float = 0.9
+    soc_start: float = 0.5
+
+
+hourly = lambda lo, hi: st.lists(st.floats(lo, hi), min_size=24, max_size=24).map(np.array)  # noqa: E731
+
+
+@st.composite
+def dnos(draw):
+    n_units = draw(st.integers(0, 3))
+    units = []
+    for k in range(n_units):
+        energy = draw(st.floats(1.0, 60.0))
+        soc_min = draw(st.floats(0.0, 0.3))
+        soc_max = draw(st.floats(0.7, 1.0))
+        units.append(
+            Unit(
+                name=f"u{k}",
+                energy_mwh=energy,
+                power_mw=energy * draw(st.floats(0.1, 0.5)),
+                charge_efficiency=draw(st.floats(0.8, 1.0)),
+                discharge_efficiency=draw(st.floats(0.8, 1.0)),
+                soc_min=soc_min,
+                soc_max=soc_max,
+                soc_start=draw(st.floats(soc_min, soc_max)),
+            )
+        )
+    pv_cap = draw(st.floats(0, 40))
+    wind_cap = draw(st.floats(0, 40))
+    return {
+        "units": units,
+        "pv": pv_cap * draw(hourly(0, 1)),
+        "wind": wind_cap * draw(hourly(0, 1)),
+        "load": draw(hourly(0, 50)),
+    }
+
+
+def schedule(d, solver="highs"):
+    s = DnoScheduler("DNx", d["units"], TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), 200.0, 200.0, solver=solver)
+    return s, s.solve(d["pv"], d["wind"], d["load"])
+
+
+@settings(max_examples=60)
+@given(dnos())
+def test_milp_invariants(d):
+    _, plan = schedule(d)
+    # Power balance every hour.
+    supply = plan.pv_mw + plan.wind_mw + plan.discharge_mw.sum(0) + plan.buy_mw
+    demand = d["load"] + plan.charge_mw.sum(0) + plan.sell_mw
+    np.testing.assert_allclose(supply, demand, atol=TOL)
+    # Never buy and sell together; never charge and discharge one unit together.
+    assert np.all(np.minimum(plan.buy_mw, plan.sell_mw) <= TOL)
+    assert np.all(np.minimum(plan.charge_mw, plan.discharge_mw) <= TOL)
+    # Renewables within ratio x capacity (curtailment allowed), grid within limits.
+    assert np.all(plan.pv_mw <= d["pv"] + TOL) and np.all(plan.pv_mw >= -TOL)
+    assert np.all(plan.wind_mw <= d["wind"] + TOL) and np.all(plan.wind_mw >= -TOL)
+    assert np.all(plan.buy_mw <= 200 + TOL) and np.all(plan.sell_mw <= 200 + TOL)
+    for k, u in enumerate(d["units"]):
+        assert np.all(plan.charge_mw[k] <= u.power_mw + TOL)
+        assert np.all(plan.discharge_mw[k] <= u.power_mw + TOL)
+        # SOC bounds and dynamics recomputed independently from the dispatched powers.
+        stored = u.charge_efficiency * plan.charge_mw[k] - plan.discharge_mw[k] / u.discharge_efficiency
+        soc = u.soc_start + np.cumsum(stored) / u.energy_mwh
+        np.testing.assert_allclose(plan.soc[k], soc, atol=TOL)
+        assert np.all(soc >= u.soc_min - TOL) and np.all(soc <= u.soc_max + TOL)
+        # Daily net charge: the day ends where it started.
+        assert soc[-1] == pytest.approx(u.soc_start, abs=TOL)
+    # The reported cost is the tariff applied to the grid exchange.
+    cost = float(TARIFF.buy_per_mwh() @ plan.buy_mw - TARIFF.sell_per_mwh() @ plan.sell_mw)
+    assert plan.cost == pytest.approx(cost, rel=1e-9, abs=1e-6)
+    np.testing.assert_allclose(plan.storage_action_mw, plan.charge_mw.sum(0) - plan.discharge_mw.sum(0))
+
+
+@settings(max_examples=15)
+@given(dnos())
+def test_highs_and_scip_agree(d):
+    """Two independent MILP solvers reach the same optimal cost and, thanks to the tie-break, plan."""
+    _, a = schedule(d, "highs")
+    _, b = schedule(d, "scip")
+    assert a.cost == pytest.approx(b.cost, rel=1e-7, abs=1e-3)
+    np.testing.assert_allclose(a.storage_action_mw, b.storage_action_mw, atol=1e-4)
+
+
+@settings(max_examples=8)
+@given(dnos())
+def test_perfect_forecast_means_no_deviation(d):
+    """Forecast = actual: the oracle and rolling intraday plans repeat the day-ahead plan."""
+    s, day_ahead = schedule(d)
+    oracle = s.solve(d["pv"], d["wind"], d["load"])
+    action, plans = rolling_intraday(s, d["pv"], d["wind"], d["load"], d["pv"], d["wind"], d["load"])
+    assert len(plans) == 24
+    np.testing.assert_allclose(oracle.storage_action_mw, day_ahead.storage_action_mw, atol=1e-6)
+    np.testing.assert_allclose(action, day_ahead.storage_action_mw, atol=1e-5)
+    assert not classify_day(day_ahead.storage_action_mw, action, 1e-4).case.any()
+
+
+def test_rolling_keeps_realised_actions_and_returns_to_start():
+    unit = Unit("u", 20.0, 5.0)
+    s = DnoScheduler("DN1", [unit], TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), 100.0, 100.0)
+    h = np.arange(24)
+    pv_f = 20 * np.clip(np.sin((h - 5) / 14 * np.pi), 0, None)
+    wind_f = 10 + 3 * np.sin(h / 3)
+    load_f = 22 + 6 * np.sin((h - 8) / 24 * 2 * np.pi)
+    pv_a, wind_a, load_a = pv_f * 0.7, wind_f * 1.3, load_f * 1.05
+    action, plans = rolling_intraday(s, pv_f, wind_f, load_f, pv_a, wind_a, load_a)
+    for hour, plan in enumerate(plans, start=1):
+        # Each re-solve kept every earlier hour's realised action.
+        np.testing.assert_allclose(plan.storage_action_mw[: hour - 1], action[: hour - 1], atol=1e-7)
+    stored = np.where(action > 0, 0.95 * action, action / 0.95)
+    assert 0.5 + stored.sum() / 20.0 == pytest.approx(0.5, abs=1e-6)
+
+
+def test_dno_without_storage():
+    s = DnoScheduler("DN0", [], TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), 100.0, 100.0)
+    plan = s.solve(np.full(24, 5.0), np.zeros(24), np.full(24, 8.0))
+    assert plan.charge_mw.shape == (0, 24)
+    assert np.all(plan.storage_action_mw == 0)
+    np.testing.assert_allclose(plan.buy_mw, 3.0, atol=TOL)
+
+
+def test_infeasible_names_dno_and_hour():
+    s = DnoScheduler("DN7", [], TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), 5.0, 5.0)
+    with pytest.raises(SchedulingError, match=r"DNO 'DN7', hour 1, solver highs: no optimal schedule \(INFEASIBLE"):
+        s.solve(np.zeros(24), np.zeros(24), np.full(24, 8.0))  # load 8 MW, import limit 5 MW
+
+
+def test_solver_error_message_is_surfaced():
+    """MathOpt hides the solver's reason in __context__; the error must carry it."""
+    s = DnoScheduler("DN8", [], TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), 10.0, 10.0)
+    s._params.threads = 4  # HiGHS refuses a per-solve thread count
+    with pytest.raises(SchedulingError, match="DN8.*threads not supported for HiGHS"):
+        s.solve(np.zeros(24), np.zeros(24), np.full(24, 1.0))
+
+
+def test_unknown_solver_rejected():
+    with pytest.raises(ValueError, match="unknown solver 'cpsat'"):
+        DnoScheduler("DN9", [], TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), 1.0, 1.0, solver="cpsat")
