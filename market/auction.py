@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pydantic import Field
 
 from market.book import Bid, RoundBook, Trade
-from market.concession import concede_buyer, concede_seller
+from market.concession import concessions
 from market.matching import MATCHERS
 from market.params import MechanismParams
 from market.tariff import Tariff
@@ -40,7 +40,7 @@ class Rules(MechanismParams):
     def for_hour(cls, params: MechanismParams, tariff: Tariff, hour: int) -> Rules:
         """The rules of hour (1..24) of a day under `tariff`."""
         return cls(
-            **params.model_dump(),
+            **params.model_dump(include=set(MechanismParams.model_fields)),
             tou_buy_per_mwh=float(tariff.buy_per_mwh()[hour - 1]),
             feed_in_per_mwh=float(tariff.sell_per_mwh()[hour - 1]),
             is_valley=tariff.is_valley(hour),
@@ -76,6 +76,14 @@ class ClearingResult:
     rounds: tuple[RoundBook, ...]
     residual_by_hour: dict[tuple[str, int | None], float] = field(default_factory=dict)
 
+    @classmethod
+    def unmatched(cls, offers: Sequence[Bid], bids: Sequence[Bid]) -> ClearingResult:
+        """No P2P trading this hour (S0, or a valley hour of S3): all of every bid is residual."""
+        offers, bids = tuple(offers), tuple(bids)
+        _check_book(offers, bids, block_bids_allowed=True)
+        residual = {(b.bidder, b.hour): b.quantity_mwh for b in offers + bids}
+        return cls(offers, bids, (), (), residual)
+
     @property
     def residual(self) -> dict[str, float]:
         """Bidder -> MWh left for the compulsory grid trade (A.7)."""
@@ -85,9 +93,9 @@ class ClearingResult:
         return dict(total)
 
     @property
-    def welfare(self) -> float:
+    def welfare_rmb(self) -> float:
         """Social welfare of all trades at their round's limits, sum (p_b - p_s) q (A.5.1), RMB."""
-        return sum(trade.welfare for trade in self.trades)
+        return sum(trade.welfare_rmb for trade in self.trades)
 
 
 def clear_hour(
@@ -100,6 +108,10 @@ def clear_hour(
     in a row neither traded nor moved a price (nothing could change after that).
     """
     rules = rules if rules is not None else Rules()
+    if not isinstance(rules, Rules):
+        raise ValueError(
+            "rules must be market.auction.Rules, e.g. Rules.for_hour(params, tariff, hour)"
+        )
     offers, bids = tuple(offers), tuple(bids)
     matcher = MATCHERS[rules.matching]
     _check_book(offers, bids, block_bids_allowed=matcher.supports_blocks)
@@ -165,16 +177,18 @@ def _remaining(book: list[Bid], filled: list[float], tolerance: float) -> list[B
 def _concede(sellers: list[Bid], buyers: list[Bid], rules: Rules) -> bool:
     """Concede every remaining bidder in place (A.6.2); True if any price moved."""
     moved = False
-    for book, concede in ((sellers, concede_seller), (buyers, concede_buyer)):
+    for book, concede in zip((sellers, buyers), concessions(rules)):
         for k, bid in enumerate(book):
-            price = concede(bid.price_per_mwh, rules)
+            price = concede(bid.price_per_mwh)
             if price != bid.price_per_mwh:
                 book[k] = bid.revised(bid.quantity_mwh, price)
                 moved = True
     return moved
 
 
-def _check_book(offers: tuple[Bid, ...], bids: tuple[Bid, ...], *, block_bids_allowed: bool) -> None:
+def _check_book(
+    offers: tuple[Bid, ...], bids: tuple[Bid, ...], *, block_bids_allowed: bool
+) -> None:
     """Reject books the rules cannot read: wrong types, duplicates, self-trades, block-only bids."""
     for bid in offers + bids:
         if not isinstance(bid, Bid):
@@ -186,7 +200,7 @@ def _check_book(offers: tuple[Bid, ...], bids: tuple[Bid, ...], *, block_bids_al
             raise ValueError(f"{name}: more than one bid of (bidder, hour) {repeated[0]}")
     both = set(sides[0]) & set(sides[1])
     if both:
-        raise ValueError(f"{sorted(both)[0]} both sells and buys in the same hour")
+        raise ValueError(f"{min(both, key=str)} both sells and buys in the same hour")
     if block_bids_allowed:
         return
     hours = {b.hour for b in offers + bids}

@@ -52,6 +52,13 @@ BID_PRICE_RULES: dict[str, BidPriceRule] = {
 }
 
 
+# The scale a ratio divides by: the bidder's own, or the sum over the side's active bidders.
+RATIO_SCOPES: dict[str, Callable[[Position, float], float]] = {
+    "own": lambda position, side_total_mwh: position.scale_mwh,
+    "market": lambda position, side_total_mwh: side_total_mwh,
+}
+
+
 def quantity_ratio(quantity_mwh: float, scale_mwh: float) -> float:
     """rho = min(1, Q / scale), with a zero scale counting as fully stretched (rho = 1)."""
     if quantity_mwh <= 0:
@@ -77,20 +84,15 @@ def price_bids(
 def _priced(
     positions: Sequence[Position], price: Callable[[float, float, float, float], float], rules: Rules
 ) -> list[Bid]:
-    active = [p for p in positions if p.quantity_mwh > rules.quantity_tolerance_mwh]
-    market_scale_mwh = sum(p.scale_mwh for p in active)
+    tolerance = rules.quantity_tolerance_mwh
+    active_scale_mwh = sum(p.scale_mwh for p in positions if p.quantity_mwh > tolerance)
+    scale_of = RATIO_SCOPES[rules.ratio_scope]
+    anchors = (rules.tou_buy_per_mwh, rules.feed_in_per_mwh, rules.price_adjustment_k)
     return [
         Bid(
             p.bidder,
             p.quantity_mwh,
-            price(
-                quantity_ratio(
-                    p.quantity_mwh, market_scale_mwh if rules.ratio_scope == "market" else p.scale_mwh
-                ),
-                rules.tou_buy_per_mwh,
-                rules.feed_in_per_mwh,
-                rules.price_adjustment_k,
-            ),
+            price(quantity_ratio(p.quantity_mwh, scale_of(p, active_scale_mwh)), *anchors),
             p.submitted_at,
         )
         for p in positions

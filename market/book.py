@@ -7,7 +7,10 @@ that are rebuilt every round; each bid still checks itself, so bad input fails w
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+_NUMBERS = ("quantity_mwh", "price_per_mwh", "submitted_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +34,18 @@ class Bid:
     def __post_init__(self) -> None:
         if not isinstance(self.bidder, str) or not self.bidder:
             raise ValueError(f"bid bidder must be a non-empty string, got {self.bidder!r}")
-        for name in ("quantity_mwh", "price_per_mwh", "submitted_at"):
-            if not math.isfinite(getattr(self, name)):
-                raise ValueError(f"bid of {self.bidder}: {name} must be finite, got {getattr(self, name)}")
+        if not (
+            math.isfinite(self.quantity_mwh)
+            and math.isfinite(self.price_per_mwh)
+            and math.isfinite(self.submitted_at)
+        ):
+            name = next(n for n in _NUMBERS if not math.isfinite(getattr(self, n)))
+            value = getattr(self, name)
+            raise ValueError(f"bid of {self.bidder}: {name} must be finite, got {value}")
         if self.quantity_mwh < 0:
-            raise ValueError(f"bid of {self.bidder}: quantity_mwh must be >= 0, got {self.quantity_mwh}")
+            raise ValueError(
+                f"bid of {self.bidder}: quantity_mwh must be >= 0, got {self.quantity_mwh}"
+            )
 
     @property
     def group(self) -> tuple[str, str] | None:
@@ -69,12 +79,12 @@ class Trade:
     hour: int | None = None
 
     @property
-    def value(self) -> float:
+    def value_rmb(self) -> float:
         """Money paid by the buyer to the seller, RMB."""
         return self.quantity_mwh * self.price_per_mwh
 
     @property
-    def welfare(self) -> float:
+    def welfare_rmb(self) -> float:
         """Surplus of the trade at the round's limits, (p_b - p_s) q (SPEC A.5.1), RMB."""
         return (self.buyer_price_per_mwh - self.seller_price_per_mwh) * self.quantity_mwh
 
@@ -96,3 +106,11 @@ def seller_rank(bid: Bid) -> tuple[float, float, str]:
 def buyer_rank(bid: Bid) -> tuple[float, float, str]:
     """Merit order of buyers: highest price first, then earliest upload, then name."""
     return (-bid.price_per_mwh, bid.submitted_at, bid.bidder)
+
+
+def merit_order_indices(
+    book: Sequence[Bid], rank: Callable[[Bid], tuple[float, float, str]]
+) -> list[int]:
+    """Positions of `book` in merit order (rank, then input position for equal ranks)."""
+    keys = list(map(rank, book))
+    return sorted(range(len(book)), key=keys.__getitem__)

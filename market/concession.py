@@ -13,26 +13,30 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from market.auction import Rules
 
-# step size of one concession: (price, rate, band width) -> amount to move
+# size of one concession step: (price, rate, band width) -> amount to move
 CONCESSION_FORMS: dict[str, Callable[[float, float, float], float]] = {
     "multiplicative": lambda price, rate, band_width: rate * abs(price),
     "additive": lambda price, rate, band_width: rate * band_width,
 }
 
+PriceUpdate = Callable[[float], float]
 
-def concede_seller(price_per_mwh: float, rules: Rules) -> float:
-    """A seller's price in the next round: lower, never below the band floor when clamping."""
+
+def concessions(rules: Rules) -> tuple[PriceUpdate, PriceUpdate]:
+    """The seller's and the buyer's price update of one round, with the rules' constants bound
+    once (the auction calls them for every remaining bidder of every round)."""
     step = CONCESSION_FORMS[rules.concession_form]
-    conceded = price_per_mwh - step(price_per_mwh, rules.seller_concession, rules.band_width_per_mwh)
-    if rules.clamp_to_band:
-        conceded = min(price_per_mwh, max(rules.band_low_per_mwh, conceded))
-    return conceded
+    width = rules.band_width_per_mwh
+    low, high = rules.band_low_per_mwh, rules.band_high_per_mwh
+    seller_rate, buyer_rate = rules.seller_concession, rules.buyer_concession
+    clamp = rules.clamp_to_band
 
+    def seller(price_per_mwh: float) -> float:
+        conceded = price_per_mwh - step(price_per_mwh, seller_rate, width)
+        return min(price_per_mwh, max(low, conceded)) if clamp else conceded
 
-def concede_buyer(price_per_mwh: float, rules: Rules) -> float:
-    """A buyer's price in the next round: higher, never above the band ceiling when clamping."""
-    step = CONCESSION_FORMS[rules.concession_form]
-    conceded = price_per_mwh + step(price_per_mwh, rules.buyer_concession, rules.band_width_per_mwh)
-    if rules.clamp_to_band:
-        conceded = max(price_per_mwh, min(rules.band_high_per_mwh, conceded))
-    return conceded
+    def buyer(price_per_mwh: float) -> float:
+        conceded = price_per_mwh + step(price_per_mwh, buyer_rate, width)
+        return max(price_per_mwh, min(high, conceded)) if clamp else conceded
+
+    return seller, buyer

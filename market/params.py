@@ -62,7 +62,9 @@ class MechanismParams(BaseModel):
         100.0, ge=0, description="paid to both sides of a valley trade, RMB/MWh; [P] A.8"
     )
     comp_payer: Literal["platform", "pro_rata_dnos"] = Field(
-        "platform", description="who funds valley compensation; [R/A] A.8"
+        "platform",
+        description="who funds valley compensation: the platform's fee pool, or the DNOs pro rata "
+        "to their daily P2P volume; [R/A] A.8",
     )
     # A.9 fees
     service_fee_per_mwh: float = Field(
@@ -75,7 +77,8 @@ class MechanismParams(BaseModel):
         0.2, ge=0, le=1, description="share of platform revenue paid to DNOs as scheduling fee; [P] A.9"
     )
     sched_fee_base: Literal["gross_fees", "net_of_compensation"] = Field(
-        "gross_fees", description="base of the scheduling fee; [A] A.9"
+        "gross_fees",
+        description="base of the scheduling fee (a negative net base pays no fee); [A] A.9",
     )
     sched_fee_allocation: Literal["pro_rata", "equal"] = Field(
         "pro_rata", description="how the scheduling fee is shared among DNOs; [A] A.9"
@@ -100,14 +103,14 @@ class MechanismParams(BaseModel):
     @field_validator("bid_price_rule")
     @classmethod
     def _known_bid_price_rule(cls, value: str) -> str:
-        from market.bidding import BID_PRICE_RULES  # lazy: bidding imports this module
+        from market.bidding import BID_PRICE_RULES  # lazy: rules refer back to Rules(params)
 
         return _known(value, BID_PRICE_RULES)
 
     @field_validator("matching")
     @classmethod
     def _known_matching(cls, value: str) -> str:
-        from market.matching import MATCHERS  # lazy: the matchers import this module
+        from market.matching import MATCHERS  # lazy: matchers refer back to Rules(params)
 
         return _known(value, MATCHERS)
 

@@ -146,7 +146,7 @@ def test_dno_without_storage():
 
 def test_infeasible_names_dno_and_hour():
     s = DnoScheduler("DN7", [], TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), 5.0, 5.0)
-    with pytest.raises(SchedulingError, match=r"DNO 'DN7', hour 1, solver highs: no optimal schedule \(INFEASIBLE"):
+    with pytest.raises(SchedulingError, match=r"DNO 'DN7', hour 1: HIGHS ended model 'dno-DN7' with INFEASIBLE"):
         s.solve(np.zeros(24), np.zeros(24), np.full(24, 8.0))  # load 8 MW, import limit 5 MW
 
 

@@ -15,15 +15,13 @@ from typing import TYPE_CHECKING
 
 from ortools.math_opt.python import mathopt
 
-from market.book import Bid, buyer_rank, seller_rank
+from market.book import Bid, buyer_rank, merit_order_indices, seller_rank
 from market.matching.registry import Fill, register
 from market.solver import solve_optimal
 
 if TYPE_CHECKING:
     from market.auction import Rules
 
-# Welfare may drop by this relative amount in the tie-break solve (solver round-off only).
-_WELFARE_SLACK = 1e-9
 _MIP_PARAMS = mathopt.SolveParameters(relative_gap_tolerance=1e-9)
 
 
@@ -48,14 +46,18 @@ def match(offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules) -> list[Fill
     )
     model.maximize(welfare)
     best = solve_optimal(model, solver, _MIP_PARAMS).objective_value()
-    model.add_linear_constraint(welfare >= best - _WELFARE_SLACK * max(1.0, abs(best)))
+    # No slack: any allowance would be spent on the tie-break at the cost of welfare.
+    model.add_linear_constraint(welfare >= best)
     seller_weight = _merit_weights(offers, seller_rank)
     buyer_weight = _merit_weights(bids, buyer_rank)
     model.maximize(
-        mathopt.fast_sum((seller_weight[i] + buyer_weight[j]) * x for (i, j), x in zip(pairs, flows))
+        mathopt.fast_sum(
+            (seller_weight[i] + buyer_weight[j]) * x for (i, j), x in zip(pairs, flows)
+        )
     )
     values = solve_optimal(model, solver, _MIP_PARAMS).variable_values(flows)
-    return [Fill(i, j, value) for (i, j), value in zip(pairs, values) if value > 0]
+    dust_mwh = rules.quantity_tolerance_mwh
+    return [Fill(i, j, value) for (i, j), value in zip(pairs, values) if value > dust_mwh]
 
 
 def _add_acceptance(
@@ -95,7 +97,7 @@ def _add_acceptance(
 
 def _merit_weights(book: Sequence[Bid], rank: Callable[[Bid], tuple]) -> list[float]:
     """Weights in (0, 1] falling along merit order: the tie-break objective's preference."""
-    order = sorted(range(len(book)), key=lambda k: rank(book[k]))
+    order = merit_order_indices(book, rank)
     weights = [0.0] * len(book)
     for position, k in enumerate(order):
         weights[k] = 1.0 - position / len(book)

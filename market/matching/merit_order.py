@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from market.book import Bid, buyer_rank, seller_rank
+from market.book import Bid, buyer_rank, merit_order_indices, seller_rank
 from market.matching.registry import Fill, register
 
 if TYPE_CHECKING:
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 @register("merit_order")
 def match(offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules) -> list[Fill]:
     """Fills of the merit-order walk; partially filled bidders continue in the same round."""
-    sellers = sorted(range(len(offers)), key=lambda i: seller_rank(offers[i]))
-    buyers = sorted(range(len(bids)), key=lambda j: buyer_rank(bids[j]))
+    sellers = merit_order_indices(offers, seller_rank)
+    buyers = merit_order_indices(bids, buyer_rank)
     fills: list[Fill] = []
     a = b = 0
     supply = offers[sellers[0]].quantity_mwh if sellers else 0.0

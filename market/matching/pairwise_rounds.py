@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from market.book import Bid, buyer_rank, seller_rank
+from market.book import Bid, buyer_rank, merit_order_indices, seller_rank
 from market.matching.registry import Fill, register
 
 if TYPE_CHECKING:
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 @register("pairwise_rounds")
 def match(offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules) -> list[Fill]:
     """Fills of the sorted one-to-one pairing, min of the two residuals each."""
-    sellers = sorted(range(len(offers)), key=lambda i: seller_rank(offers[i]))
-    buyers = sorted(range(len(bids)), key=lambda j: buyer_rank(bids[j]))
+    sellers = merit_order_indices(offers, seller_rank)
+    buyers = merit_order_indices(bids, buyer_rank)
     fills: list[Fill] = []
     for i, j in zip(sellers, buyers):
         if offers[i].price_per_mwh > bids[j].price_per_mwh:
