@@ -56,6 +56,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- ledger (issue 4): `storagemarket ledger verify PATH` -------------------------------------
+
+
+def _cmd_ledger_verify(args: argparse.Namespace) -> int:
+    from ledger.verify import verify_main
+
+    return verify_main(args.path)
+
+
+# ------------------------------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="storagemarket", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -81,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output directory (default out/SCENARIO)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter, e.g. mechanism.seller_concession=0.1")
     p.set_defaults(func=_cmd_run)
+
+    # --- ledger (issue 4) ---
+    ledger = sub.add_parser("ledger", help="inspect a run's chain")
+    ledger_sub = ledger.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    p = ledger_sub.add_parser("verify", help="replay a ledger store from genesis; exit 1 naming the first bad height")
+    p.add_argument("path", help="ledger SQLite file of a run (e.g. out/paper-4dn/ledger.sqlite)")
+    p.set_defaults(func=_cmd_ledger_verify)
     return parser
 
 

@@ -1,1 +1,9 @@
-"""The permissioned chain: identities, transactions, blocks, store, gossip network, consensus, contracts. No Mesa."""
+"""The permissioned chain: identities, transactions, blocks, store, gossip network, consensus, contracts. No Mesa.
+
+Where to look: identity (Ed25519 keys, registry), transactions (kinds, signed envelopes),
+mempool, merkle (RFC 6962), block (headers, votes, certificates), store (SQLite), verify
+(`ledger verify`), network and gossip (simulated links and flooding), clock (discrete events),
+consensus/ (engine registry, Raft with double credit, Tendermint-style BFT, Byzantine behaviours,
+the cluster driver), credit, contracts/ (runtime and market clearing), chain (one replica),
+service (the model's entry point).
+"""

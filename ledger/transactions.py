@@ -23,7 +23,7 @@ class MalformedTx(ValueError):
     """Bytes or fields that do not make a transaction of a known kind."""
 
 
-# --- field checks: each returns None or raises MalformedTx -----------------------------------
+# --- field checks: predicates on one payload value ---------------------------------------------
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -111,6 +111,10 @@ register_kind(TxKind("grid_settlement", VALIDATOR_ONLY, {"day": DAY, "hour": HOU
                                                          "quantity_mwh": MWH, "price_per_mwh": PRICE}))
 register_kind(TxKind("compensation", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, "dno": text, "quantity_mwh": MWH,
                                                       "amount_rmb": MONEY}))
+# Closes a day: the scheduling fee and compensation funding of SPEC A.9 follow, one per DNO.
+register_kind(TxKind("day_close", VALIDATOR_ONLY, {"day": DAY}, dedup_fields=("day",)))
+register_kind(TxKind("day_settlement", VALIDATOR_ONLY, {"day": DAY, "dno": text, "scheduling_fee_rmb": MONEY,
+                                                        "compensation_funded_rmb": MONEY}))
 register_kind(TxKind("fee", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, "dno": text, "quantity_mwh": MWH,
                                              "amount_rmb": MONEY}))
 

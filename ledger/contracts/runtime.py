@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from ledger.block import BlockEntry
-from ledger.canonical import canonical_bytes, hash_value
+from ledger.canonical import canonical_bytes, hash_value, sha256
 from ledger.genesis import Genesis
 from ledger.identity import Role
 from ledger.transactions import TX_KINDS, Transaction
@@ -49,6 +49,7 @@ def genesis_state(genesis: Genesis) -> dict:
     """State at height 0: the membership list plus empty books and accounts."""
     return {
         "chain_id": genesis.chain_id,
+        "genesis": sha256(genesis.encoded).hex(),  # commits block 0 to the whole document
         "height": 0,
         "members": {m.public_key: {"organisation": m.organisation, "role": m.role.value}
                     for m in genesis.registry.members()},
@@ -60,6 +61,8 @@ def genesis_state(genesis: Genesis) -> dict:
         "closed": {},
         "expected": [],
         "results": {},
+        "accounts": {},
+        "days": {},
     }
 
 
@@ -96,24 +99,32 @@ def admission_problem(state: dict, tx: Transaction) -> str | None:
     return None
 
 
+def apply_entry(state: dict, entry: BlockEntry, ctx: BlockContext, index: int = 0) -> list[dict]:
+    """Check and apply one entry to `state` in place; raise ContractError if it is not allowed."""
+    tx = entry.tx.tx
+    problem = admission_problem(state, tx)
+    if problem is None and tx.nonce != state["nonces"].get(tx.sender, 0) + 1:
+        problem = "nonce_gap"
+    if problem is None and entry.seen_ms > ctx.time_ms:
+        problem = "received_after_its_block"  # a proposer cannot have seen it yet
+    if problem is None and not entry.tx.signature_valid():
+        problem = "bad_signature"
+    if problem is not None:
+        raise ContractError(f"entry {index} ({tx.kind}): {problem}")
+    events = CONTRACTS[tx.kind](state, tx, entry, ctx)
+    state["nonces"][tx.sender] = tx.nonce
+    key = tx.dedup_key()
+    if key is not None:
+        state["dedup"][dedup_token(key)] = entry.tx.tx_id
+    return events
+
+
 def execute_block(state: dict, entries: Iterable[BlockEntry], ctx: BlockContext) -> tuple[dict, list[dict]]:
     """Apply a block's entries in order to a copy of `state`; raise ContractError if any fails."""
     new = copy.deepcopy(state)
     events: list[dict] = []
     for index, entry in enumerate(entries):
-        tx = entry.tx.tx
-        problem = admission_problem(new, tx)
-        if problem is None and tx.nonce != new["nonces"].get(tx.sender, 0) + 1:
-            problem = "nonce_gap"
-        if problem is None and not entry.tx.signature_valid():
-            problem = "bad_signature"
-        if problem is not None:
-            raise ContractError(f"entry {index} ({tx.kind}): {problem}")
-        events.extend(CONTRACTS[tx.kind](new, tx, entry, ctx))
-        new["nonces"][tx.sender] = tx.nonce
-        key = tx.dedup_key()
-        if key is not None:
-            new["dedup"][dedup_token(key)] = entry.tx.tx_id
+        events.extend(apply_entry(new, entry, ctx, index))
     for check in END_OF_BLOCK_CHECKS:
         check(new, ctx)
     new["height"] = ctx.height
@@ -142,20 +153,6 @@ def plan_commitment(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockC
     return [{"event": "plan_committed", "dno": org, "day": tx.payload["day"]}]
 
 
-@contract("bid")
-def bid(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
-    """Records a bid with its upload time; one seen after gate closure is kept but misses the hour."""
-    p = tx.payload
-    key = hour_key(p["day"], p["hour"])
-    on_time = entry.seen_ms <= ctx.genesis.gate_closure_ms(p["day"], p["hour"]) and key not in state["closed"]
-    record = {"bidder": organisation(state, tx), "side": p["side"], "round": p["round"],
-              "quantity_mwh": p["quantity_mwh"], "price_per_mwh": p["price_per_mwh"],
-              "submitted_at": entry.seen_ms, "tx_id": entry.tx.tx_id, "included": on_time}
-    state["bids"].setdefault(key, []).append(record)
-    return [{"event": "bid_recorded" if on_time else "bid_missed_gate", "day": p["day"], "hour": p["hour"],
-             "bidder": record["bidder"], "tx_id": record["tx_id"]}]
-
-
 def _no_unposted_results(state: dict, ctx: BlockContext) -> None:
     if state["expected"]:
         raise ContractError(f"{len(state['expected'])} clearing results missing from the block")
@@ -163,6 +160,3 @@ def _no_unposted_results(state: dict, ctx: BlockContext) -> None:
 
 END_OF_BLOCK_CHECKS.append(_no_unposted_results)
 
-
-def expected_payloads(state: dict) -> list[dict[str, Any]]:
-    return state["expected"]

@@ -1,0 +1,10 @@
+"""Contracts: the runtime (registry, execution, state root) and the market-clearing contracts.
+
+Only this package imports `market`: the clearing contracts call its rules so every validator
+computes the same trades, grid settlements, compensation and fees from the same block.
+"""
+
+from ledger.contracts.runtime import (  # noqa: F401
+    CONTRACTS, END_OF_BLOCK_CHECKS, BlockContext, ContractError, admission_problem, contract,
+    dedup_token, execute_block, genesis_state, hour_key, state_root)
+from ledger.contracts.clearing import market_document, system_transactions  # noqa: F401,E402

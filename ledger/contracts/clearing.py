@@ -1,0 +1,229 @@
+"""Clearing contracts: bids in, and at gate closure the market's own rules clear the hour.
+
+`gate_closure` runs `market.auction.clear_hour` on the hour's on-time bids (upload time = the
+proposer's receipt time) and `market.settlement.settle_hour` on the result; `day_close` runs
+`market.settlement.close_day` after hour 24. The proposer posts the outcome as transactions (trade,
+grid_settlement, compensation, fee; day_settlement) right after the trigger; every validator
+re-derives the same list and rejects the block if one differs (execute and compare), so the trades
+on chain are exactly what the rules give. A bid that reached the proposer after gate closure misses
+the hour and is settled with the grid at once, as SPEC A.7 and A.13 item 7 say.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict
+from functools import lru_cache
+
+import numpy as np
+
+from market.auction import Bid, ClearingResult, Rules, clear_hour
+from market.params import MechanismParams
+from market.settlement import DnoAccount, HourSettlement, close_day, settle_hour
+from market.tariff import Tariff
+
+from ledger.block import BlockEntry
+from ledger.canonical import canonical_bytes
+from ledger.contracts.runtime import (BlockContext, ContractError, apply_entry, contract, hour_key,
+                                      organisation)
+from ledger.genesis import Genesis
+from ledger.identity import Identity
+from ledger.transactions import Transaction, sign_transaction
+
+RESULT_KINDS = ("trade", "grid_settlement", "compensation", "fee", "day_settlement")
+
+
+def market_document(params: MechanismParams | None = None, tariff: Tariff | None = None) -> dict:
+    """What the genesis document carries so every validator clears with the same rules."""
+    return {"mechanism": (params or MechanismParams()).model_dump(mode="json"),
+            "tariff": (tariff or Tariff()).model_dump(mode="json")}
+
+
+@lru_cache(maxsize=32)
+def _market(doc: bytes) -> tuple[MechanismParams, Tariff]:
+    parsed = json.loads(doc)
+    return MechanismParams(**parsed.get("mechanism", {})), Tariff(**parsed.get("tariff", {}))
+
+
+def rules_for(genesis: Genesis, hour: int) -> Rules:
+    params, tariff = _market(canonical_bytes(dict(genesis.market)))
+    return Rules.for_hour(params, tariff, hour)
+
+
+def _expect(state: dict, kind: str, payload: dict) -> None:
+    state["expected"].append({"kind": kind, "payload": payload})
+
+
+def _book(state: dict, dno: str, account: DnoAccount) -> None:
+    current = DnoAccount(**state["accounts"].get(dno, {}))
+    state["accounts"][dno] = asdict(current + account)
+
+
+@contract("bid")
+def bid(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
+    """Record a bid with its upload time; one seen after gate closure misses the hour."""
+    p = tx.payload
+    day, hour, dno = p["day"], p["hour"], organisation(state, tx)
+    key = hour_key(day, hour)
+    on_time = (entry.seen_ms <= ctx.genesis.gate_closure_ms(day, hour) and key not in state["closed"]
+               and p["round"] == 1)  # later rounds are the contract's own concessions
+    state["bids"].setdefault(key, []).append({
+        "bidder": dno, "side": p["side"], "quantity_mwh": p["quantity_mwh"],
+        "price_per_mwh": p["price_per_mwh"], "submitted_at": entry.seen_ms, "tx_id": entry.tx.tx_id,
+        "included": on_time})
+    if not on_time:
+        rules = rules_for(ctx.genesis, hour)
+        sells = p["side"] == "sell"
+        price = rules.feed_in_per_mwh if sells else rules.tou_buy_per_mwh
+        if p["quantity_mwh"] > rules.quantity_tolerance_mwh:
+            _expect(state, "grid_settlement", {"day": day, "hour": hour, "dno": dno, "side": p["side"],
+                                               "quantity_mwh": p["quantity_mwh"], "price_per_mwh": price})
+            money = p["quantity_mwh"] * price
+            _book(state, dno, DnoAccount(grid_sales_rmb=money) if sells else DnoAccount(grid_purchases_rmb=money))
+    return [{"event": "bid_recorded" if on_time else "bid_missed_gate", "day": day, "hour": hour,
+             "bidder": dno, "tx_id": entry.tx.tx_id}]
+
+
+def _network_order(state: dict, day: int, hour: int, book: list[dict]) -> list[float]:
+    return [r["submitted_at"] for r in book]  # the proposer's receipt time (SPEC A.13 item 7)
+
+
+def _index_order(state: dict, day: int, hour: int, book: list[dict]) -> list[float]:
+    dnos = sorted(m["organisation"] for m in state["members"].values() if m["role"] == "dno")
+    return [float(dnos.index(r["bidder"])) for r in book]
+
+
+def _random_order(state: dict, day: int, hour: int, book: list[dict]) -> list[float]:
+    dnos = sorted(m["organisation"] for m in state["members"].values() if m["role"] == "dno")
+    rng = np.random.default_rng([int(state["genesis"][:16], 16), day, hour])  # seeded by the chain
+    rank = {name: float(k) for k, name in enumerate(dnos[i] for i in rng.permutation(len(dnos)))}
+    return [rank[r["bidder"]] for r in book]
+
+
+# Upload timestamps that break price ties (MechanismParams.upload_order, SPEC A.11.2 / A.13.7).
+UPLOAD_ORDERS = {"network": _network_order, "index": _index_order, "random": _random_order}
+
+
+def _clear(state: dict, genesis: Genesis, day: int, hour: int) -> tuple[ClearingResult, HourSettlement]:
+    """Clear and settle one closed hour from the on-time bids the chain recorded for it."""
+    book = [r for r in state["bids"].get(hour_key(day, hour), []) if r["included"]]
+    rules = rules_for(genesis, hour)
+    stamps = UPLOAD_ORDERS[rules.upload_order](state, day, hour, book)
+    priced = [(r, Bid(r["bidder"], r["quantity_mwh"], r["price_per_mwh"], t, hour=hour)) for r, t in zip(book, stamps)]
+    offers = [b for r, b in priced if r["side"] == "sell"]
+    bids = [b for r, b in priced if r["side"] == "buy"]
+    trades_p2p = rules.p2p_enabled and (rules.valley_p2p or not rules.is_valley)
+    result = clear_hour(offers, bids, rules) if trades_p2p else ClearingResult.unmatched(offers, bids)
+    return result, settle_hour(hour, result, rules)
+
+
+@contract("gate_closure")
+def gate_closure(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
+    """Close the hour's book, clear it with the market rules and list the results to be posted."""
+    day, hour = tx.payload["day"], tx.payload["hour"]
+    key = hour_key(day, hour)
+    if key in state["closed"]:
+        raise ContractError(f"hour {key} is already closed")
+    if ctx.time_ms < ctx.genesis.gate_closure_ms(day, hour):
+        raise ContractError(f"hour {key} closes at {ctx.genesis.gate_closure_ms(day, hour)} ms, not before")
+    state["closed"][key] = ctx.height
+    result, settled = _clear(state, ctx.genesis, day, hour)
+    base = {"day": day, "hour": hour}
+    for t in result.trades:
+        _expect(state, "trade", {**base, "round": t.round, "seller": t.seller, "buyer": t.buyer,
+                                 "quantity_mwh": t.quantity_mwh, "price_per_mwh": t.price_per_mwh})
+    for g in settled.grid_trades:
+        _expect(state, "grid_settlement", {**base, "dno": g.dno, "side": "sell" if g.dno_sells else "buy",
+                                           "quantity_mwh": g.quantity_mwh, "price_per_mwh": g.price_per_mwh})
+    for dno, account in sorted(settled.accounts.items()):
+        if account.compensation_received_rmb:
+            _expect(state, "compensation", {**base, "dno": dno, "quantity_mwh": account.valley_volume_mwh,
+                                            "amount_rmb": account.compensation_received_rmb})
+    for dno, account in sorted(settled.accounts.items()):
+        if account.service_fee_rmb:
+            _expect(state, "fee", {**base, "dno": dno, "quantity_mwh": account.p2p_volume_mwh,
+                                   "amount_rmb": account.service_fee_rmb})
+        _book(state, dno, account)
+    state["results"][key] = {"welfare_rmb": result.welfare_rmb, "trades": len(result.trades),
+                             "rounds": len(result.rounds), "fees_rmb": settled.fees_rmb,
+                             "compensation_rmb": settled.compensation_rmb, "block": ctx.height}
+    return [{"event": "hour_cleared", "day": day, "hour": hour, "result": result, "settlement": settled}]
+
+
+def _day_hours(state: dict, day: int) -> list[int]:
+    return sorted(int(k.split(":")[1]) for k in state["bids"] if int(k.split(":")[0]) == day)
+
+
+@contract("day_close")
+def day_close(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
+    """End of day (SPEC A.9): fund the compensation and share the scheduling fee among the DNOs."""
+    day = tx.payload["day"]
+    if str(day) in state["days"]:
+        raise ContractError(f"day {day} is already closed")
+    if ctx.time_ms < ctx.genesis.gate_closure_ms(day, 24):
+        raise ContractError(f"day {day} closes with hour 24's gate")
+    hours = _day_hours(state, day)
+    if any(hour_key(day, h) not in state["closed"] for h in hours):
+        raise ContractError(f"day {day} has hours still open")
+    params, _ = _market(canonical_bytes(dict(ctx.genesis.market)))
+    members = sorted(m["organisation"] for m in state["members"].values() if m["role"] == "dno")
+    closed = close_day([_clear(state, ctx.genesis, day, h)[1] for h in hours], params, members)
+    for dno, account in sorted(closed.accounts.items()):
+        if account.scheduling_fee_rmb or account.compensation_funded_rmb:
+            _expect(state, "day_settlement", {"day": day, "dno": dno, "scheduling_fee_rmb": account.scheduling_fee_rmb,
+                                              "compensation_funded_rmb": account.compensation_funded_rmb})
+            _book(state, dno, DnoAccount(scheduling_fee_rmb=account.scheduling_fee_rmb,
+                                         compensation_funded_rmb=account.compensation_funded_rmb))
+    p = closed.platform
+    state["days"][str(day)] = {"fees_rmb": p.fees_rmb, "compensation_paid_rmb": p.compensation_paid_rmb,
+                               "scheduling_fee_paid_rmb": p.scheduling_fee_paid_rmb, "net_rmb": p.net_rmb,
+                               "block": ctx.height}
+    return [{"event": "day_closed", "day": day, "settlement": closed}]
+
+
+def _posted_result(kind: str):
+    def check(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
+        """A posted result must be the next one the clearing produced, exactly."""
+        if not state["expected"] or state["expected"][0] != {"kind": kind, "payload": dict(tx.payload)}:
+            raise ContractError(f"posted {kind} differs from what the clearing produced")
+        state["expected"].pop(0)
+        return [{"event": kind, **tx.payload, "tx_id": entry.tx.tx_id}]
+    check.__name__ = f"posted_{kind}"
+    return check
+
+
+for _kind in RESULT_KINDS:
+    contract(_kind)(_posted_result(_kind))
+
+
+def system_transactions(state: dict, proposer: Identity, ctx: BlockContext) -> list[BlockEntry]:
+    """What the proposer appends after the users' entries: pending results of missed bids, then a
+    gate closure for every hour whose gate has passed, each followed by its clearing results."""
+    work = copy.deepcopy(state)
+    nonce = work["nonces"].get(proposer.public_hex, 0)
+    out: list[BlockEntry] = []
+
+    def emit(kind: str, payload: dict) -> None:
+        nonlocal nonce
+        nonce += 1
+        entry = BlockEntry(sign_transaction(proposer, ctx.genesis.chain_id, kind, nonce, payload), ctx.time_ms)
+        apply_entry(work, entry, ctx)
+        out.append(entry)
+
+    def post_expected() -> None:
+        while work["expected"]:
+            emit(work["expected"][0]["kind"], work["expected"][0]["payload"])
+
+    post_expected()
+    due = sorted((int(d), int(h)) for d, h in (k.split(":") for k in work["bids"])
+                 if f"{d}:{h}" not in work["closed"] and ctx.genesis.gate_closure_ms(int(d), int(h)) <= ctx.time_ms)
+    for day, hour in due:
+        emit("gate_closure", {"day": day, "hour": hour})
+        post_expected()
+    days = sorted({int(k.split(":")[0]) for k in work["bids"]})
+    for day in days:
+        if str(day) not in work["days"] and ctx.genesis.gate_closure_ms(day, 24) <= ctx.time_ms:
+            emit("day_close", {"day": day})
+            post_expected()
+    return out

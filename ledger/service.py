@@ -1,0 +1,119 @@
+"""The chain as the market model uses it: sign and submit, advance the simulated clock, read results.
+
+`params` and `tariff` are `market.params.MechanismParams` and `market.tariff.Tariff` (defaults if
+None); only the contracts package imports `market`, so they pass through untyped here.
+
+One object per run wires the alliance (keys from the run seed), the validator network, the
+consensus engine and the store, with one block due at each hour's gate closure. Members' nonces
+are tracked here, as a wallet would, so callers only say what to submit and when.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from ledger.alliance import Alliance
+from ledger.consensus import ENGINES
+from ledger.consensus.base import BlockSchedule
+from ledger.consensus.cluster import Cluster, Crash
+from ledger.contracts import hour_key, market_document
+from ledger.identity import Role
+from ledger.network import NetworkParams
+from ledger.transactions import sign_transaction
+
+QUORUM_OF_ENGINE = {"bft": "two_thirds_power", "raft": "majority_nodes"}
+
+
+class MarketLedger:
+    def __init__(self, *, run_seed: int, dnos: Sequence[str], engine: str = "bft",
+                 network: NetworkParams | None = None, network_seed: int | None = None,
+                 params: Any = None, tariff: Any = None,
+                 hour_ms: float = 10_000.0, gate_offset_ms: float = 2_000.0, store_path: str | None = None,
+                 engine_params: Any = None, byzantine: Mapping[int, str] | None = None,
+                 crashes: Sequence[Crash] = (), credits: Mapping[str, float] | None = None,
+                 storage_owners: Sequence[str] = (), main_grid: str = "main_grid"):
+        if engine not in ENGINES:
+            raise ValueError(f"unknown consensus engine {engine!r}; known: {sorted(ENGINES)}")
+        network = network or NetworkParams()
+        validators = [f"validator{i + 1}" for i in range(network.n_validators)]
+        self.alliance = Alliance.create(
+            run_seed, dnos=dnos, validators=validators, main_grid=main_grid, storage_owners=storage_owners,
+            quorum=QUORUM_OF_ENGINE.get(engine, "two_thirds_power"), credits=credits, hour_ms=hour_ms,
+            gate_offset_ms=gate_offset_ms, market=market_document(params, tariff))
+        self.genesis = self.alliance.genesis
+        self.cluster = Cluster(self.alliance, engine, network=network, seed=run_seed, network_seed=network_seed,
+                               params=engine_params, schedule=BlockSchedule(gate_offset_ms, hour_ms),
+                               byzantine=byzantine, crashes=tuple(crashes), store_path=store_path)
+        self._nonces: dict[tuple[str, Role], int] = {}
+        self._entry = {name: i % network.n_validators for i, name in enumerate(sorted(dnos) + [main_grid])}
+
+    # --- time ----------------------------------------------------------------------------------
+
+    def hour_start_ms(self, day: int, hour: int) -> float:
+        return (day * 24 + hour - 1) * self.genesis.hour_ms
+
+    def gate_closure_ms(self, day: int, hour: int) -> float:
+        return self.genesis.gate_closure_ms(day, hour)
+
+    def run_until(self, at_ms: float) -> None:
+        self.cluster.run(until_ms=at_ms)
+
+    def run_hour(self, day: int, hour: int) -> None:
+        """Advance to the end of the hour's slot: its gate has closed and its block been agreed."""
+        self.cluster.run(until_ms=self.hour_start_ms(day, hour) + self.genesis.hour_ms)
+
+    # --- submitting ----------------------------------------------------------------------------
+
+    def submit(self, organisation: str, role: Role | str, kind: str, payload: dict, at_ms: float) -> str:
+        """Sign `payload` as (organisation, role) with its next nonce and send it at `at_ms`."""
+        key = (organisation, Role(role))
+        nonce = self._nonces[key] = self._nonces.get(key, 0) + 1
+        stx = sign_transaction(self.alliance.identity(*key), self.genesis.chain_id, kind, nonce, payload)
+        self.cluster.submit(stx, organisation, self._entry.get(organisation, 0), at_ms)
+        return stx.tx_id
+
+    def register_all(self, at_ms: float = 0.0, details: Mapping[str, dict] | None = None) -> None:
+        """Stage 1 of SPEC A.1: every member writes its registration (and device data) on chain."""
+        for member in self.genesis.registry.members():
+            if member.role is Role.VALIDATOR:
+                continue
+            payload = {"organisation": member.organisation, "role": member.role.value,
+                       "details": dict((details or {}).get(member.organisation, {}))}
+            self.submit(member.organisation, member.role, "register", payload, at_ms)
+
+    def submit_bid(self, dno: str, day: int, hour: int, side: str, quantity_mwh: float, price_per_mwh: float,
+                   at_ms: float | None = None) -> str:
+        at = self.hour_start_ms(day, hour) if at_ms is None else at_ms
+        payload = {"day": day, "hour": hour, "round": 1, "side": side, "quantity_mwh": quantity_mwh,
+                   "price_per_mwh": price_per_mwh}
+        return self.submit(dno, Role.DNO, "bid", payload, at)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    @property
+    def chain(self):
+        """The replica of the first honest validator (the one that writes the store)."""
+        return self.cluster.nodes[self.cluster.honest[0]].chain
+
+    def committed(self, kind: str) -> list[dict]:
+        """Payloads of every committed transaction of `kind`, in chain order, with their height."""
+        return [{**e.tx.tx.payload, "block_height": c.block.height, "tx_id": e.tx.tx_id}
+                for c in self.chain.blocks for e in c.block.entries if e.tx.tx.kind == kind]
+
+    def hour_outcome(self, day: int, hour: int) -> dict[str, Any]:
+        """What the chain decided for one hour: its bids (with upload times and whether they made
+        the gate), trades, grid settlements, compensation, fees, and the market's clearing result."""
+        state = self.chain.state
+        key = hour_key(day, hour)
+        pick = lambda kind: [x for x in self.committed(kind) if (x["day"], x["hour"]) == (day, hour)]  # noqa: E731
+        events = [ev for c in self.chain.blocks for ev in c.events
+                  if ev.get("event") == "hour_cleared" and (ev["day"], ev["hour"]) == (day, hour)]
+        return {"bids": list(state["bids"].get(key, [])), "closed_at_height": state["closed"].get(key),
+                "trades": pick("trade"), "grid": pick("grid_settlement"), "compensation": pick("compensation"),
+                "fees": pick("fee"), "clearing": events[0]["result"] if events else None}
+
+    def metrics(self) -> dict[str, float]:
+        return self.cluster.metrics()
+
+    def close(self) -> None:
+        self.cluster.close()
