@@ -1,26 +1,39 @@
-"""The main job: run a scenario and write its outputs to a directory.
+"""The main job: simulate a scenario, and write its outputs to a directory.
 
-Until the Mesa model lands (issue 5) the job runs the scheduling and DAF-IDO deviation stage for
-every DNO and writes its hourly table. Everything is computed before the first file is written,
-so a run that fails leaves an existing output directory as it was.
+`simulate` is the one entry point for everything that runs the model (the CLI, sweeps, the
+paper experiment): it returns the run's tables and a flat dict of outcome measures. Until the Mesa
+model lands (issue 5) it runs the scheduling and DAF-IDO deviation stage for every DNO.
+Everything is computed before the first file is written, so a failed run leaves an existing
+output directory as it was.
 """
 
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from model.outputs import write_csv, write_json
 from model.planning import activity_counts, hourly_table, plan_day
 from model.scenario import Scenario
 
 
-def run(scenario: Scenario, seed: int, out_dir: Path) -> list[Path]:
-    """Plan the day, write hourly.csv, summary.json (deterministic) and timings.json (wall clock)."""
+@dataclass
+class RunResult:
+    """A run's output tables, its deterministic summary, flat measures and wall-clock timings."""
+
+    tables: dict[str, pd.DataFrame]
+    summary: dict[str, Any]
+    measures: dict[str, float | int | str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def simulate(scenario: Scenario, seed: int) -> RunResult:
     plans = plan_day(scenario)
-    table = hourly_table(plans)
     summary = {
         "scenario": scenario.name,
         "seed": seed,
@@ -39,14 +52,35 @@ def run(scenario: Scenario, seed: int, out_dir: Path) -> list[Path]:
             for p in plans
         },
     }
+    measures: dict[str, float | int | str] = {
+        **activity_counts(plans),
+        "supply_mwh": float(sum(np.sum(p.deviation.supply_mwh) for p in plans)),
+        "demand_mwh": float(sum(np.sum(p.deviation.demand_mwh) for p in plans)),
+    }
+    for p in plans:
+        measures[f"supply_mwh.{p.dno}"] = float(np.sum(p.deviation.supply_mwh))
+        measures[f"demand_mwh.{p.dno}"] = float(np.sum(p.deviation.demand_mwh))
     seconds = [s for p in plans for s in p.solve_seconds]
     timings = {
         "milp_solves": len(seconds),
         "milp_median_seconds": statistics.median(seconds) if seconds else 0.0,
         "milp_total_seconds": sum(seconds),
     }
-    paths = [out_dir / "hourly.csv", out_dir / "summary.json", out_dir / "timings.json"]
-    write_csv(table, paths[0])
-    write_json(summary, paths[1])
-    write_json(timings, paths[2])
+    return RunResult({"hourly": hourly_table(plans)}, summary, measures, timings)
+
+
+def write(result: RunResult, out_dir: Path) -> list[Path]:
+    """Write every table as CSV, summary.json (deterministic) and timings.json (wall clock)."""
+    paths = []
+    for name, table in result.tables.items():
+        paths.append(out_dir / f"{name}.csv")
+        write_csv(table, paths[-1])
+    paths += [out_dir / "summary.json", out_dir / "timings.json"]
+    write_json(result.summary, paths[-2])
+    write_json(result.timings, paths[-1])
     return paths
+
+
+def run(scenario: Scenario, seed: int, out_dir: Path) -> list[Path]:
+    """Simulate and write the outputs; returns the paths written."""
+    return write(simulate(scenario, seed), out_dir)
