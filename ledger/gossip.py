@@ -54,6 +54,15 @@ class Gossip:
             if arrival is not None:
                 self.clock.schedule(arrival, self._receive, peer, node, message_id, payload, size)
 
+    def reannounce(self, node: int, message_id: str, payload: Any, size: int) -> None:
+        """Offer a message `node` already holds to all its neighbours again (mempool sync when a
+        link or peer comes back); peers that have it drop it as a duplicate, the others flood it."""
+        now = self.clock.now
+        for peer in self.network.neighbours(node):
+            arrival = self.network.hop(node, peer, size, now)
+            if arrival is not None:
+                self.clock.schedule(arrival, self._receive, peer, node, message_id, payload, size)
+
     def first_seen(self, node: int, message_id: str) -> float | None:
         return self.seen[node].get(message_id)
 

@@ -74,6 +74,10 @@ class Mempool:
             self._by_key[dedup_token(key)] = stx.tx_id
         return entry
 
+    def pending(self) -> list[SignedTx]:
+        """Every pooled transaction, in receipt order (then id), for re-announcing to peers."""
+        return [e.tx for e in sorted(self._by_id.values(), key=lambda e: (e.seen_ms, e.tx.tx_id))]
+
     def select(self, limit: int | None = None, seen_by_ms: float | None = None) -> list[BlockEntry]:
         """Entries a proposer may include now: per sender, consecutive nonces from the committed one.
 

@@ -92,8 +92,8 @@ class MarketLedger:
 
     @property
     def chain(self):
-        """The replica of the first honest validator (the one that writes the store)."""
-        return self.cluster.nodes[self.cluster.honest[0]].chain
+        """The archival replica: an honest validator that never crashes, the one writing the store."""
+        return self.cluster.nodes[self.cluster.store_node].chain
 
     def committed(self, kind: str) -> list[dict]:
         """Payloads of every committed transaction of `kind`, in chain order, with their height."""

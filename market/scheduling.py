@@ -59,7 +59,8 @@ class Schedule:
     sell_mw: np.ndarray
     pv_mw: np.ndarray
     wind_mw: np.ndarray
-    cost: float  # sum(buy price x buy - sell price x sell), RMB, without the tie-break penalty
+    unserved_mw: np.ndarray  # load shed at the value of lost load (always 0 without one)
+    cost: float  # sum(buy price x buy - sell price x sell), RMB, without VoLL and tie-break terms
     solver: str
     solve_seconds: float
 
@@ -82,6 +83,7 @@ class DnoScheduler:
         sell_max_mw: float,
         solver: SolverName = "highs",
         tie_break_per_mwh: float | None = None,
+        voll_per_mwh: float | None = None,
     ) -> None:
         if solver not in _SOLVERS:
             raise ValueError(f"unknown solver {solver!r}; choose from {sorted(_SOLVERS)}")
@@ -92,6 +94,7 @@ class DnoScheduler:
         self._sell_price = np.asarray(sell_per_mwh, dtype=float)
         if tie_break_per_mwh is None:
             tie_break_per_mwh = default_tie_break_per_mwh(self._buy_price, self._sell_price)
+        self.voll_per_mwh = voll_per_mwh
         self._build(buy_max_mw, sell_max_mw, tie_break_per_mwh)
 
     def _build(self, buy_max_mw: float, sell_max_mw: float, eps: float) -> None:
@@ -134,16 +137,20 @@ class DnoScheduler:
             self._dis.append(dis)
             self._soc.append(soc)
 
+        # Unserved energy (an [A] extension of SPEC A.2): with a value of lost load, a DNO whose
+        # import limit cannot cover its load sheds load at that price instead of having no schedule.
+        self._shed = [m.add_variable(lb=0.0, ub=0.0, name=f"shed[{t}]") for t in T]
         self._balance = []
         for t in T:
             storage = mathopt.fast_sum(self._dis[k][t] - self._ch[k][t] for k in range(len(self.units)))
-            supply = self._pv[t] + self._wind[t] + self._buy[t] - self._sell[t] + storage
+            supply = self._pv[t] + self._wind[t] + self._buy[t] - self._sell[t] + storage + self._shed[t]
             self._balance.append(m.add_linear_constraint(lb=0.0, ub=0.0, expr=supply))
         self._cost = mathopt.fast_sum(
             float(self._buy_price[t]) * self._buy[t] - float(self._sell_price[t]) * self._sell[t]
             for t in T
         )
-        m.minimize(self._cost + penalty)
+        shed_cost = mathopt.fast_sum((self.voll_per_mwh or 0.0) * self._shed[t] for t in T)
+        m.minimize(self._cost + shed_cost + penalty)
         self._model = m
         # HiGHS takes its thread count only as a global, and its MIP search is deterministic.
         self._params = mathopt.SolveParameters(
@@ -174,6 +181,7 @@ class DnoScheduler:
             self._wind[t].upper_bound = float(wind_available_mw[t])
             self._balance[t].lower_bound = float(load_mw[t])
             self._balance[t].upper_bound = float(load_mw[t])
+            self._shed[t].upper_bound = float(load_mw[t]) if self.voll_per_mwh is not None else 0.0
         fixed = from_hour - 1
         for k, u in enumerate(self.units):
             for t in range(HOURS):
@@ -212,6 +220,7 @@ class DnoScheduler:
             sell_mw=arr(self._sell),
             pv_mw=arr(self._pv),
             wind_mw=arr(self._wind),
+            unserved_mw=arr(self._shed),
             cost=float(mathopt.evaluate_expression(self._cost, values)),
             solver=f"{self.solver} (OR-Tools MathOpt {ORTOOLS_VERSION})",
             solve_seconds=seconds,

@@ -7,13 +7,14 @@ the two storage plans is its supply or demand for each hour (SPEC A.3).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from market.deviation import DeviationDay, classify_day
 from market.scheduling import DnoScheduler, Schedule, rolling_intraday
+from model.profiles import ErrorLevels, ar1
 from model.scenario import Dno, Scenario
 
 
@@ -38,6 +39,25 @@ class DnoDay:
             load_forecast_mw=np.array(dno.load_mw.forecast, dtype=float),
             load_actual_mw=np.array(dno.load_mw.actual, dtype=float),
         )
+
+
+def redraw_actuals(day: DnoDay, rng: np.random.Generator, errors: ErrorLevels = ErrorLevels()) -> DnoDay:
+    """The same forecasts with fresh actuals, for the days after the first of a multi-day run.
+
+    Errors are AR(1) as in the generator: PV and load relative to the forecast (so PV stays 0 at
+    night), wind additive in per unit of the day's largest forecast ([A] 0.1 p.u. at scale 1).
+    """
+    rho, s = errors.autocorrelation, errors.scale
+    pv = day.pv_forecast_mw * (1.0 + ar1(rng, 2 * errors.pv_ratio_sd * s, rho))
+    wind_scale = float(np.max(day.wind_forecast_mw)) if np.any(day.wind_forecast_mw) else 0.0
+    wind = day.wind_forecast_mw + wind_scale * ar1(rng, 0.1 * s, rho)
+    load = day.load_forecast_mw * (1.0 + ar1(rng, errors.load_sd * s, rho))
+    return replace(
+        day,
+        pv_actual_mw=np.clip(pv, 0.0, None),
+        wind_actual_mw=np.clip(wind, 0.0, None),
+        load_actual_mw=np.clip(load, 0.0, None),
+    )
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,7 @@ def make_scheduler(dno: Dno, scenario: Scenario) -> DnoScheduler:
         sell_max_mw=dno.sell_max_mw,
         solver=scenario.scheduling.solver,
         tie_break_per_mwh=scenario.scheduling.tie_break_per_mwh,
+        voll_per_mwh=scenario.scheduling.value_of_lost_load_per_mwh,
     )
 
 

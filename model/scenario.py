@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from market.params import MechanismParams
+from ledger.network import NetworkParams
 from market.tariff import HOURS, Tariff
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "experiments" / "scenarios"
@@ -154,6 +155,64 @@ class SchedulingParams(_Strict):
     tie_break_per_mwh: float | None = Field(
         None, ge=0, description="throughput penalty, RMB/MWh; [A] 1e-6 x max price when unset"
     )
+    value_of_lost_load_per_mwh: float | None = Field(
+        20_000.0,
+        gt=0,
+        description="price of unserved load, RMB/MWh; unset means a DNO that cannot serve its load "
+        "is an error; [A]",
+    )
+
+
+class CrashSpec(_Strict):
+    """A validator that stops (and maybe restarts) at a given simulated hour of the run."""
+
+    node: int = Field(ge=0, description="validator index (0-based)")
+    at_hour: float = Field(ge=0, description="hours since the start of the run")
+    restart_hour: float | None = Field(None, ge=0, description="hours since the start; never if unset")
+
+
+class LedgerParams(_Strict):
+    """The permissioned chain carrying the market (DESIGN "The ledger")."""
+
+    engine: str = Field("bft", description="consensus engine: bft (Byzantine faults) or raft (crash faults); [A]")
+    network: NetworkParams = Field(default_factory=NetworkParams, description="validator network; [A]")
+    validator_hosts: list[str] = Field(
+        default_factory=list,
+        description="organisation running validator i (a DNO or main_grid); unlisted ones are independent; [A]",
+    )
+    crashes: list[CrashSpec] = Field(default_factory=list, description="crash faults; [A]")
+    byzantine: dict[int, str] = Field(
+        default_factory=dict, description="validator index -> Byzantine behaviour, e.g. equivocating; [A]"
+    )
+    hour_ms: float = Field(
+        10_000.0, gt=0, description="simulated chain time per market hour, ms; market results do not depend on it; [A]"
+    )
+    gate_offset_ms: float = Field(
+        2_000.0, gt=0, description="gate closure after the hour's start, simulated ms; [A]"
+    )
+
+    @model_validator(mode="after")
+    def _known(self) -> LedgerParams:
+        from ledger.consensus import ENGINES
+        from ledger.consensus.cluster import BEHAVIOURS
+
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown consensus engine {self.engine!r}; choose from {', '.join(sorted(ENGINES))}")
+        n = self.network.n_validators
+        for node, kind in self.byzantine.items():
+            if not 0 <= node < n:
+                raise ValueError(f"byzantine validator {node} is not one of 0..{n - 1}")
+            if (self.engine, kind) not in BEHAVIOURS:
+                known = sorted(k for e, k in BEHAVIOURS if e == self.engine)
+                raise ValueError(f"unknown {self.engine} behaviour {kind!r}; choose from {', '.join(known) or 'none'}")
+        for crash in self.crashes:
+            if crash.node >= n:
+                raise ValueError(f"crashed validator {crash.node} is not one of 0..{n - 1}")
+        if len(self.validator_hosts) > n:
+            raise ValueError(f"{len(self.validator_hosts)} hosts for {n} validators")
+        if self.gate_offset_ms >= self.hour_ms:
+            raise ValueError("gate_offset_ms must be shorter than hour_ms")
+        return self
 
 
 class ScenarioBase(_Strict):
@@ -165,12 +224,18 @@ class ScenarioBase(_Strict):
     dnos: list[DnoAssets] = Field(min_length=1)
     mechanism: MechanismParams = Field(default_factory=MechanismParams)
     scheduling: SchedulingParams = Field(default_factory=SchedulingParams)
+    ledger: LedgerParams = Field(default_factory=LedgerParams)
+    days: int = Field(1, ge=1, description="operating days; days after the first draw fresh actuals; [A]")
 
     @model_validator(mode="after")
     def _unique_names(self) -> ScenarioBase:
         _require_unique([d.name for d in self.dnos], "DNO")
         owners = [o.name for d in self.dnos for o in d.storage_owners]
         _require_unique(owners, "storage owner")
+        hosts = {d.name for d in self.dnos} | {"main_grid"}
+        for host in self.ledger.validator_hosts:
+            if host not in hosts:
+                raise ValueError(f"validator host {host!r} is neither a DNO nor main_grid")
         return self
 
 

@@ -74,6 +74,7 @@ def test_milp_invariants(d):
     supply = plan.pv_mw + plan.wind_mw + plan.discharge_mw.sum(0) + plan.buy_mw
     demand = d["load"] + plan.charge_mw.sum(0) + plan.sell_mw
     np.testing.assert_allclose(supply, demand, atol=TOL)
+    assert not plan.unserved_mw.any()  # strict by default: no load shedding
     # Never buy and sell together; never charge and discharge one unit together.
     assert np.all(np.minimum(plan.buy_mw, plan.sell_mw) <= TOL)
     assert np.all(np.minimum(plan.charge_mw, plan.discharge_mw) <= TOL)
@@ -161,3 +162,12 @@ def test_solver_error_message_is_surfaced():
 def test_unknown_solver_rejected():
     with pytest.raises(ValueError, match="unknown solver 'cpsat'"):
         DnoScheduler("DN9", [], TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), 1.0, 1.0, solver="cpsat")
+
+
+def test_value_of_lost_load_sheds_only_what_the_import_limit_cannot_serve():
+    s = DnoScheduler("DN7", [], TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), 5.0, 5.0, voll_per_mwh=20_000.0)
+    plan = s.solve(np.zeros(24), np.zeros(24), np.full(24, 8.0))
+    np.testing.assert_allclose(plan.unserved_mw, 3.0, atol=TOL)
+    np.testing.assert_allclose(plan.buy_mw, 5.0, atol=TOL)
+    served = DnoScheduler("DN7", [], TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), 10.0, 10.0, voll_per_mwh=20_000.0)
+    assert not served.solve(np.zeros(24), np.zeros(24), np.full(24, 8.0)).unserved_mw.any()

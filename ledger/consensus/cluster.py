@@ -51,7 +51,11 @@ class Cluster:
         self.gossip = Gossip(self.network, self.clock, self._deliver)
         self.byzantine = dict(byzantine or {})
         self.honest = [i for i in range(len(identities)) if i not in self.byzantine]
-        store_node = self.honest[0] if store_node is None else store_node
+        if store_node is None:  # the archival replica: an honest node that never crashes, if any
+            crashing = {c.node for c in crashes}
+            steady = [i for i in self.honest if i not in crashing]
+            store_node = (steady or self.honest)[0]
+        self.store_node = store_node
         peers = [i.public_hex for i in identities]
         node_rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(identities))]
         base = ENGINES[engine]
@@ -78,6 +82,8 @@ class Cluster:
             self.clock.schedule(crash.at_ms, self._crash, crash.node)
             if crash.restart_ms is not None:
                 self.clock.schedule(crash.restart_ms, self._restart, crash.node)
+        for window in network.partitions:  # peers that reconnect exchange their pending pools
+            self.clock.schedule(window.end_ms, self._sync_mempools)
 
     # --- carrying out actions ---------------------------------------------------------------
 
@@ -133,6 +139,16 @@ class Cluster:
         for key in [k for k in self._timer_gen if k[0] == node]:
             self._timer_gen[key] += 1  # timers set before the crash died with the process
         self._apply(node, self.nodes[node].on_restart(self.clock.now))
+        self._sync_mempools()
+
+    def _sync_mempools(self) -> None:
+        """Every live node re-announces its pending transactions: a flood cut by a partition or a
+        crash would otherwise leave them stranded on the nodes that hold them."""
+        for node in range(len(self.nodes)):
+            if node in self.network.down or node in self.byzantine:
+                continue
+            for stx in self.nodes[node].chain.mempool.pending():
+                self.gossip.reannounce(node, "tx:" + stx.tx_id, stx, len(stx.encoded))
 
     def _committed(self, node: int, block: Block, now: float) -> None:
         h = block.height
@@ -151,7 +167,17 @@ class Cluster:
         """A client (e.g. a DNO) sends `tx` to its entry validator at `at_ms`; it then floods."""
         self.tx_submitted.setdefault(tx.tx_id, at_ms)
         arrival = at_ms + self.network.client_latency(client)
-        self.clock.schedule(arrival, self.gossip.publish, entry_node, "tx:" + tx.tx_id, tx, len(tx.encoded), "tx")
+        self.clock.schedule(arrival, self._client_send, tx, client, entry_node, 0)
+
+    def _client_send(self, tx: SignedTx, client: str, node: int, tried: int) -> None:
+        """Hand `tx` to `node`; if it is down the client times out and tries the next validator,
+        as a real client with a list of endpoints does (each at most once)."""
+        if node in self.network.down:
+            if tried + 1 < len(self.nodes):
+                retry = self.clock.now + self.network.client_latency(client)
+                self.clock.schedule(retry, self._client_send, tx, client, (node + 1) % len(self.nodes), tried + 1)
+            return
+        self.gossip.publish(node, "tx:" + tx.tx_id, tx, len(tx.encoded), "tx")
 
     def honest_height(self) -> int:
         return min(self.nodes[i].chain.height for i in self.honest)

@@ -1,0 +1,138 @@
+"""A distribution network operator: plans its day, re-plans intraday, bids its deviation, settles.
+
+The decisions are the market's rules (market/): the scheduling MILP, the DAF-IDO deviation and
+the bid-price rule. The agent holds the state between hours: the day-ahead plan, the storage
+actions realised so far, the deviation of each hour and the money booked on chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import mesa
+import numpy as np
+
+from agents.storage_owner import StorageOwner
+from market.bidding import Position
+from market.deviation import Deviation, classify
+from market.scheduling import HOURS, DnoScheduler, Schedule
+
+
+class DNO(mesa.Agent):
+    def __init__(
+        self,
+        model: mesa.Model,
+        spec,
+        scheduler: DnoScheduler,
+        owners: list[StorageOwner],
+        intraday_mode: str,
+        tolerance_mwh: float,
+    ) -> None:
+        super().__init__(model)
+        self.name = spec.name
+        self.spec = spec
+        self.scheduler = scheduler
+        self.owners = owners
+        self.intraday_mode = intraday_mode
+        self.tolerance_mwh = tolerance_mwh
+        n = len(scheduler.units)
+        self.charge_mw = np.zeros((n, HOURS))  # realised intraday actions, per unit
+        self.discharge_mw = np.zeros((n, HOURS))
+        self.day_ahead: Schedule | None = None
+        self.intraday: Schedule | None = None  # the latest intraday plan
+        self.inputs = None
+        self.deviations: list[Deviation] = []
+        self.solve_seconds = 0.0
+        self.revenue_rmb = 0.0  # cumulative R^DN of SPEC A.9, from the chain's settlement
+        self.hour_revenue_rmb = 0.0
+        self._row = {u.name: k for k, u in enumerate(scheduler.units)}
+
+    # --- planning ------------------------------------------------------------------------------
+
+    def plan_day_ahead(self, inputs) -> str:
+        """Solve on forecasts (SPEC A.2); returns the plan's hash for the on-chain commitment."""
+        self.inputs = inputs
+        self.charge_mw[:] = 0.0
+        self.discharge_mw[:] = 0.0
+        self.deviations = []
+        self.day_ahead = self._solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw)
+        self.intraday = None
+        if self.intraday_mode == "oracle":  # the paper: the whole day re-planned on actuals
+            self.intraday = self._solve(inputs.pv_actual_mw, inputs.wind_actual_mw, inputs.load_actual_mw)
+        return hashlib.sha256(np.round(self.day_ahead.storage_action_mw, 6).tobytes()).hexdigest()
+
+    def replan(self, hour: int) -> None:
+        """Intraday at `hour` (1..24): actual for it and before, forecasts after, past actions fixed."""
+        if self.intraday_mode == "rolling":
+            known = np.arange(HOURS) < hour
+            i = self.inputs
+            self.intraday = self._solve(
+                np.where(known, i.pv_actual_mw, i.pv_forecast_mw),
+                np.where(known, i.wind_actual_mw, i.wind_forecast_mw),
+                np.where(known, i.load_actual_mw, i.load_forecast_mw),
+                from_hour=hour,
+                fixed_charge_mw=self.charge_mw,
+                fixed_discharge_mw=self.discharge_mw,
+            )
+        t = hour - 1
+        self.charge_mw[:, t] = self.intraday.charge_mw[:, t]
+        self.discharge_mw[:, t] = self.intraday.discharge_mw[:, t]
+        self.deviations.append(
+            classify(self.day_ahead.storage_action_mw[t], self.action_mw(hour), self.tolerance_mwh)
+        )
+
+    def _solve(self, pv, wind, load, **rolling) -> Schedule:
+        plan = self.scheduler.solve(pv, wind, load, **rolling)
+        self.solve_seconds += plan.solve_seconds
+        return plan
+
+    def action_mw(self, hour: int) -> float:
+        """Realised intraday storage action of `hour` (+ charge, - discharge)."""
+        return float(self.charge_mw[:, hour - 1].sum() - self.discharge_mw[:, hour - 1].sum())
+
+    # --- the market ----------------------------------------------------------------------------
+
+    @property
+    def deviation(self) -> Deviation:
+        return self.deviations[-1]
+
+    def position(self, hour: int) -> tuple[str, Position] | None:
+        """The side and pricing position of this hour's deviation (SPEC A.3.4, A.4.1), if any."""
+        dev = self.deviation
+        if dev.role is None:
+            return None
+        # Ratio scale: a seller's total storage energy, a buyer's intraday (actual) load.
+        scale = self.storage_energy_mwh if dev.role == "sell" else float(self.inputs.load_actual_mw[hour - 1])
+        return ("sell" if dev.role == "sell" else "buy"), Position(self.name, dev.quantity_mwh, scale, 0.0)
+
+    @property
+    def storage_energy_mwh(self) -> float:
+        return float(sum(u.energy_mwh for u in self.scheduler.units))
+
+    def dispatch(self, hour: int) -> None:
+        """Instruct the storage owners with the hour's realised per-unit actions (stage 5)."""
+        t = hour - 1
+        for owner in self.owners:
+            rows = [self._row.get(u.name) for u in owner.units]
+            owner.dispatch(
+                np.array([0.0 if r is None else self.charge_mw[r, t] for r in rows]),
+                np.array([0.0 if r is None else self.discharge_mw[r, t] for r in rows]),
+            )
+
+    def settle(self, revenue_rmb: float, owner_share: float) -> None:
+        """Book the hour's net money from the chain; pass the owners their share, pro rata energy.
+
+        Owners share losses as well as gains: the deviation traded is their storage's.
+        """
+        self.hour_revenue_rmb = revenue_rmb
+        self.revenue_rmb += revenue_rmb
+        total_energy = sum(o.energy_mwh for o in self.owners)
+        if total_energy <= 0:
+            return
+        for owner in self.owners:
+            owner.pay(owner_share * revenue_rmb * owner.energy_mwh / total_energy)
+
+    @property
+    def retained_rmb(self) -> float:
+        """Cumulative revenue after the owners' shares."""
+        return self.revenue_rmb - sum(o.revenue_rmb for o in self.owners)

@@ -1,0 +1,340 @@
+"""The Mesa model: one step is one intraday hour, with the chain in the loop (DESIGN "One simulated day").
+
+Each step: actuals for the hour are revealed and DNOs re-plan; their DAF-IDO deviations are
+priced, signed and gossiped to the validators; consensus orders them into the hour's block at
+gate closure, where the clearing contract runs the auction, grid settlement, compensation and
+fees; the model then books whatever the chain has committed, dispatches storage and collects data.
+
+Results are read from the chain, never computed beside it: if consensus is slow, an hour's money
+is booked when its block commits, and a run ends only when every hour and day has closed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+import mesa
+import numpy as np
+
+from agents.dno import DNO
+from agents.main_grid import MainGrid
+from agents.storage_owner import StorageOwner
+from agents.validator import Validator
+from ledger.consensus.cluster import Crash
+from ledger.service import MarketLedger
+from market.auction import Rules
+from market.bidding import price_bids
+from market.fees import FEE_SHARES
+from market.settlement import DnoAccount
+from model.planning import DnoDay, make_scheduler, redraw_actuals
+from model.scenario import Scenario
+
+HOURS = 24
+_MAX_EXTRA_HOURS = 48  # how long the chain may lag behind the market before the run fails
+
+
+class ChainStalled(RuntimeError):
+    """Consensus lost liveness: hours never closed (e.g. too many validators crashed)."""
+
+
+class StorageMarketModel(mesa.Model):
+    """DNOs trading storage deviations hour by hour over a permissioned chain."""
+
+    def __init__(self, scenario: Scenario, rng=None, store_path: str | Path | None = None) -> None:
+        super().__init__(rng=rng)
+        self.scenario = scenario
+        self.seed = int(rng) if isinstance(rng, (int, np.integer)) else int(self.rng.integers(2**31 - 1))
+        ledger_seq, network_seq, actuals_seq = np.random.SeedSequence(self.seed).spawn(3)
+        self._actuals_rng = np.random.default_rng(actuals_seq)
+        self.hours_total = HOURS * scenario.days
+        self.hour_index = 0  # hours stepped so far
+        self.day, self.hour = 0, 0  # the hour being stepped (day 0-based, hour 1..24)
+
+        self.main_grid = MainGrid(self, scenario.tariff)
+        self.dnos: list[DNO] = []
+        for spec in scenario.dnos:
+            owners = [StorageOwner(self, o.name, spec.name, o.units) for o in spec.storage_owners]
+            self.dnos.append(
+                DNO(
+                    self,
+                    spec,
+                    make_scheduler(spec, scenario),
+                    owners,
+                    scenario.scheduling.intraday_mode,
+                    scenario.mechanism.quantity_tolerance_mwh,
+                )
+            )
+        self._by_name = {d.name: d for d in self.dnos}
+
+        chain = scenario.ledger
+        hour_ms = chain.hour_ms
+        self.ledger = MarketLedger(
+            run_seed=int(ledger_seq.generate_state(1)[0]),
+            network_seed=int(network_seq.generate_state(1)[0]),
+            dnos=[d.name for d in self.dnos],
+            storage_owners=[o.name for d in self.dnos for o in d.owners],
+            engine=chain.engine,
+            network=chain.network,
+            params=scenario.mechanism,
+            tariff=scenario.tariff,
+            hour_ms=hour_ms,
+            gate_offset_ms=chain.gate_offset_ms,
+            store_path=str(store_path) if store_path else None,
+            byzantine=chain.byzantine,
+            crashes=[
+                Crash(c.node, c.at_hour * hour_ms, None if c.restart_hour is None else c.restart_hour * hour_ms)
+                for c in chain.crashes
+            ],
+        )
+        crashed = {c.node for c in chain.crashes}
+        self.validators = [
+            Validator(
+                self,
+                i,
+                chain.validator_hosts[i] if i < len(chain.validator_hosts) else None,
+                chain.byzantine.get(i, "crashed" if i in crashed else "honest"),
+            )
+            for i in range(chain.network.n_validators)
+        ]
+        self.ledger.register_all(at_ms=0.0, details={d.name: _device_data(d.spec) for d in self.dnos})
+
+        # Rows of the output tables, appended as hours are booked (DESIGN: build frames once).
+        self.hourly_rows: list[dict] = []
+        self.bid_rows: list[dict] = []
+        self.trade_rows: list[dict] = []
+        self.clearings: dict[tuple[int, int], object] = {}  # (day, hour) -> ClearingResult
+        self._booked_height = 0  # blocks up to this height are in the tables
+        self._submitted: set[str] = set()  # hour keys the model sent bids for
+        self._accounts: dict[str, DnoAccount] = {d.name: DnoAccount() for d in self.dnos}
+        self.welfare_rmb = 0.0
+        self.phase_seconds: dict[str, float] = defaultdict(float)
+        self.p2p_volume_mwh = 0.0
+        self.grid_volume_mwh = 0.0
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "day": lambda m: m.day + 1,
+                "hour": lambda m: m.hour,
+                "welfare_rmb": lambda m: m.welfare_rmb,
+                "p2p_volume_mwh": lambda m: m.p2p_volume_mwh,
+                "grid_volume_mwh": lambda m: m.grid_volume_mwh,
+                "platform_net_rmb": lambda m: m.platform_net_rmb,
+                "chain_height": lambda m: m.ledger.chain.height,
+                "chain_messages": lambda m: m.ledger.cluster.network.messages,
+            },
+            agenttype_reporters={
+                DNO: {
+                    "name": "name",
+                    "deviation_case": lambda a: a.deviation.case if a.deviations else 0,
+                    "supply_mwh": lambda a: a.deviation.supply_mwh if a.deviations else 0.0,
+                    "demand_mwh": lambda a: a.deviation.demand_mwh if a.deviations else 0.0,
+                    "revenue_rmb": "revenue_rmb",
+                },
+                StorageOwner: {"name": "name", "soc_mean": lambda a: float(np.mean(a.soc)) if len(a.soc) else 0.0,
+                               "revenue_rmb": "revenue_rmb"},
+                Validator: {"name": "name", "height": "height", "status": "status"},
+            },
+        )
+
+    # --- the hourly step ----------------------------------------------------------------------
+
+    def step(self) -> None:
+        if self.hour_index >= self.hours_total:
+            self.running = False
+            return
+        self.day, hour0 = divmod(self.hour_index, HOURS)
+        self.hour = hour0 + 1
+        with self._phase("planning"):
+            if self.hour == 1:
+                self._start_day(self.day)
+            for dno in self.dnos:  # a. actuals revealed; intraday re-optimisation
+                dno.replan(self.hour)
+            self._record_hourly()  # b. the DAF-IDO deviation of every DNO
+        with self._phase("bidding"):
+            self._bid()  # c. bids priced, signed and gossiped
+        with self._phase("chain"):
+            self.ledger.run_hour(self.day, self.hour)  # d. gate closure, block, contract
+            if self.hour_index + 1 == self.hours_total:
+                self._drain()
+        with self._phase("settlement"):
+            for dno in self.dnos:  # e. storage dispatched
+                dno.dispatch(self.hour)
+            self.hour_index += 1
+            self._book_committed()  # e. settlement from what the chain committed
+        with self._phase("data_collection"):
+            self.datacollector.collect(self)
+        if self.hour_index == self.hours_total:
+            self.running = False
+
+    @contextmanager
+    def _phase(self, name: str):
+        """Wall time per phase, for benchmarks only: it is never read by the model's logic."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phase_seconds[name] += time.perf_counter() - start
+
+    def _start_day(self, day: int) -> None:
+        """Day-ahead planning on forecasts, committed on chain by hash (stage 2 of SPEC A.1)."""
+        start_ms = self.ledger.hour_start_ms(day, 1)
+        for dno in self.dnos:
+            inputs = DnoDay.of(dno.spec)
+            if day > 0:  # a new day: same forecasts, fresh actuals
+                inputs = redraw_actuals(inputs, self._actuals_rng)
+            plan_hash = dno.plan_day_ahead(inputs)
+            self.ledger.submit(dno.name, "dno", "plan_commitment", {"day": day, "plan_hash": plan_hash}, start_ms)
+
+    def _bid(self) -> None:
+        """Price every active DNO's deviation (SPEC A.4) and submit it as a signed bid transaction."""
+        rules = Rules.for_hour(self.scenario.mechanism, self.scenario.tariff, self.hour)
+        sides = {"sell": [], "buy": []}
+        for dno in self.dnos:
+            position = dno.position(self.hour)
+            if position is not None:
+                sides[position[0]].append(position[1])
+        offers, bids = price_bids(sides["sell"], sides["buy"], rules)
+        at_ms = self.ledger.hour_start_ms(self.day, self.hour)
+        for side, book in (("sell", offers), ("buy", bids)):
+            for bid in book:
+                self._submitted.add(f"{self.day}:{self.hour}")
+                self.ledger.submit_bid(bid.bidder, self.day, self.hour, side, bid.quantity_mwh, bid.price_per_mwh, at_ms)
+
+    def _drain(self) -> None:
+        """After the last hour, let the chain close every hour and day it still owes."""
+        end = self.ledger.hour_start_ms(self.day, HOURS) + self.scenario.ledger.hour_ms
+        for extra in range(1, _MAX_EXTRA_HOURS + 1):
+            if not self._open_hours():
+                return
+            self.ledger.run_until(end + extra * self.scenario.ledger.hour_ms)
+        raise ChainStalled(f"the chain never closed hours {self._open_hours()[:5]}: consensus lost liveness")
+
+    def _open_hours(self) -> list[str]:
+        """Hours the model sent bids for that the chain has not closed, and days not yet closed."""
+        state = self.ledger.chain.state
+        hours = sorted(k for k in self._submitted if k not in state["closed"])
+        days = sorted({k.split(":")[0] for k in self._submitted} - set(state["days"]))
+        return hours + [f"day {d}" for d in days]
+
+    # --- booking what the chain committed ------------------------------------------------------
+
+    def _book_committed(self) -> None:
+        """Book every block committed since the last step: bids (late ones too), trades, clearings."""
+        chain = self.ledger.chain
+        records = {r["tx_id"]: r for book in chain.state["bids"].values() for r in book}
+        for committed in chain.blocks[self._booked_height + 1 :]:
+            height = committed.block.height
+            for entry in committed.block.entries:
+                tx = entry.tx.tx
+                if tx.kind in self._BOOKERS:
+                    self._BOOKERS[tx.kind](self, tx.payload, entry.tx.tx_id, height, records)
+            for event in committed.events:
+                if event.get("event") == "hour_cleared":
+                    self._book_clearing(event["day"], event["hour"], event["result"], records)
+        self._booked_height = chain.height
+        self._settle_from_chain()
+
+    def _base(self, day: int, hour: int) -> dict:
+        return {"day": day + 1, "hour": hour}
+
+    def _book_bid(self, p: dict, tx_id: str, height: int, records: dict) -> None:
+        r = records[tx_id]
+        self.bid_rows.append({**self._base(p["day"], p["hour"]), "round": 1, "dno": r["bidder"], "side": r["side"],
+                              "quantity_mwh": r["quantity_mwh"], "price_per_mwh": r["price_per_mwh"],
+                              "submitted_at": r["submitted_at"], "included": r["included"], "tx_id": tx_id})
+
+    def _book_clearing(self, day: int, hour: int, result, records: dict) -> None:
+        """Welfare and the conceded order book of rounds 2.. (the contract's own price updates)."""
+        self.clearings[(day, hour)] = result
+        self.welfare_rmb += result.welfare_rmb
+        first = {r["bidder"]: r for r in self.ledger.chain.state["bids"][f"{day}:{hour}"] if r["included"]}
+        for book in result.rounds[1:]:
+            for side, bids in (("sell", book.offers), ("buy", book.bids)):
+                for bid in bids:
+                    self.bid_rows.append({**self._base(day, hour), "round": book.round, "dno": bid.bidder,
+                                          "side": side, "quantity_mwh": bid.quantity_mwh,
+                                          "price_per_mwh": bid.price_per_mwh,
+                                          "submitted_at": first[bid.bidder]["submitted_at"], "included": True,
+                                          "tx_id": first[bid.bidder]["tx_id"]})
+
+    def _trade_row(self, p: dict, tx_id: str, height: int, **fields) -> dict:
+        valley = self.scenario.tariff.is_valley(p["hour"])
+        return {**self._base(p["day"], p["hour"]), **fields, "quantity_mwh": p["quantity_mwh"],
+                "price_per_mwh": p["price_per_mwh"], "valley": valley, "block_height": height, "tx_id": tx_id}
+
+    def _book_trade(self, p: dict, tx_id: str, height: int, records: dict) -> None:
+        mech = self.scenario.mechanism
+        valley = self.scenario.tariff.is_valley(p["hour"])
+        self.p2p_volume_mwh += p["quantity_mwh"]
+        self.trade_rows.append(self._trade_row(
+            p, tx_id, height, round=p["round"], kind="p2p", seller=p["seller"], buyer=p["buyer"],
+            compensation_per_mwh=mech.valley_compensation_per_mwh if valley else 0.0,
+            fee_per_mwh=sum(FEE_SHARES[mech.fee_payer]) * mech.service_fee_per_mwh))
+
+    def _book_grid(self, p: dict, tx_id: str, height: int, records: dict) -> None:
+        self.grid_volume_mwh += p["quantity_mwh"]
+        self.main_grid.take(p["side"], p["quantity_mwh"], p["price_per_mwh"])
+        sells = p["side"] == "sell"
+        self.trade_rows.append(self._trade_row(
+            p, tx_id, height, round=None, kind="grid", seller=p["dno"] if sells else MainGrid.name,
+            buyer=MainGrid.name if sells else p["dno"], compensation_per_mwh=0.0, fee_per_mwh=0.0))
+
+    _BOOKERS = {"bid": _book_bid, "trade": _book_trade, "grid_settlement": _book_grid}
+
+    def _settle_from_chain(self) -> None:
+        """Book each DNO's new money on chain since the last step and pay its storage owners."""
+        accounts = self.ledger.chain.state["accounts"]
+        for dno in self.dnos:
+            now = DnoAccount(**accounts.get(dno.name, {}))
+            delta = now.revenue_rmb - self._accounts[dno.name].revenue_rmb
+            self._accounts[dno.name] = now
+            dno.settle(delta, dno.spec.owner_revenue_share)
+
+    def _record_hourly(self) -> None:
+        t = self.hour - 1
+        for dno in self.dnos:
+            i, dev = dno.inputs, dno.deviation
+            self.hourly_rows.append({
+                "day": self.day + 1, "hour": self.hour, "dno": dno.name,
+                "pv_forecast_mw": i.pv_forecast_mw[t], "pv_actual_mw": i.pv_actual_mw[t],
+                "wind_forecast_mw": i.wind_forecast_mw[t], "wind_actual_mw": i.wind_actual_mw[t],
+                "load_forecast_mw": i.load_forecast_mw[t], "load_actual_mw": i.load_actual_mw[t],
+                "day_ahead_action_mw": dno.day_ahead.storage_action_mw[t],
+                "intraday_action_mw": dno.action_mw(self.hour),
+                "deviation_case": dev.case, "supply_mwh": dev.supply_mwh, "demand_mwh": dev.demand_mwh,
+                "unserved_mw": dno.intraday.unserved_mw[t],
+            })
+
+    # --- read-outs ------------------------------------------------------------------------------
+
+    @property
+    def accounts(self) -> dict[str, DnoAccount]:
+        """Each DNO's money and volumes as settled on chain so far."""
+        return dict(self._accounts)
+
+    @property
+    def platform(self) -> dict[str, float]:
+        """The platform's account summed over closed days (fees, compensation, scheduling fee, net)."""
+        totals: dict[str, float] = defaultdict(float)
+        for day in self.ledger.chain.state["days"].values():
+            for key in ("fees_rmb", "compensation_paid_rmb", "scheduling_fee_paid_rmb", "net_rmb"):
+                totals[key] += day[key]
+        return dict(totals)
+
+    @property
+    def platform_net_rmb(self) -> float:
+        return self.platform.get("net_rmb", 0.0)
+
+
+def _device_data(spec) -> dict:
+    """What a DNO writes on chain when it joins (SPEC A.1 stage 1): its installed devices."""
+    return {
+        "pv_mw": spec.pv_mw,
+        "wind_mw": spec.wind_mw,
+        "storage_energy_mwh": spec.storage_energy_mwh,
+        "buy_max_mw": spec.buy_max_mw,
+        "sell_max_mw": spec.sell_max_mw,
+    }
+

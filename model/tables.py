@@ -1,0 +1,118 @@
+"""The run's output tables and summary, built once from what the model booked off the chain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from market.settlement import DnoAccount
+
+# settlement.csv: each money term of SPEC A.9 (RMB), then the volumes behind them (MWh).
+_MONEY = (
+    "p2p_sales_rmb",
+    "p2p_purchases_rmb",
+    "grid_sales_rmb",
+    "grid_purchases_rmb",
+    "compensation_received_rmb",
+    "compensation_funded_rmb",
+    "service_fee_rmb",
+    "scheduling_fee_rmb",
+)
+_VOLUMES = ("p2p_volume_mwh", "valley_volume_mwh", "grid_volume_mwh", "deviation_mwh")
+
+
+def hourly(model) -> pd.DataFrame:
+    return pd.DataFrame(model.hourly_rows)
+
+
+def bids(model) -> pd.DataFrame:
+    columns = ["day", "hour", "round", "dno", "side", "quantity_mwh", "price_per_mwh", "submitted_at", "included", "tx_id"]
+    frame = pd.DataFrame(model.bid_rows, columns=columns)
+    return frame.sort_values(["day", "hour", "round", "side", "dno"], kind="stable").reset_index(drop=True)
+
+
+def trades(model) -> pd.DataFrame:
+    columns = ["day", "hour", "round", "kind", "seller", "buyer", "quantity_mwh", "price_per_mwh", "valley",
+               "compensation_per_mwh", "fee_per_mwh", "block_height", "tx_id"]
+    frame = pd.DataFrame(model.trade_rows, columns=columns)
+    frame["round"] = frame["round"].astype("Int64")  # grid trades have no round
+    return frame
+
+
+def settlement(model) -> pd.DataFrame:
+    """One row per DNO: the money terms as settled on chain, net revenue, S0 baseline and gain."""
+    rows = []
+    for dno in model.dnos:
+        a: DnoAccount = model.accounts[dno.name]
+        rows.append({
+            "dno": dno.name,
+            **{k: getattr(a, k) for k in _MONEY},
+            "revenue_rmb": a.revenue_rmb,
+            "baseline_s0_rmb": a.baseline_rmb,
+            "gain_rmb": a.gain_rmb,
+            **{k: getattr(a, k) for k in _VOLUMES},
+            "trade_share": a.trade_share,
+            "storage_owner_payments_rmb": sum(o.revenue_rmb for o in dno.owners),
+            "retained_rmb": dno.retained_rmb,
+        })
+    return pd.DataFrame(rows)
+
+
+def activity(hourly_frame: pd.DataFrame, trades_frame: pd.DataFrame) -> dict[str, int]:
+    """SPEC A.10 counts over all days: hours with any deviation, with one active DNO, with P2P trades."""
+    active = hourly_frame.assign(on=(hourly_frame.supply_mwh > 0) | (hourly_frame.demand_mwh > 0))
+    per_hour = active.groupby(["day", "hour"]).on.sum()
+    p2p = trades_frame[trades_frame.kind == "p2p"]
+    return {
+        "active_hours": int((per_hour > 0).sum()),
+        "single_dno_hours": int((per_hour == 1).sum()),
+        "traded_hours": int(p2p.groupby(["day", "hour"]).ngroups),
+    }
+
+
+def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Deterministic summary of the run (no wall-clock figures: those go to timings.json)."""
+    s = model.scenario
+    settle = frames["settlement"]
+    deviation = float(settle.deviation_mwh.sum())
+    p2p_by_dno = float(settle.p2p_volume_mwh.sum())  # counts each traded MWh on both sides
+    chain = model.ledger.metrics()
+    chain["transactions"] = sum(len(c.block.entries) for c in model.ledger.chain.blocks)
+    chain["bids_missed_gate"] = int((~frames["bids"].included).sum()) if len(frames["bids"]) else 0
+    return {
+        "scenario": s.name,
+        "seed": model.seed,
+        "days": s.days,
+        "matching": s.mechanism.matching,
+        "intraday_mode": s.scheduling.intraday_mode,
+        "consensus": s.ledger.engine,
+        "solver": model.dnos[0].day_ahead.solver if model.dnos else None,
+        "social_welfare_rmb": model.welfare_rmb,
+        "p2p_volume_mwh": model.p2p_volume_mwh,
+        "grid_volume_mwh": model.grid_volume_mwh,
+        "deviation_mwh": deviation,
+        "trade_share": p2p_by_dno / deviation if deviation > 0 else 0.0,
+        "trade_share_by_dno": dict(zip(settle.dno, settle.trade_share)),
+        "gain_by_dno_rmb": dict(zip(settle.dno, settle.gain_rmb)),
+        **activity(frames["hourly"], frames["trades"]),
+        "platform": model.platform,
+        "main_grid_net_rmb": model.main_grid.net_rmb,
+        "chain": {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in chain.items()},
+    }
+
+
+def measures(summary_: dict[str, Any]) -> dict[str, float | int | str]:
+    """The summary flattened to scalars for sweeps (`a.b` for nested keys)."""
+    flat: dict[str, float | int | str] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif value is not None:
+            flat[prefix] = value
+
+    walk("", summary_)
+    return flat

@@ -1,0 +1,206 @@
+"""The Mesa model end to end: outputs agree with each other and with the chain, conservation,
+determinism, and a market outcome that faults and slow links change only as the rules say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from agents.dno import DNO
+from agents.main_grid import MainGrid
+from agents.storage_owner import StorageOwner
+from agents.validator import Validator
+from ledger.block import BlockEntry
+from ledger.store import read_rows
+from ledger.verify import verify_store
+from model.job import run, simulate
+from model.market_model import ChainStalled, StorageMarketModel
+from model.scenario import load
+
+TOL = 1e-6
+MARKET_COLUMNS = ["day", "hour", "round", "kind", "seller", "buyer", "quantity_mwh", "price_per_mwh"]
+
+
+@pytest.fixture(scope="module")
+def paper(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("paper")
+    run(load("paper-4dn"), 1, out)
+    return out
+
+
+def _csv(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(out / f"{name}.csv")
+
+
+def _chain_payloads(store: Path, kind: str) -> list[dict]:
+    """Payloads of committed transactions of one kind, read straight from the SQLite store."""
+    _, blocks = read_rows(str(store))
+    found = []
+    for height, _hash, _header, _cert, rows in blocks:
+        for _h, _idx, tx_id, entry_bytes in rows:
+            tx = BlockEntry.from_bytes(entry_bytes).tx
+            if tx.tx.kind == kind:
+                found.append({**tx.tx.payload, "block_height": height, "tx_id": tx_id})
+    return found
+
+
+def test_ledger_verifies_and_trades_csv_is_the_chain(paper):
+    report = verify_store(str(paper / "ledger.sqlite"))
+    assert report.ok, report.summary()
+    trades = _csv(paper, "trades")
+    p2p = trades[trades.kind == "p2p"]
+    on_chain = _chain_payloads(paper / "ledger.sqlite", "trade")
+    assert len(p2p) == len(on_chain) > 0
+    for row, tx in zip(p2p.itertuples(), on_chain):
+        assert (row.tx_id, row.block_height, row.day - 1, row.hour, row.round) == (
+            tx["tx_id"], tx["block_height"], tx["day"], tx["hour"], tx["round"])
+        assert (row.seller, row.buyer) == (tx["seller"], tx["buyer"])
+        assert row.quantity_mwh == pytest.approx(tx["quantity_mwh"], abs=TOL)
+        assert row.price_per_mwh == pytest.approx(tx["price_per_mwh"], abs=TOL)
+    grid = trades[trades.kind == "grid"]
+    assert sorted(grid.tx_id) == sorted(t["tx_id"] for t in _chain_payloads(paper / "ledger.sqlite", "grid_settlement"))
+    bids = _csv(paper, "bids")
+    first = bids[bids["round"] == 1]
+    assert sorted(first.tx_id) == sorted(t["tx_id"] for t in _chain_payloads(paper / "ledger.sqlite", "bid"))
+
+
+def test_energy_is_conserved_every_hour(paper):
+    hourly, trades = _csv(paper, "hourly"), _csv(paper, "trades")
+    for (day, hour), dev in hourly.groupby(["day", "hour"]):
+        here = trades[(trades.day == day) & (trades.hour == hour)]
+        for dno in dev.itertuples():
+            sold = here[here.seller == dno.dno].quantity_mwh.sum()
+            bought = here[here.buyer == dno.dno].quantity_mwh.sum()
+            assert sold == pytest.approx(dno.supply_mwh, abs=1e-5), (day, hour, dno.dno)
+            assert bought == pytest.approx(dno.demand_mwh, abs=1e-5), (day, hour, dno.dno)
+    p2p = trades[trades.kind == "p2p"]
+    assert (p2p.price_per_mwh > 0).all() and set(p2p.seller) & set(p2p.buyer) <= set(hourly.dno)
+
+
+def test_money_balances_and_settlement_matches_trades(paper):
+    import json
+
+    settle, trades = _csv(paper, "settlement"), _csv(paper, "trades")
+    summary = json.loads((paper / "summary.json").read_text())
+    total = settle.revenue_rmb.sum() + summary["main_grid_net_rmb"] + summary["platform"]["net_rmb"]
+    assert total == pytest.approx(0.0, abs=2e-3)
+    value = trades.quantity_mwh * trades.price_per_mwh
+    for row in settle.itertuples():
+        p2p = trades.kind == "p2p"
+        assert row.p2p_sales_rmb == pytest.approx(value[p2p & (trades.seller == row.dno)].sum(), abs=2e-3)
+        assert row.p2p_purchases_rmb == pytest.approx(value[p2p & (trades.buyer == row.dno)].sum(), abs=2e-3)
+        assert row.grid_sales_rmb == pytest.approx(value[~p2p & (trades.seller == row.dno)].sum(), abs=2e-3)
+        assert row.grid_purchases_rmb == pytest.approx(value[~p2p & (trades.buyer == row.dno)].sum(), abs=2e-3)
+        assert row.gain_rmb == pytest.approx(row.revenue_rmb - row.baseline_s0_rmb, abs=2e-3)
+        assert row.storage_owner_payments_rmb + row.retained_rmb == pytest.approx(row.revenue_rmb, abs=2e-3)
+    assert summary["social_welfare_rmb"] > 0 and summary["p2p_volume_mwh"] > 0
+
+
+def test_valley_compensation_only_in_valley_hours(paper):
+    trades, settle = _csv(paper, "trades"), _csv(paper, "settlement")
+    valley_hours = {1, 2, 3, 4, 5, 6, 7, 24}
+    assert (trades.valley == trades.hour.isin(valley_hours)).all()
+    assert (trades[~trades.valley].compensation_per_mwh == 0).all()
+    p2p_valley = trades[(trades.kind == "p2p") & trades.valley]
+    assert len(p2p_valley) > 0, "the bundled day has valley P2P trades"
+    assert (p2p_valley.compensation_per_mwh == 100.0).all()
+    for row in settle.itertuples():
+        mine = p2p_valley[(p2p_valley.seller == row.dno) | (p2p_valley.buyer == row.dno)]
+        assert row.compensation_received_rmb == pytest.approx(100.0 * mine.quantity_mwh.sum(), abs=2e-3)
+
+
+def test_same_seed_same_bytes(paper, tmp_path):
+    run(load("paper-4dn"), 1, tmp_path)
+    for path in sorted(paper.iterdir()):
+        if path.name != "timings.json" and path.is_file():
+            assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def _market(result) -> pd.DataFrame:
+    """The trades as a set: row order follows arrival at the proposer, which the network decides."""
+    trades = result.tables["trades"][MARKET_COLUMNS].round(6)
+    return trades.sort_values(MARKET_COLUMNS, kind="stable").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return simulate(load("paper-4dn"), 1)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["ledger.engine=raft"],
+        ["ledger.engine=raft", "ledger.crashes=[{node: 1, at_hour: 0.3, restart_hour: 9.5}]"],
+        ["ledger.engine=raft", "ledger.crashes=[{node: 0, at_hour: 5.5}]"],
+        ["ledger.byzantine={2: equivocating}"],
+    ],
+    ids=["raft", "raft-crash-restart", "raft-leader-crash", "bft-byzantine"],
+)
+def test_faults_do_not_change_the_market_outcome(baseline, overrides):
+    faulty = simulate(load("paper-4dn", overrides), 1)
+    pd.testing.assert_frame_equal(_market(faulty), _market(baseline))
+    pd.testing.assert_frame_equal(
+        faulty.tables["settlement"].round(6), baseline.tables["settlement"].round(6)
+    )
+
+
+def test_bid_held_past_gate_closure_goes_to_the_grid(baseline):
+    """Cut DN4's entry validator (node 3) off during an hour it bids in: its bid reaches the
+    proposer after the gate, misses the auction and is settled with the grid at once (A.7)."""
+    bids = baseline.tables["bids"]
+    hour = int(bids[(bids.dno == "DN4") & (bids["round"] == 1)].hour.iloc[0])
+    hour_ms, gate_ms = 10_000.0, 2_000.0
+    start = (hour - 1) * hour_ms
+    partition = f"{{start_ms: {start}, end_ms: {start + gate_ms + 3_000}, groups: [[0, 1, 2], [3]]}}"
+    result = simulate(load("paper-4dn", [f"ledger.network.partitions=[{partition}]"]), 1)
+    late = result.tables["bids"].query("dno == 'DN4' and hour == @hour")
+    assert len(late) == 1 and not bool(late.included.iloc[0])
+    trades = result.tables["trades"].query("hour == @hour")
+    dn4 = trades[(trades.seller == "DN4") | (trades.buyer == "DN4")]
+    assert (dn4.kind == "grid").all() and len(dn4) == 1
+    side, qty = late.side.iloc[0], late.quantity_mwh.iloc[0]
+    assert dn4.quantity_mwh.iloc[0] == pytest.approx(qty)
+    tariff = load("paper-4dn").tariff
+    grid_price = tariff.sell_per_mwh()[hour - 1] if side == "sell" else tariff.buy_per_mwh()[hour - 1]
+    assert dn4.price_per_mwh.iloc[0] == pytest.approx(grid_price)
+    # Every other hour is untouched.
+    def other_hours(r):
+        market = _market(r)
+        return market[market.hour != hour].reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(other_hours(result), other_hours(baseline))
+
+
+def test_mesa_model_agents_and_data(baseline):
+    model = baseline.model
+    assert {t.__name__ for t in model.agent_types} == {"DNO", "StorageOwner", "MainGrid", "Validator"}
+    assert len(model.agents_by_type[DNO]) == 4 and len(model.agents_by_type[Validator]) == 4
+    assert len(model.agents_by_type[MainGrid]) == 1 and len(model.agents_by_type[StorageOwner]) == 6
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert list(frame.hour) == list(range(1, 25)) and frame.chain_height.is_monotonic_increasing
+    assert frame.welfare_rmb.iloc[-1] == pytest.approx(baseline.summary["social_welfare_rmb"])
+    dnos = model.datacollector.get_agenttype_vars_dataframe(DNO)
+    assert len(dnos) == 24 * 4
+    for owner in model.agents_by_type[StorageOwner]:  # every unit back at its start SOC
+        for unit, soc in zip(owner.units, owner.soc):
+            assert soc == pytest.approx(unit.soc_start, abs=1e-6)
+
+
+def test_rolling_multi_day(tmp_path):
+    result = simulate(load("paper-4dn", ["days=2", "scheduling.intraday_mode=rolling"]), 4)
+    hourly = result.tables["hourly"]
+    assert len(hourly) == 2 * 24 * 4 and set(hourly.day) == {1, 2}
+    one, two = (hourly[hourly.day == d].load_actual_mw.to_numpy() for d in (1, 2))
+    assert (one != two).any(), "day 2 draws fresh actuals"
+    assert result.summary["days"] == 2 and result.model.ledger.chain.state["days"].keys() == {"0", "1"}
+
+
+def test_chain_that_loses_liveness_fails_loudly():
+    scenario = load("paper-4dn", ["ledger.crashes=[{node: 0, at_hour: 0}, {node: 1, at_hour: 0}]"])
+    model = StorageMarketModel(scenario, rng=0)
+    with pytest.raises(ChainStalled, match="consensus lost liveness"):
+        while model.running:
+            model.step()
