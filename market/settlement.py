@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from market.auction import Bid, ClearingResult, Rules, Trade, clear_hour
 from market.fees import COMP_DNO_SHARES, FEE_SHARES, SCHED_FEE_WEIGHTS, pro_rata, scheduling_fee
@@ -36,7 +36,8 @@ class DnoAccount:
     deviation_mwh: float = 0.0
 
     def __add__(self, other: DnoAccount) -> DnoAccount:
-        return DnoAccount(*(a + b for a, b in zip(astuple(self), astuple(other))))
+        # Field by field without dataclasses.astuple, which deep-copies and dominated profiles.
+        return DnoAccount(*(getattr(self, f) + getattr(other, f) for f in _ACCOUNT_FIELDS))
 
     @property
     def revenue_rmb(self) -> float:
@@ -61,6 +62,9 @@ class DnoAccount:
     def trade_share(self) -> float:
         """sum_t V_n,t / sum_t |Q_n,t| (A.10); 0 for a DNO with no deviation."""
         return self.p2p_volume_mwh / self.deviation_mwh if self.deviation_mwh > 0 else 0.0
+
+
+_ACCOUNT_FIELDS = tuple(f.name for f in fields(DnoAccount))
 
 
 @dataclass(frozen=True)

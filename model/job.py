@@ -19,7 +19,8 @@ import pandas as pd
 
 from model import tables
 from model.market_model import StorageMarketModel
-from model.outputs import write_csv, write_json
+from model.outputs import publish, write_csv, write_json
+from model.report import write_report
 from model.scenario import Scenario
 
 
@@ -68,7 +69,8 @@ def run(scenario: Scenario, seed: int, out_dir: Path) -> list[Path]:
     os.unlink(tmp_store)
     try:
         result = simulate(scenario, seed, store_path=tmp_store)
-        paths = []
+        paths = [out_dir / "report.html"]
+        write_report(result, paths[0])  # first: a report that fails to render writes nothing
         for name, frame in result.tables.items():
             paths.append(out_dir / f"{name}.csv")
             write_csv(frame, paths[-1])
@@ -77,7 +79,7 @@ def run(scenario: Scenario, seed: int, out_dir: Path) -> list[Path]:
         paths.append(out_dir / "timings.json")
         write_json(result.timings, paths[-1])
         paths.append(out_dir / "ledger.sqlite")
-        os.replace(tmp_store, paths[-1])
+        publish(tmp_store, paths[-1])
     finally:
         Path(tmp_store).unlink(missing_ok=True)
     return paths

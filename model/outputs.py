@@ -19,13 +19,26 @@ import pandas as pd
 FLOAT_DECIMALS = 6
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def publish(tmp: str | Path, path: Path) -> None:
+    """Move a finished temporary file into place with ordinary file permissions.
+
+    mkstemp creates files readable by the owner only; outputs are for sharing, so they get the
+    mode a plain open() would give under the user's umask.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write text or bytes to `path` through a temporary sibling, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -40,11 +53,11 @@ def tidy(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    _atomic_write(path, tidy(frame).to_csv(index=False, lineterminator="\n"))
+    write_atomic(path, tidy(frame).to_csv(index=False, lineterminator="\n"))
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:
-    _atomic_write(path, json.dumps(_plain(data), indent=2, sort_keys=True) + "\n")
+    write_atomic(path, json.dumps(_plain(data), indent=2, sort_keys=True) + "\n")
 
 
 def _plain(value: Any) -> Any:

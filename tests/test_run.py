@@ -24,7 +24,7 @@ def paper_run(tmp_path_factory):
 def test_hourly_table(paper_run):
     table = pd.read_csv(paper_run / "hourly.csv")
     assert len(table) == 24 * 4 and set(table.hour) == set(range(1, 25))
-    assert list(table.columns[:2]) == ["hour", "dno"]
+    assert list(table.columns[:3]) == ["day", "hour", "dno"]
     # Supply/demand follow the unified rule Q = |intraday| - |day-ahead| (SPEC A.3.2).
     q = table.intraday_action_mw.abs() - table.day_ahead_action_mw.abs()
     signed = table.demand_mwh - table.supply_mwh
@@ -34,12 +34,12 @@ def test_hourly_table(paper_run):
     assert (table.deviation_case > 0).sum() > 10, "the paper scenario has deviations to trade"
     summary = json.loads((paper_run / "summary.json").read_text())
     assert summary["seed"] == 3 and summary["active_hours"] >= 10
-    assert set(summary["dnos"]) == {"DN1", "DN2", "DN3", "DN4"}
+    assert set(summary["gain_by_dno_rmb"]) == {"DN1", "DN2", "DN3", "DN4"}
 
 
 def test_same_seed_same_bytes(paper_run, tmp_path):
     assert main(["run", "paper-4dn", "--seed", "3", "--out", str(tmp_path)]) == 0
-    for name in ("hourly.csv", "summary.json"):
+    for name in ("hourly.csv", "bids.csv", "trades.csv", "settlement.csv", "summary.json", "ledger.sqlite"):
         assert (tmp_path / name).read_bytes() == (paper_run / name).read_bytes()
 
 

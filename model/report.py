@@ -1,0 +1,256 @@
+"""report.html: a one-page, byte-deterministic reading of one run (issue 5, item 3).
+
+A pure function of the `RunResult`: the tables, the summary and the finished model (its tariff,
+and the gossip and consensus timings of its chain). Figures are seaborn on pyplot-free figures
+(see `model.htmlpage`), so the same run gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from agents.main_grid import MainGrid
+from model import htmlpage as hp
+from model.outputs import tidy
+
+HOURS = 24
+_PLANS = ["day-ahead", "intraday"]
+_GRID_COLOURS = {"grid: DNO buys (TOU)": "#555555", "grid: DNO sells (feed-in)": "#b0b0b0"}
+_MONEY_TERMS = {  # settlement column -> (label, sign it enters R^DN_n with, SPEC A.9)
+    "p2p_sales_rmb": ("P2P sales", 1), "p2p_purchases_rmb": ("P2P purchases", -1),
+    "grid_sales_rmb": ("grid sales", 1), "grid_purchases_rmb": ("grid purchases", -1),
+    "compensation_received_rmb": ("valley compensation", 1), "compensation_funded_rmb": ("compensation funded", -1),
+    "service_fee_rmb": ("service fee", -1), "scheduling_fee_rmb": ("scheduling fee", 1),
+}
+_SETTLEMENT_EXTRA = ["revenue_rmb", "baseline_s0_rmb", "gain_rmb", "p2p_volume_mwh", "grid_volume_mwh", "trade_share"]
+_TITLES = ["Storage action: day-ahead plan vs intraday", "Supply and demand by hour", "Trades by round, with prices",
+           "Settlement per DNO", "Network propagation and the chain"]
+_CAPTIONS = [
+    "Storage action per DNO (MW, + charge / − discharge); valley hours shaded. The gap between the two plans is "
+    "the DAF-IDO deviation (SPEC A.3).",
+    "DAF-IDO quantity per DNO and hour: demand (+, buyer) and supply (−, seller), MWh; valley hours shaded.",
+    "Top: price of every trade (P2P by round; compulsory grid trades) against the TOU purchase tariff and the "
+    "feed-in price; the band between them is shaded. Bottom: volume by hour, by kind of trade.",
+    "Left: each money term of SPEC A.9 with the sign it enters revenue. Right: net revenue against the S0 baseline "
+    "(all deviations settled with the grid); the gain is written beside the bars.",
+    "Left: first-seen delay of every gossiped message at every validator it reached, by kind. Middle: finality of "
+    "each transaction (submitted to committed). Right: the validator graph, edge labels one-hop latency in ms.",
+]
+
+
+def write_report(result, path: Path) -> None:
+    """Write the run's report.html to `path` (figures embedded, links relative to its folder)."""
+    hp.write(render(result), Path(path))
+
+
+def render(result) -> str:
+    """The report as HTML text; needs `result.model` for the tariff and the chain's timings."""
+    model = result.model
+    if model is None:
+        raise ValueError("the report needs the finished model (RunResult.model)")
+    frames = {name: tidy(frame) for name, frame in result.tables.items()}
+    s = result.summary
+    title = f"storagemarket run: {s['scenario']} (seed {s['seed']})"
+    tariff, days = model.scenario.tariff, model.scenario.days
+    with hp.style():
+        sections = [
+            hp.section(_TITLES[0], hp.figure(_storage_figure(frames["hourly"], tariff), "storage action", _CAPTIONS[0])),
+            hp.section(_TITLES[1], hp.figure(_deviation_figure(frames["hourly"], tariff), "supply and demand",
+                                             _CAPTIONS[1])),
+            hp.section(_TITLES[2], hp.figure(_trades_figure(frames["trades"], tariff, days), "trades and prices",
+                                             _CAPTIONS[2]),
+                       _trades_note(frames["trades"])),
+            hp.section(_TITLES[3], hp.figure(_settlement_figure(frames["settlement"]), "settlement", _CAPTIONS[3]),
+                       hp.table(frames["settlement"][["dno", *_MONEY_TERMS, *_SETTLEMENT_EXTRA]])),
+            hp.section(_TITLES[4], hp.figure(_network_figure(model), "network propagation", _CAPTIONS[4]),
+                       hp.table(_chain_table(s["chain"]))),
+        ]
+    return hp.page(title, _header(result), sections)
+
+
+# --- header ---------------------------------------------------------------------------------------
+
+
+def _header(result) -> str:
+    s, scenario = result.summary, result.model.scenario
+    platform = s.get("platform", {})
+    facts = [
+        ("scenario", s["scenario"]), ("seed", s["seed"]), ("days", s["days"]),
+        ("matching", s["matching"]), ("intraday mode", s["intraday_mode"]), ("consensus", s["consensus"]),
+        ("solver", s["solver"]),
+    ]
+    meta = " · ".join(f"{k}: <b>{html.escape(str(v))}</b>" for k, v in facts)
+    headline = pd.DataFrame([
+        ("social welfare (RMB)", s["social_welfare_rmb"]),
+        ("P2P volume (MWh)", s["p2p_volume_mwh"]),
+        ("grid volume (MWh)", s["grid_volume_mwh"]),
+        ("deviation, all DNOs (MWh)", s["deviation_mwh"]),
+        ("trade share", s["trade_share"]),
+        ("hours with supply or demand", s["active_hours"]),
+        ("hours with a single active DNO", s["single_dno_hours"]),
+        ("hours with a P2P trade", s["traded_hours"]),
+        *((f"platform {k.removesuffix('_rmb').replace('_', ' ')} (RMB)", v) for k, v in sorted(platform.items())),
+        ("main grid net (RMB)", s["main_grid_net_rmb"]),
+    ], columns=["measure", "value"])
+    headline["value"] = headline["value"].map(_fmt)
+    description = scenario.description.strip().splitlines()[0] if scenario.description.strip() else ""
+    ledger = ('<p>Ledger of this run: <a href="ledger.sqlite">ledger.sqlite</a> '
+              "(check it with <code>storagemarket ledger verify ledger.sqlite</code>).</p>")
+    return "\n".join([f'<p class="meta">{meta}</p>', hp.paragraph(description) if description else "",
+                      hp.table(headline), ledger])
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+
+def _time(frame: pd.DataFrame) -> pd.Series:
+    """Hours counted from the start of the run (1..24 on day 1, 25..48 on day 2, ...)."""
+    return (frame["day"] - 1) * HOURS + frame["hour"]
+
+
+def _shade_valleys(ax, tariff, n_hours: int, offset: float = 0.0) -> None:
+    for t in range(1, n_hours + 1):
+        if tariff.is_valley((t - 1) % HOURS + 1):
+            ax.axvspan(t - 0.5 + offset, t + 0.5 + offset, color="#dbe9f6", zorder=0, lw=0)
+
+
+def _storage_figure(hourly: pd.DataFrame, tariff):
+    dnos = list(dict.fromkeys(hourly["dno"]))
+    ncols = 2 if len(dnos) <= 4 else 4
+    nrows = -(-len(dnos) // ncols)
+    fig, axes = hp.new_figure(10, 2.2 * nrows + 0.4, nrows, ncols, sharex=True)
+    long = hourly.assign(t=_time(hourly)).melt(
+        id_vars=["t", "dno"], value_vars=["day_ahead_action_mw", "intraday_action_mw"], var_name="plan", value_name="mw")
+    long["plan"] = long["plan"].map({"day_ahead_action_mw": "day-ahead", "intraday_action_mw": "intraday"})
+    for ax, dno in zip(axes.flat, dnos):
+        _shade_valleys(ax, tariff, int(long["t"].max()))
+        sns.lineplot(data=long[long.dno == dno], x="t", y="mw", hue="plan", hue_order=_PLANS, style="plan",
+                     style_order=_PLANS, dashes={"day-ahead": (4, 2), "intraday": ""}, drawstyle="steps-mid",
+                     ax=ax, legend=ax is axes.flat[0])
+        ax.axhline(0, color="#888", lw=0.6)
+        ax.set(title=dno, xlabel="hour", ylabel="storage action (MW)")
+    for ax in list(axes.flat)[len(dnos):]:
+        ax.set_visible(False)
+    return fig
+
+
+def _deviation_figure(hourly: pd.DataFrame, tariff):
+    data = hourly.assign(t=_time(hourly), q_mwh=hourly["demand_mwh"] - hourly["supply_mwh"])
+    fig, axes = hp.new_figure(10, 3.4)
+    ax = axes[0, 0]
+    n_hours = int(data["t"].max())
+    _shade_valleys(ax, tariff, n_hours, offset=-1.0)  # categorical axis: hour t sits at position t-1
+    sns.barplot(data=data, x="t", y="q_mwh", hue="dno", errorbar=None, ax=ax, order=range(1, n_hours + 1))
+    ax.axhline(0, color="#444", lw=0.8)
+    ax.set(xlabel="hour (valley shaded)", ylabel="demand (+) / supply (−), MWh")
+    ax.tick_params(axis="x", labelsize=7)
+    if n_hours > HOURS:  # several days: label every sixth hour
+        ax.set_xticks([t - 1 for t in range(6, n_hours + 1, 6)], labels=[str(t) for t in range(6, n_hours + 1, 6)])
+    return fig
+
+
+def _trade_label(row) -> str:
+    if row["kind"] == "p2p":
+        return f"P2P round {int(row['round'])}"
+    return "grid: DNO sells (feed-in)" if row["buyer"] == MainGrid.name else "grid: DNO buys (TOU)"
+
+
+def _trades_figure(trades: pd.DataFrame, tariff, days: int):
+    fig, axes = hp.new_figure(10, 6.0, 2, 1, sharex=True)
+    top, bottom = axes[:, 0]
+    t = np.arange(1, days * HOURS + 1)
+    buy = np.tile(tariff.buy_per_mwh(), days)
+    sell = np.tile(tariff.sell_per_mwh(), days)
+    top.fill_between(t, np.minimum(buy, sell), np.maximum(buy, sell), step="mid", color="#eeeeee", label="tariff band")
+    top.step(t, buy, where="mid", color="black", lw=1, label="TOU purchase price")
+    top.step(t, sell, where="mid", color="black", lw=1, ls="--", label="feed-in price")
+    if len(trades):
+        data = trades.assign(t=_time(trades), trade=trades.apply(_trade_label, axis=1))
+        order = sorted(data["trade"].unique())
+        rounds = [label for label in order if label not in _GRID_COLOURS]
+        palette = {**dict(zip(rounds, sns.color_palette("tab10", len(rounds)))), **_GRID_COLOURS}
+        sns.scatterplot(data=data, x="t", y="price_per_mwh", hue="trade", hue_order=order, palette=palette,
+                        size="quantity_mwh", sizes=(15, 160), ax=top, zorder=3)
+        sns.histplot(data=data, x="t", weights="quantity_mwh", hue="trade", hue_order=order, palette=palette,
+                     multiple="stack", discrete=True, ax=bottom, legend=False)
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    top.set(ylabel="price (RMB/MWh)")
+    bottom.set(xlabel="hour", ylabel="traded volume (MWh)")
+    bottom.set_xlim(0.5, days * HOURS + 0.5)
+    return fig
+
+
+def _trades_note(trades: pd.DataFrame) -> str:
+    p2p = trades[trades["kind"] == "p2p"]
+    if p2p.empty:
+        return hp.paragraph("No P2P trade cleared in this run: every deviation was settled with the grid.", "note")
+    rounds = p2p.groupby("round")["quantity_mwh"].agg(["count", "sum"])
+    parts = [f"round {int(r)}: {int(row['count'])} trades, {row['sum']:.3f} MWh" for r, row in rounds.iterrows()]
+    return hp.paragraph("P2P trades by round: " + "; ".join(parts) + ".")
+
+
+def _settlement_figure(settlement: pd.DataFrame):
+    fig, axes = hp.new_figure(10, 3.2 + 0.25 * len(settlement), 1, 2)
+    terms = settlement.melt(id_vars="dno", value_vars=list(_MONEY_TERMS), var_name="term", value_name="rmb")
+    terms["rmb"] = terms["rmb"] * terms["term"].map({k: v[1] for k, v in _MONEY_TERMS.items()})
+    terms["term"] = terms["term"].map({k: v[0] for k, v in _MONEY_TERMS.items()})
+    sns.barplot(data=terms, y="dno", x="rmb", hue="term", errorbar=None, ax=axes[0, 0], orient="h")
+    axes[0, 0].axvline(0, color="#444", lw=0.8)
+    axes[0, 0].set(xlabel="RMB (signed as it enters revenue)", ylabel="")
+    sns.move_legend(axes[0, 0], "upper center", bbox_to_anchor=(0.5, -0.15), ncol=4, title=None, frameon=False)
+    versus = settlement.melt(id_vars="dno", value_vars=["baseline_s0_rmb", "revenue_rmb"], var_name="case", value_name="rmb")
+    versus["case"] = versus["case"].map({"baseline_s0_rmb": "S0 baseline", "revenue_rmb": "with the mechanism"})
+    ax = axes[0, 1]
+    sns.barplot(data=versus, y="dno", x="rmb", hue="case", errorbar=None, ax=ax, orient="h")
+    for i, row in enumerate(settlement.itertuples()):
+        ax.annotate(f"gain {row.gain_rmb:+,.0f}", (max(row.revenue_rmb, row.baseline_s0_rmb, 0), i),
+                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
+    ax.axvline(0, color="#444", lw=0.8)
+    ax.set(xlabel="net revenue (RMB)", ylabel="")
+    sns.move_legend(ax, "upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, title=None, frameon=False)
+    return fig
+
+
+def _network_figure(model):
+    cluster = model.ledger.cluster
+    fig, axes = hp.new_figure(10, 3.2, 1, 3)
+    delays = pd.DataFrame([(kind, d) for kind, values in sorted(cluster.gossip.delays_ms.items()) for d in values],
+                          columns=["message", "delay_ms"])
+    if len(delays):
+        sns.histplot(data=delays, x="delay_ms", hue="message", element="step", stat="density", common_norm=False,
+                     bins=30, ax=axes[0, 0])
+    axes[0, 0].set(title="gossip propagation", xlabel="first-seen delay (ms)")
+    finality = [cluster.tx_final[tx] - cluster.tx_submitted[tx] for tx in sorted(cluster.tx_final)
+                if tx in cluster.tx_submitted]
+    if finality:
+        sns.ecdfplot(x=np.round(finality, 6), ax=axes[0, 1])
+    axes[0, 1].set(title="transaction finality", xlabel="submitted to committed (ms)", ylabel="share of transactions")
+    graph = cluster.network.graph
+    pos = nx.circular_layout(sorted(graph.nodes))
+    ax = axes[0, 2]
+    nx.draw_networkx(graph, pos, ax=ax, node_color="#4c72b0", font_color="white", node_size=300, font_size=8,
+                     labels={n: str(n) for n in graph.nodes})
+    nx.draw_networkx_edge_labels(graph, pos, ax=ax, font_size=6,
+                                 edge_labels={(u, v): f"{d['latency_ms']:.0f}" for u, v, d in sorted(graph.edges(data=True))})
+    ax.set(title=f"validators ({cluster.engine})")
+    ax.axis("off")
+    return fig
+
+
+def _chain_table(chain: dict) -> pd.DataFrame:
+    return pd.DataFrame([(k, _fmt(v)) for k, v in sorted(chain.items())], columns=["chain metric", "value"])
+
+
+def _fmt(value) -> str:
+    """Counts as integers, money and volumes to three decimals, missing values as a dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, (int, np.integer)) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e12):
+        return f"{int(value):,}"
+    return f"{float(value):,.3f}"

@@ -1,0 +1,88 @@
+"""report.html: every section and figure is there, and the same run gives the same bytes."""
+
+import base64
+import re
+
+import pytest
+
+from market.variants import variant
+from model.job import simulate
+from model.report import write_report
+from model.scenario import load
+
+SECTIONS = [
+    "Storage action: day-ahead plan vs intraday",
+    "Supply and demand by hour",
+    "Trades by round, with prices",
+    "Settlement per DNO",
+    "Network propagation and the chain",
+]
+
+
+@pytest.fixture(scope="module")
+def paper():
+    return load("paper-4dn")
+
+
+@pytest.fixture(scope="module")
+def report(paper, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    result = simulate(paper, 0)
+    write_report(result, path)
+    return result, path
+
+
+def _images(text: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r'<img alt="[^"]+" src="data:image/png;base64,([^"]+)"', text)]
+
+
+def test_every_section_has_its_figure(report):
+    result, path = report
+    text = path.read_text()
+    assert re.findall(r"<h2>([^<]+)</h2>", text) == SECTIONS
+    assert text.count("<img ") == len(SECTIONS)
+    for png in _images(text):
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
+        assert b"Software" not in png and b"tIME" not in png  # nothing that varies between identical runs
+    s = result.summary
+    assert f"scenario: <b>{s['scenario']}</b>" in text and f"seed: <b>{s['seed']}</b>" in text
+    assert f"{s['social_welfare_rmb']:,.3f}" in text and f"<td>{s['traded_hours']}</td>" in text
+    assert '<a href="ledger.sqlite">' in text
+    for dno in result.tables["settlement"].dno:
+        assert f"<td>{dno}</td>" in text
+
+
+def test_same_run_same_bytes_other_seed_other_bytes(paper, report, tmp_path):
+    _, first = report
+    write_report(simulate(paper, 0), tmp_path / "again.html")
+    assert (tmp_path / "again.html").read_bytes() == first.read_bytes()
+    write_report(simulate(paper, 1), tmp_path / "seed1.html")
+    other = (tmp_path / "seed1.html").read_text()
+    assert other != first.read_text() and "seed: <b>1</b>" in other
+
+
+def test_run_without_p2p_trades_says_so(paper, tmp_path):
+    s0 = paper.model_copy(update={"mechanism": variant(paper.mechanism, "S0")})
+    write_report(simulate(s0, 0), tmp_path / "report.html")
+    text = (tmp_path / "report.html").read_text()
+    assert "No P2P trade cleared in this run" in text
+    assert text.count("<img ") == len(SECTIONS)
+
+
+def test_settlement_figure_covers_every_money_term(report):
+    """A money term added to settlement.csv must also be drawn (with its sign) in the report."""
+    from model.report import _MONEY_TERMS
+
+    result, _ = report
+    settle = result.tables["settlement"]
+    totals = {"revenue_rmb", "baseline_s0_rmb", "gain_rmb", "storage_owner_payments_rmb", "retained_rmb"}
+    assert {c for c in settle.columns if c.endswith("_rmb")} - totals == set(_MONEY_TERMS)
+    signed = sum(sign * settle[column] for column, (_, sign) in _MONEY_TERMS.items())
+    assert ((signed - settle.revenue_rmb).abs() < 1e-6).all()
+
+
+def test_report_needs_the_model(report, tmp_path):
+    result, _ = report
+    bare = type(result)(result.tables, result.summary, result.measures)
+    with pytest.raises(ValueError, match="finished model"):
+        write_report(bare, tmp_path / "report.html")
