@@ -65,6 +65,111 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     return verify_main(args.path)
 
 
+# --- batch runs (issue 6): `storagemarket sweep DESIGN --out DIR`, `storagemarket analyze DIR` ----
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from batch_runs import design as designs
+    from batch_runs.executors import ExecutorLost, executor_for
+    from batch_runs.sweep import sweep
+
+    design = designs.load(args.design)
+    designs.check(design, args.design)
+    executor = executor_for(processes=args.processes, workers=args.workers, scheduler=args.scheduler)
+    print(f"{design.name}: {len(design.runs())} runs on {executor.describe()} -> {args.out}", file=sys.stderr)
+    resume = f"`storagemarket sweep {args.design} --out {args.out} --resume` runs the rest"
+    try:
+        report = sweep(design, args.out, executor, resume=args.resume)
+    except KeyboardInterrupt:
+        print(f"interrupted: finished runs are saved in {args.out}; {resume}", file=sys.stderr)
+        return 130
+    except ExecutorLost as exc:
+        print(f"error: {exc}; finished runs are saved in {args.out}; {resume}", file=sys.stderr)
+        return 1
+    print(
+        f"{report.ran} runs done ({report.failed} failed, recorded with their error), {report.resumed} already "
+        f"there; results in {report.store.dir / 'results.parquet'}"
+    )
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from batch_runs.report import analyze
+
+    report = analyze(args.dir, measures=args.measure, heatmaps=[tuple(p) for p in args.heatmap or []])
+    written = [report.html, report.summary_csv] + ([report.sobol_csv] if report.sobol_csv else [])
+    print("wrote " + ", ".join(str(p) for p in written))
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
+
+
+def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="run a sweep design (grid, lhs or sobol) into a Parquet result store")
+    p.add_argument("design", help="sweep design YAML (see experiments/sweeps/)")
+    p.add_argument("--out", required=True, help="output directory (design.yaml, results.parquet)")
+    p.add_argument("--resume", action="store_true", help="run only what DIR lacks of the same design")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--processes", type=_positive, default=None, metavar="N", help="local processes (default: all cores; 1 runs in this process)")
+    where.add_argument("--workers", type=_positive, default=None, metavar="N", help="start a local Dask cluster of N workers")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on an existing Dask cluster, e.g. tcp://host:8786")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("analyze", help="write analysis.html and summary.csv for a sweep's output directory")
+    p.add_argument("dir", help="a sweep's output directory")
+    p.add_argument("--measure", action="append", default=None, metavar="NAME", help="measure to show (repeatable; default: picked from the runs)")
+    p.add_argument("--heatmap", action="append", nargs=2, default=None, metavar=("X", "Y"), help="parameter pair for heatmaps (repeatable)")
+    p.set_defaults(func=_cmd_analyze)
+
+
+# --- paper experiment (issue 5): `storagemarket experiment paper [--seed N] [--out DIR]` ----------
+
+
+def _cmd_experiment_paper(args: argparse.Namespace) -> int:
+    from experiments import paper
+
+    scenario = load(args.scenario, args.set)
+    paths = paper.run(scenario, args.seed, Path(args.out))
+    print(f"paper experiment (S0-S3) on {scenario.name} (seed {args.seed}) written to {args.out}/: "
+          + ", ".join(p.name for p in paths))
+    return 0
+
+
+def _add_experiment_commands(sub: argparse._SubParsersAction) -> None:
+    experiment = sub.add_parser("experiment", help="run a named experiment")
+    experiment_sub = experiment.add_subparsers(dest="experiment", required=True, parser_class=_Parser)
+    p = experiment_sub.add_parser("paper", help="one day under S0, S1, S2 and S3 compared as in the paper's Tables 2-4")
+    p.add_argument("--scenario", default="paper-4dn", help="bundled name or YAML path (default paper-4dn)")
+    p.add_argument("--seed", type=int, default=0, help="run seed")
+    p.add_argument("--out", default="out/paper-experiment", help="output directory (default out/paper-experiment)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario parameter")
+    p.set_defaults(func=_cmd_experiment_paper)
+
+
+# --- live view (issue 7): `storagemarket viz [SCENARIO] [--port P]` -------------------------------
+
+
+def _cmd_viz(args: argparse.Namespace) -> int:
+    from model.viz.serve import serve
+
+    serve(args.scenario, args.port, args.host)  # this process becomes the server
+    return 0
+
+
+def _add_viz_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("viz", help="watch the market and the chain hour by hour in the browser (Solara)")
+    p.add_argument("scenario", nargs="?", default="paper-4dn", help="bundled name or YAML path (default paper-4dn)")
+    p.add_argument("--port", type=int, default=8765, help="port on localhost (default 8765)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    p.set_defaults(func=_cmd_viz)
+
+
 # ------------------------------------------------------------------------------------------------
 
 
@@ -100,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = ledger_sub.add_parser("verify", help="replay a ledger store from genesis; exit 1 naming the first bad height")
     p.add_argument("path", help="ledger SQLite file of a run (e.g. out/paper-4dn/ledger.sqlite)")
     p.set_defaults(func=_cmd_ledger_verify)
+
+    _add_batch_commands(sub)  # batch runs (issue 6)
+    _add_experiment_commands(sub)  # paper experiment (issue 5)
+    _add_viz_command(sub)  # live view (issue 7)
     return parser
 
 

@@ -133,6 +133,7 @@ class Network:
         self.messages = 0
         self.bytes = 0
         self.dropped = 0
+        self.link_messages: dict[tuple[int, int], int] = {}  # (low, high) node pair -> hops sent over it
         self._routes: dict[tuple, dict[int, dict[int, list[int]]]] = {}
 
     @property
@@ -167,8 +168,7 @@ class Network:
         """Send one message over link u-v; its arrival time, or None if cut or lost."""
         if not self.link_up(u, v, now_ms):
             return None
-        self.messages += 1
-        self.bytes += size
+        self._count(u, v, size)
         if self._lost():
             self.dropped += 1
             return None
@@ -190,13 +190,19 @@ class Network:
             return None
         t = now_ms
         for u, v in zip(path, path[1:]):
-            self.messages += 1
-            self.bytes += size
+            self._count(u, v, size)
             if self._lost():
                 self.dropped += 1
                 return None
             t += self._hop_delay(u, v, now_ms)
         return t
+
+    def _count(self, u: int, v: int, size: int) -> None:
+        """One hop sent: totals, and per link so a viewer can show where the traffic went."""
+        self.messages += 1
+        self.bytes += size
+        link = (u, v) if u < v else (v, u)
+        self.link_messages[link] = self.link_messages.get(link, 0) + 1
 
     def client_latency(self, client: str) -> float:
         """Seeded access latency from an outside client (a DNO) to its entry validator."""

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from model.profiles import ErrorLevels, generate_day
-from model.scenario import DnoAssets, ScenarioBase, _Strict, read_yaml, validate
+from model.scenario import DnoAssets, ScenarioBase, ScenarioError, _Strict, read_yaml, validate
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "experiments" / "recipes"
 _DECIMALS = 4  # profile values written to YAML: 0.1 kW resolution at MW scale
@@ -92,3 +92,39 @@ def _pair(forecast: np.ndarray, actual: np.ndarray) -> dict[str, list[float]]:
         "forecast": [round(float(v), _DECIMALS) for v in forecast],
         "actual": [round(float(v), _DECIMALS) for v in actual],
     }
+
+
+def with_n_dnos(recipe: Recipe, n: Any, source: str = "recipe") -> Recipe:
+    """The recipe with N DNOs DN1..DNN, cycling its own DNOs.
+
+    The k-th copy of a DNO gets storage owner names suffixed " (DNi)" and unit names with the
+    DNO name replaced (or prefixed), so every owner and unit stays unique. Validator hosts naming
+    a DNO that is gone are dropped (those validators become independent).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ScenarioError(f"{source}: n_dnos: must be a whole number >= 1, got {n!r}")
+    data = recipe.model_dump(mode="json")
+    originals = data["dnos"]
+    dnos = []
+    for i in range(n):
+        spec, copy_index = originals[i % len(originals)], i // len(originals)
+        name = f"DN{i + 1}"
+        dno = {**spec, "name": name}
+        if copy_index:
+            dno["storage_owners"] = [
+                {
+                    "name": f"{owner['name']} ({name})",
+                    "units": [{**u, "name": _unit_name(u["name"], spec["name"], name)} for u in owner["units"]],
+                }
+                for owner in spec["storage_owners"]
+            ]
+        dnos.append(dno)
+    names = {d["name"] for d in dnos} | {"main_grid"}
+    ledger = data.get("ledger")
+    if ledger and ledger.get("validator_hosts"):
+        data["ledger"] = {**ledger, "validator_hosts": [h for h in ledger["validator_hosts"] if h in names]}
+    return validate({**data, "dnos": dnos}, source=f"{source} with n_dnos={n}", schema=Recipe)
+
+
+def _unit_name(unit: str, old_dno: str, new_dno: str) -> str:
+    return new_dno + unit[len(old_dno):] if unit.startswith(old_dno) else f"{new_dno}-{unit}"

@@ -81,6 +81,8 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
     chain = model.ledger.metrics()
     chain["transactions"] = sum(len(c.block.entries) for c in model.ledger.chain.blocks)
     chain["bids_missed_gate"] = int((~frames["bids"].included).sum()) if len(frames["bids"]) else 0
+    trades = frames["trades"]
+    valley_p2p = trades[(trades.kind == "p2p") & trades.valley.astype(bool)]
     return {
         "scenario": s.name,
         "seed": model.seed,
@@ -92,6 +94,9 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "social_welfare_rmb": model.welfare_rmb,
         "p2p_volume_mwh": model.p2p_volume_mwh,
         "grid_volume_mwh": model.grid_volume_mwh,
+        "valley_p2p_volume_mwh": float(valley_p2p.quantity_mwh.sum()),
+        "valley_traded_hours": int(valley_p2p.groupby(["day", "hour"]).ngroups),
+        "unserved_mwh": float(frames["hourly"].unserved_mw.sum()),
         "deviation_mwh": deviation,
         "trade_share": p2p_by_dno / deviation if deviation > 0 else 0.0,
         "trade_share_by_dno": dict(zip(settle.dno, settle.trade_share)),

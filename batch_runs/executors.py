@@ -1,0 +1,186 @@
+"""Executors: where runs execute. Each maps a function over tasks and yields results as they
+finish (any order). A new executor is one class plus its entry in `EXECUTORS`.
+
+- serial: in this process, in order (tests, debugging, `--processes 1`).
+- processes: a local ProcessPoolExecutor (all cores by default). Its workers start by
+  'forkserver' (or 'spawn' where there is none), set on the pool only: the process-wide start
+  method is never touched, unlike mesa.batch_run.
+- dask: a Dask distributed cluster, an existing one (`scheduler` address) or a LocalCluster of
+  `workers` single-threaded processes. Workers of an existing cluster need storagemarket
+  installed, the design's scenario and recipe files at the same paths, and one thread each
+  (`dask worker ADDRESS --nthreads 1`): a run keeps one core busy.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from model.scenario import ScenarioError
+
+
+class ClusterUnreachable(ScenarioError):
+    """A --scheduler address with no Dask scheduler behind it: a user's mistake, one line, exit 2."""
+
+
+class ExecutorLost(RuntimeError):
+    """The workers went away (a killed or crashed process); finished runs are already saved."""
+
+
+@dataclass(frozen=True)
+class Lost:
+    """Yielded instead of a result when the cluster gave up on a task (its worker kept dying)."""
+
+    task: Any
+    error: str
+
+
+class Executor:
+    """A context manager whose `imap_unordered(fn, tasks)` yields fn(task) as each finishes."""
+
+    name = ""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def imap_unordered(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def drain(self) -> list[Any]:
+        """After an interrupt: the results of tasks already under way, once they finish."""
+        return []
+
+    def describe(self) -> str:
+        return self.name
+
+
+class SerialExecutor(Executor):
+    name = "serial"
+
+    def imap_unordered(self, fn, tasks):
+        return map(fn, tasks)
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops handing out runs and saves what finished."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class ProcessExecutor(Executor):
+    name = "processes"
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or os.cpu_count() or 1
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ProcessExecutor:
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        self.pool = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context(method), initializer=_ignore_sigint
+        )
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def imap_unordered(self, fn, tasks):
+        pending = {self.pool.submit(fn, task) for task in tasks}
+        self.unreported = set(pending)
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                    self.unreported.discard(future)
+        except BrokenProcessPool as exc:
+            raise ExecutorLost(f"a worker process died ({exc})") from None
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def drain(self):
+        running = [f for f in getattr(self, "unreported", ()) if not f.cancelled()]
+        return [f.result() for f in wait(running).done if f.exception() is None]
+
+    def describe(self) -> str:
+        return f"{self.workers} local processes"
+
+
+class DaskExecutor(Executor):
+    name = "dask"
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+        self.scheduler, self.workers = scheduler, workers
+        self.client = self.cluster = None
+
+    def __enter__(self) -> DaskExecutor:
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            try:
+                self.client = Client(self.scheduler, timeout="10s")
+            except (OSError, ValueError) as exc:
+                raise ClusterUnreachable(f"--scheduler {self.scheduler}: no Dask scheduler there ({exc})") from None
+        else:
+            self.cluster = LocalCluster(
+                n_workers=self.workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            self.client = Client(self.cluster)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def imap_unordered(self, fn, tasks):
+        from distributed import KilledWorker, as_completed
+        from distributed.client import FutureCancelledError
+
+        tasks = list(tasks)
+        futures = self.client.map(fn, tasks, pure=False)
+        task_of = {f.key: t for f, t in zip(futures, tasks)}
+        try:
+            for future in as_completed(futures):
+                try:
+                    yield future.result()
+                except KilledWorker as exc:
+                    yield Lost(task_of[future.key], f"KilledWorker: {exc}")
+                except FutureCancelledError as exc:
+                    raise ExecutorLost(f"the Dask cluster cancelled a run ({exc})") from None
+        finally:
+            self.client.cancel([f for f in futures if not f.done()])
+
+    def describe(self) -> str:
+        if self.scheduler:
+            return f"Dask cluster at {self.scheduler}"
+        return f"local Dask cluster of {self.workers or os.cpu_count()} workers"
+
+
+EXECUTORS: dict[str, type[Executor]] = {cls.name: cls for cls in (SerialExecutor, ProcessExecutor, DaskExecutor)}
+
+
+def executor_for(processes: int | None = None, workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor the command line's flags ask for: --scheduler, --workers, else local processes."""
+    if scheduler:
+        return EXECUTORS["dask"](scheduler=scheduler)
+    if workers:
+        return EXECUTORS["dask"](workers=workers)
+    if processes == 1:
+        return EXECUTORS["serial"]()
+    return EXECUTORS["processes"](processes)

@@ -1,0 +1,86 @@
+"""Seaborn figures of a sweep, each returned as a base64 PNG for the HTML report.
+
+Figures are matplotlib `Figure` objects made without pyplot, so no global backend or state is
+touched (the analysis can run inside a notebook or a server).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import warnings
+
+import pandas as pd
+import seaborn as sns
+from matplotlib import MatplotlibDeprecationWarning
+from matplotlib.figure import Figure
+
+from batch_runs.stats import ci95, dno_long, levels, per_seed_means
+
+MAX_HUE_LEVELS = 6
+
+
+def png(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def heatmap(df: pd.DataFrame, x: str, y: str, measure: str) -> Figure:
+    """Mean of the measure over two parameters, averaged over seeds and every other parameter."""
+    ok = df[df.status == "ok"].assign(**{x: lambda d: levels(d[x]), y: lambda d: levels(d[y])})
+    table = ok.pivot_table(index=y, columns=x, values=measure, aggfunc="mean").sort_index(ascending=False)
+    fig = Figure(figsize=(2.5 + 1.0 * max(3, table.shape[1]), 1.5 + 0.6 * max(3, table.shape[0])), layout="constrained")
+    ax = fig.subplots()
+    fmt = ".0f" if table.abs().max().max() >= 100 else ".3g"  # 4220, not 4.22e+03
+    sns.heatmap(table, annot=True, fmt=fmt, cmap="viridis", ax=ax, cbar_kws={"label": measure})
+    ax.set_title(f"{measure}: mean over seeds and other parameters", pad=10)
+    return fig
+
+
+def effects(df: pd.DataFrame, parameters: list[str], measure: str) -> Figure:
+    """One panel per parameter: the measure's mean at each level with a 95 % CI across seeds."""
+    fig = Figure(figsize=(3.6 * len(parameters), 3.2), layout="constrained")
+    axes = fig.subplots(1, len(parameters), squeeze=False)[0]
+    for ax, parameter in zip(axes, parameters):
+        means = per_seed_means(df, parameter, measure)
+        sns.pointplot(data=means, x="level", y=measure, errorbar=ci95, capsize=0.15, ax=ax)
+        ax.set_xlabel(parameter)
+        ax.tick_params(axis="x", labelrotation=30)
+    axes[0].set_ylabel(measure)
+    fig.suptitle(f"effect on {measure} (95 % CI across seeds)")
+    return fig
+
+
+def dno_distributions(df: pd.DataFrame, group: str, columns: list[str], hue: str | None) -> Figure:
+    """Box plots of a per-DNO measure over all runs, split by one parameter when it has few levels."""
+    long = dno_long(df, group, columns)
+    use_hue = hue is not None and long[hue].nunique() <= MAX_HUE_LEVELS
+    if use_hue:
+        long[hue] = long[hue].astype(str)  # categorical colours, not a numeric ramp
+    dnos = long["dno"].nunique()
+    fig = Figure(figsize=(max(5.0, 1.1 * dnos * (2 if use_hue else 1)), 3.4), layout="constrained")
+    ax = fig.subplots()
+    with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib 3.11's deprecated `vert`
+        warnings.simplefilter("ignore", MatplotlibDeprecationWarning)
+        sns.boxplot(data=long, x="dno", y=group, hue=hue if use_hue else None, ax=ax, fliersize=2)
+    ax.set_title(f"{group} per DNO over all runs")
+    return fig
+
+
+def sobol_bars(indices: pd.DataFrame) -> Figure:
+    """First- and total-order indices with their 95 % intervals."""
+    long = pd.concat(
+        [
+            indices.assign(order="first (S1)", index=indices.S1, conf=indices.S1_conf95),
+            indices.assign(order="total (ST)", index=indices.ST, conf=indices.ST_conf95),
+        ]
+    )
+    fig = Figure(figsize=(1.6 + 1.4 * len(indices), 3.2), layout="constrained")
+    ax = fig.subplots()
+    sns.barplot(data=long, x="parameter", y="index", hue="order", ax=ax, errorbar=None)
+    for bar, (_, row) in zip(ax.patches, long.iterrows()):
+        ax.errorbar(bar.get_x() + bar.get_width() / 2, row["index"], yerr=row["conf"], color="black", capsize=3)
+    ax.set_title(f"Sobol indices of {indices.measure.iloc[0]}")
+    ax.tick_params(axis="x", labelrotation=30)
+    return fig

@@ -1,0 +1,127 @@
+"""Statistics over a sweep's rows: which columns are measures, summaries with 95 % confidence
+intervals across seeds, and the effect of one parameter. Plain DataFrames in and out, so they work
+on any results Parquet file (`pd.read_parquet`) as well as through `storagemarket analyze`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sp
+
+from batch_runs.store import ENV_COLUMNS, ID_COLUMNS, STATUS_COLUMNS, environment_columns
+
+# The measures a power-market researcher looks at first, when the model reports them.
+PREFERRED = (
+    "social_welfare_rmb",
+    "welfare_rmb",
+    "trade_share",
+    "p2p_volume_mwh",
+    "grid_volume_mwh",
+    "valley_volume_mwh",
+    "platform.compensation_paid_rmb",
+    "platform.net_rmb",
+)
+MAX_FALLBACK = 6
+MAX_LEVELS = 8  # more distinct values than this (sampled designs) are binned into quantiles
+BINS = 5
+
+
+def measure_columns(df: pd.DataFrame, parameters: list[str]) -> list[str]:
+    """Numeric outcome columns: not ids, parameters, status or wall clock."""
+    skip = set(ID_COLUMNS) | set(STATUS_COLUMNS) | set(ENV_COLUMNS) | set(parameters)
+    skip |= set(environment_columns(df.columns))
+    return [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+
+
+def per_dno_groups(columns: list[str]) -> dict[str, list[str]]:
+    """Per-DNO measures `name.DNO` grouped by name: a group is per-DNO when its name says
+    `by_dno` or its suffixes (entity names) recur in another group."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for column in columns:
+        if "." in column:
+            groups[column.rsplit(".", 1)[0]].append(column)
+    suffixes = {g: {c.rsplit(".", 1)[1] for c in cols} for g, cols in groups.items()}
+    return {
+        g: cols
+        for g, cols in groups.items()
+        if "by_dno" in g or any(suffixes[g] & suffixes[o] for o in groups if o != g)
+    }
+
+
+def default_measures(df: pd.DataFrame, parameters: list[str]) -> list[str]:
+    """The preferred measures that exist (plus any `valley` one); otherwise the first aggregate ones."""
+    measures = measure_columns(df, parameters)
+    chosen = [m for m in PREFERRED if m in measures]
+    chosen += [m for m in measures if "valley" in m and m not in chosen and "." not in m]
+    if chosen:
+        return chosen
+    per_dno = {c for cols in per_dno_groups(measures).values() for c in cols}
+    return [m for m in measures if m not in per_dno][:MAX_FALLBACK]
+
+
+def ci95(values: pd.Series) -> tuple[float, float]:
+    """Student-t 95 % interval of the mean (a point when fewer than two values)."""
+    values = pd.Series(values).dropna()
+    mean = float(values.mean()) if len(values) else np.nan
+    if len(values) < 2:
+        return mean, mean
+    half = float(sp.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    return mean - half, mean + half
+
+
+def summary_table(df: pd.DataFrame, parameters: list[str], measures: list[str]) -> pd.DataFrame:
+    """Per design point and measure: runs, failures, mean, sd and 95 % CI across seeds."""
+    rows = []
+    for _, group in df.groupby("point", sort=True):
+        ok = group[group.status == "ok"]
+        head = {p: group[p].iloc[0] for p in parameters if p in group}
+        for m in measures:
+            values = ok[m].dropna() if m in ok else pd.Series(dtype=float)
+            low, high = ci95(values)
+            rows.append(
+                {**head, "measure": m, "runs": len(group), "failed": int((group.status != "ok").sum()),
+                 "n": len(values), "mean": values.mean(), "sd": values.std(ddof=1), "ci95_low": low, "ci95_high": high}
+            )
+    return pd.DataFrame(rows)
+
+
+def levels(series: pd.Series) -> pd.Series:
+    """A parameter's values as plot levels: as they are, or quantile bins when there are many."""
+    if series.nunique() <= MAX_LEVELS or not pd.api.types.is_numeric_dtype(series):
+        return series
+    bins = pd.qcut(series, BINS, duplicates="drop")
+    return bins.map(lambda b: float(f"{b.mid:.4g}")).astype(float)
+
+
+def per_seed_means(df: pd.DataFrame, parameter: str, measure: str) -> pd.DataFrame:
+    """The measure averaged over every other parameter, per level of `parameter` and seed: the
+    seed-to-seed spread of these is what the effect's confidence interval reflects."""
+    ok = df[df.status == "ok"].assign(level=lambda d: levels(d[parameter]))
+    return ok.groupby(["level", "seed"], as_index=False)[measure].mean()
+
+
+def effect(df: pd.DataFrame, parameter: str, measure: str) -> pd.DataFrame:
+    """Mean and 95 % CI across seeds of the measure at each level of one parameter."""
+    means = per_seed_means(df, parameter, measure)
+    rows = []
+    for level, group in means.groupby("level", sort=True):
+        low, high = ci95(group[measure])
+        rows.append({parameter: level, "mean": group[measure].mean(), "ci95_low": low, "ci95_high": high, "seeds": len(group)})
+    return pd.DataFrame(rows)
+
+
+def dno_long(df: pd.DataFrame, group: str, columns: list[str]) -> pd.DataFrame:
+    """One per-DNO measure in long form: a row per run and DNO."""
+    ok = df[df.status == "ok"]
+    long = ok.melt(id_vars=[c for c in ok.columns if c not in columns], value_vars=columns, var_name="dno", value_name=group)
+    long["dno"] = long["dno"].str.slice(len(group) + 1)
+    return long.dropna(subset=[group]).sort_values("dno", key=lambda s: s.map(_natural), kind="stable")
+
+
+def _natural(text: str) -> tuple:
+    """DN2 before DN10."""
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
