@@ -107,6 +107,7 @@ class StorageMarketModel(mesa.Model):
         self.trade_rows: list[dict] = []
         self.clearings: dict[tuple[int, int], object] = {}  # (day, hour) -> ClearingResult
         self._booked_height = 0  # blocks up to this height are in the tables
+        self._step_p2p = [0.0, 0.0]
         self._submitted: set[str] = set()  # hour keys the model sent bids for
         self._accounts: dict[str, DnoAccount] = {d.name: DnoAccount() for d in self.dnos}
         self.welfare_rmb = 0.0
@@ -118,6 +119,7 @@ class StorageMarketModel(mesa.Model):
                 "day": lambda m: m.day + 1,
                 "hour": lambda m: m.hour,
                 "welfare_rmb": lambda m: m.welfare_rmb,
+                "p2p_price_per_mwh": lambda m: m.hour_p2p_price_per_mwh,
                 "p2p_volume_mwh": lambda m: m.p2p_volume_mwh,
                 "grid_volume_mwh": lambda m: m.grid_volume_mwh,
                 "platform_net_rmb": lambda m: m.platform_net_rmb,
@@ -222,6 +224,7 @@ class StorageMarketModel(mesa.Model):
 
     def _book_committed(self) -> None:
         """Book every block committed since the last step: bids (late ones too), trades, clearings."""
+        self._step_p2p = [0.0, 0.0]  # value (RMB) and volume (MWh) of P2P trades booked this step
         chain = self.ledger.chain
         records = {r["tx_id"]: r for book in chain.state["bids"].values() for r in book}
         for committed in chain.blocks[self._booked_height + 1 :]:
@@ -268,6 +271,8 @@ class StorageMarketModel(mesa.Model):
         mech = self.scenario.mechanism
         valley = self.scenario.tariff.is_valley(p["hour"])
         self.p2p_volume_mwh += p["quantity_mwh"]
+        self._step_p2p[0] += p["quantity_mwh"] * p["price_per_mwh"]
+        self._step_p2p[1] += p["quantity_mwh"]
         self.trade_rows.append(self._trade_row(
             p, tx_id, height, round=p["round"], kind="p2p", seller=p["seller"], buyer=p["buyer"],
             compensation_per_mwh=mech.valley_compensation_per_mwh if valley else 0.0,
@@ -322,6 +327,12 @@ class StorageMarketModel(mesa.Model):
             for key in ("fees_rmb", "compensation_paid_rmb", "scheduling_fee_paid_rmb", "net_rmb"):
                 totals[key] += day[key]
         return dict(totals)
+
+    @property
+    def hour_p2p_price_per_mwh(self) -> float:
+        """Volume-weighted price of the P2P trades booked in the last step (NaN if none)."""
+        value, volume = self._step_p2p
+        return value / volume if volume > 0 else float("nan")
 
     @property
     def platform_net_rmb(self) -> float:

@@ -147,15 +147,20 @@ def test_faults_do_not_change_the_market_outcome(baseline, overrides):
     )
 
 
-def test_bid_held_past_gate_closure_goes_to_the_grid(baseline):
-    """Cut DN4's entry validator (node 3) off during an hour it bids in: its bid reaches the
-    proposer after the gate, misses the auction and is settled with the grid at once (A.7)."""
+@pytest.mark.parametrize("fault", ["partition", "slow_link"])
+def test_bid_held_past_gate_closure_goes_to_the_grid(baseline, fault):
+    """Cut off or slow down DN4's entry validator (node 3) during an hour it bids in: its bid
+    reaches the proposer after the gate, misses the auction and is settled with the grid (A.7)."""
     bids = baseline.tables["bids"]
     hour = int(bids[(bids.dno == "DN4") & (bids["round"] == 1)].hour.iloc[0])
     hour_ms, gate_ms = 10_000.0, 2_000.0
     start = (hour - 1) * hour_ms
-    partition = f"{{start_ms: {start}, end_ms: {start + gate_ms + 3_000}, groups: [[0, 1, 2], [3]]}}"
-    result = simulate(load("paper-4dn", [f"ledger.network.partitions=[{partition}]"]), 1)
+    window = f"start_ms: {start}, end_ms: {start + gate_ms + 3_000}"
+    override = {
+        "partition": f"ledger.network.partitions=[{{{window}, groups: [[0, 1, 2], [3]]}}]",
+        "slow_link": f"ledger.network.slowdowns=[{{{window}, extra_ms: 4000, nodes: [3]}}]",
+    }[fault]
+    result = simulate(load("paper-4dn", [override]), 1)
     late = result.tables["bids"].query("dno == 'DN4' and hour == @hour")
     assert len(late) == 1 and not bool(late.included.iloc[0])
     trades = result.tables["trades"].query("hour == @hour")
@@ -181,6 +186,8 @@ def test_mesa_model_agents_and_data(baseline):
     assert len(model.agents_by_type[MainGrid]) == 1 and len(model.agents_by_type[StorageOwner]) == 6
     frame = model.datacollector.get_model_vars_dataframe()
     assert list(frame.hour) == list(range(1, 25)) and frame.chain_height.is_monotonic_increasing
+    priced = frame.p2p_price_per_mwh.dropna()
+    assert len(priced) > 0 and ((priced >= 270) & (priced <= 1100)).all()  # inside the tariff band
     assert frame.welfare_rmb.iloc[-1] == pytest.approx(baseline.summary["social_welfare_rmb"])
     dnos = model.datacollector.get_agenttype_vars_dataframe(DNO)
     assert len(dnos) == 24 * 4
