@@ -52,7 +52,9 @@ class BlockStore:
         if os.path.exists(path):
             raise StoreError(f"{path} exists; a store is written once, by one run")
         self.path = str(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None)
+        # One run writes its store, one block at a time, but not always from the thread that opened
+        # it (the live view steps the model from a worker thread when playing).
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         for pragma in ("page_size = 4096", "journal_mode = DELETE", "auto_vacuum = NONE",
                        f"application_id = {APPLICATION_ID}", f"user_version = {SCHEMA_VERSION}",
                        "synchronous = FULL"):

@@ -1,0 +1,126 @@
+"""Solara components of the live view; each takes the model and redraws when Mesa steps it.
+
+Mesa's SolaraViz bumps `update_counter` after every step; reading it subscribes a component.
+Each figure panel is made once per model and redrawn once per step: the (model, steps) version
+is passed as a prop, because reacton skips a child whose props compare equal, and it compares
+lambdas by code and closure, which do not change between steps.
+"""
+
+from __future__ import annotations
+
+import html
+
+import solara
+from mesa.visualization.utils import update_counter
+
+from model.viz import data, figures
+from model.viz.knobs import fault_note
+
+BLOCKS_SHOWN = 6
+
+
+@solara.component
+def _Panel(make_panel, update, name: str, version: tuple):
+    """A panel made once per model, updated and rendered once per step."""
+    panel = solara.use_memo(make_panel, dependencies=[version[0]])
+
+    def render() -> bytes:
+        update(panel)
+        return panel.png()
+
+    png = solara.use_memo(render, dependencies=[version])
+    solara.Image(png, width="100%", classes=[f"sm-figure-{name}"])
+
+
+def _version(model) -> tuple:
+    return id(model), model.steps
+
+
+@solara.component
+def RunStatus(model):
+    """Where the run is: day and hour, the chain's height and faults, and any error."""
+    update_counter.get()
+    k = model.knobs
+    faults = "none"
+    if k.faulty_validators:
+        kind = "Byzantine" if k.engine == "bft" else f"crash after hour {model.scenario.ledger.crashes[0].at_hour:g}"
+        faults = f"{k.faulty_validators} ({kind})"
+    with solara.Card("Run", classes=["sm-run"]), solara.Column(gap="6px"):
+        solara.Text(f"Day {model.day + 1}, hour {model.hour} (step {model.hour_index} of {model.hours_total})"
+                    if model.hour_index else f"Ready: {model.hours_total} hours to run", classes=["sm-hour"],
+                    style={"font-size": "18px", "font-weight": "bold"})
+        solara.Text(f"{model.scenario.name}: {len(model.dnos)} DNOs, seed {model.seed}; "
+                    f"{k.engine} over {len(model.validators)} validators, faulty: {faults}; "
+                    f"chain height {model.ledger.chain.height}, {model.ledger.cluster.network.messages} messages")
+        solara.Text(f"concession {k.seller_concession:g} (sellers) / {k.buyer_concession:g} (buyers) per round; "
+                    f"valley compensation {k.compensation_per_mwh:g}, service fee {k.service_fee_per_mwh:g} RMB/MWh; "
+                    f"forecast error x{k.forecast_error_scale:g}")
+        note = fault_note(k.engine, k.faulty_validators, len(model.validators))
+        if note:
+            solara.Warning(note)
+        if model.error:
+            solara.Error(model.error)
+        elif not model.running:
+            solara.Success("The run has ended: every hour and day is settled on chain.")
+
+
+@solara.component
+def ValidatorNetwork(model):
+    update_counter.get()
+    with solara.Card("Validator network", classes=["sm-network"]):
+        _Panel(lambda: figures.NetworkPanel(data.network_state(model)),
+               lambda panel: panel.update(data.network_state(model)), "network", _version(model))
+
+
+@solara.component
+def DnoStorage(model):
+    update_counter.get()
+    with solara.Card("DNOs: storage plans and the hour's deviation", classes=["sm-dnos"]):
+        _Panel(lambda: figures.StoragePanel([d.name for d in model.dnos]),
+               lambda panel: panel.update(data.storage_plans(model), data.positions(model), model.hour),
+               "dnos", _version(model))
+
+
+@solara.component
+def Auction(model):
+    update_counter.get()
+    with solara.Card("Auction: order book by round, P2P vs grid", classes=["sm-auction"]):
+        _Panel(figures.AuctionPanel,
+               lambda panel: panel.update(*data.latest_auction(model), data.volumes(model), model.hour),
+               "auction", _version(model))
+
+
+@solara.component
+def Money(model):
+    update_counter.get()
+    with solara.Card("Welfare, platform account and settlement", classes=["sm-money"]):
+        _Panel(lambda: figures.MoneyPanel([d.name for d in model.dnos]),
+               lambda panel: panel.update(data.money(model), data.settlement(model)), "money", _version(model))
+
+
+@solara.component
+def LatestBlocks(model):
+    """The newest committed blocks, and the run's ledger file to download (or verify in place)."""
+    update_counter.get()
+    with solara.Card("Latest blocks", classes=["sm-blocks"]), solara.Column(gap="6px"):
+        solara.HTML(tag="div", unsafe_innerHTML=blocks_table(data.latest_blocks(model, BLOCKS_SHOWN)))
+        path = model.store_path
+        solara.FileDownload(lambda: path.read_bytes(), filename="ledger.sqlite", label="Ledger file: ledger.sqlite",
+                            mime_type="application/vnd.sqlite3")
+        solara.Text(f"{path} (check it with: storagemarket ledger verify {path})", style={"font-size": "11px"})
+
+
+def blocks_table(blocks) -> str:
+    """An HTML table of blocks; the full hash is in each row's title."""
+    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{h}</th>"
+                   for h in ("height", "proposer", "tx", "hash", "time (s)"))
+    rows = "".join(
+        f"<tr class='sm-block'><td style='padding:2px 8px'>{b.height}</td><td style='padding:2px 8px'>{b.proposer}</td>"
+        f"<td style='padding:2px 8px'>{b.transactions}</td>"
+        f"<td style='padding:2px 8px;font-family:monospace' title='{html.escape(b.hash)}'>{b.hash[:16]}…</td>"
+        f"<td style='padding:2px 8px'>{b.time_s:g}</td></tr>"
+        for b in blocks.itertuples())
+    return f"<table style='border-collapse:collapse;font-size:13px'><tr>{head}</tr>{rows}</table>"
+
+
+VIEWS = [RunStatus, ValidatorNetwork, DnoStorage, Auction, Money, LatestBlocks]

@@ -1,0 +1,247 @@
+"""The live view's parts without a browser: knobs to scenario, the model it watches, the tables
+it reads, the panels and components it draws, and Solara's asset cache."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import ipyvuetify
+import ipywidgets
+import numpy as np
+import pytest
+import solara
+from matplotlib.figure import Figure
+from mesa.visualization.solara_viz import _check_model_params
+from mesa.visualization.utils import force_update
+
+from model.scenario import load
+from model.viz import assets, components, data, figures
+from model.viz.knobs import CRASH_HOUR, fault_note, knobs_for, recipe_for, scenario_for, user_params
+from model.viz.live import LiveModel
+
+
+@pytest.fixture(scope="module")
+def stepped():
+    """paper-4dn after ten hours: several auctions with concession rounds have cleared."""
+    model = LiveModel()
+    for _ in range(10):
+        model.step()
+    return model
+
+
+# --- knobs ------------------------------------------------------------------------------------
+
+
+def test_the_controls_start_at_the_scenario_and_match_the_model_signature():
+    params = user_params("paper-4dn")
+    scenario = load("paper-4dn")
+    assert params["seller_concession"]["value"] == scenario.mechanism.seller_concession
+    assert params["n_dnos"]["value"] == len(scenario.dnos)
+    assert params["engine"]["value"] == scenario.ledger.engine
+    _check_model_params(LiveModel.__init__, params)  # what SolaraViz checks before it builds the page
+    assert set(params) == set(inspect.signature(LiveModel.__init__).parameters) - {"self"}
+
+
+def test_knobs_at_the_scenarios_values_leave_it_unchanged():
+    scenario = load("paper-4dn")
+    assert scenario_for("paper-4dn", knobs_for("paper-4dn", {})) == scenario
+
+
+def test_knobs_set_the_mechanism_the_day_and_the_faults():
+    knobs = knobs_for("paper-4dn", {"seller_concession": 0.1, "service_fee_per_mwh": 50, "n_dnos": 6,
+                                    "forecast_error_scale": 2.0, "engine": "raft", "faulty_validators": 2})
+    scenario = scenario_for("paper-4dn", knobs)
+    assert scenario.mechanism.seller_concession == 0.1 and scenario.mechanism.service_fee_per_mwh == 50
+    assert [d.name for d in scenario.dnos] == [f"DN{i}" for i in range(1, 7)]
+    assert "forecast-error scale 2" in scenario.description
+    assert [(c.node, c.at_hour) for c in scenario.ledger.crashes] == [(2, CRASH_HOUR), (3, CRASH_HOUR)]
+    bft = scenario_for("paper-4dn", knobs_for("paper-4dn", {"faulty_validators": 1}))
+    assert bft.ledger.byzantine == {3: "equivocating"} and bft.ledger.crashes == []
+
+
+def test_a_recipe_is_found_only_for_scenarios_made_from_one(tmp_path):
+    assert recipe_for("paper-4dn").seed == 2017
+    assert recipe_for(str(tmp_path / "mine.yaml")) is None
+
+
+# --- the model ----------------------------------------------------------------------------------
+
+
+def test_each_model_writes_its_own_ledger_file_which_the_page_removes_on_reset():
+    from model.app import Page
+
+    _, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)  # the layout holds the sidebar
+    texts = lambda: " ".join(str(w.children) for w in rc.find(ipyvuetify.Html, tag="span").widgets)  # noqa: E731
+    rc.find(ipyvuetify.Btn, children=["Step"]).widget.click()
+    assert "Day 1, hour 1" in texts()
+    ledger = Path(re.search(r"(/\S+/ledger\.sqlite) \(check it", texts()).group(1))
+    assert ledger.exists() and ledger.stat().st_size > 0
+    rc.find(ipyvuetify.Btn, children=["Reset"]).widget.click()
+    assert "Ready: 24 hours" in texts() and not ledger.parent.exists()
+    assert Path(re.search(r"(/\S+/ledger\.sqlite) \(check it", texts()).group(1)) != ledger
+    rc.close()
+
+
+def test_a_step_records_its_gossip_and_its_blocks(stepped):
+    network = stepped.ledger.cluster.network
+    assert sum(network.link_messages.values()) == network.messages
+    assert stepped.step_links and all(n > 0 for n in stepped.step_links.values())
+    assert set(stepped.step_links) <= {(min(u, v), max(u, v)) for u, v in network.graph.edges}
+    assert [c.block.height for c in stepped.step_blocks] == [stepped.ledger.chain.height]
+
+
+def test_the_model_steps_from_another_thread_than_the_one_that_made_it():
+    """Mesa's Play steps from a worker thread; the ledger file must take the writes."""
+    import threading
+
+    model, errors = LiveModel(), []
+
+    def play():
+        try:
+            for _ in range(3):
+                model.step()
+        except Exception as exc:  # noqa: BLE001  (reported below)
+            errors.append(exc)
+
+    worker = threading.Thread(target=play)
+    worker.start()
+    worker.join()
+    assert errors == [] and model.hour == 3
+    model.discard()
+    assert not model.store_dir.exists()
+
+
+# --- the tables ---------------------------------------------------------------------------------
+
+
+def test_network_state_marks_the_proposer_and_the_faulty():
+    model = LiveModel(engine="raft", faulty_validators=1)
+    for _ in range(int(CRASH_HOUR) + 1):
+        model.step()
+    state = data.network_state(model)
+    assert state.status == {0: "honest", 1: "honest", 2: "honest", 3: "crashed"}
+    proposer = model.ledger.alliance.validators[state.proposers[0]].public_hex
+    assert proposer == model.ledger.chain.blocks[-1].block.header.proposer
+    byzantine = LiveModel(faulty_validators=1)
+    assert data.network_state(byzantine).status[3] == "byzantine"
+
+
+def test_storage_plans_show_intraday_only_up_to_the_hour(stepped):
+    plans = data.storage_plans(stepped)
+    assert len(plans) == 24 * len(stepped.dnos)
+    done = plans[plans["hour"] <= stepped.hour]
+    assert done["intraday_mw"].notna().all() and plans[plans["hour"] > stepped.hour]["intraday_mw"].isna().all()
+    dn1 = done[done["dno"] == "DN1"]
+    assert np.allclose(dn1["intraday_mw"], [stepped.dnos[0].action_mw(h) for h in dn1["hour"]])
+    assert plans["day_ahead_soc"].between(0, 1).all()
+
+
+def test_the_auction_book_converges_and_volumes_match_the_trades(stepped):
+    key, book, trades = data.latest_auction(stepped)
+    assert key is not None and key <= (stepped.day, stepped.hour)
+    assert len(book["round"].unique()) == len(stepped.clearings[key].rounds)
+    for (bidder, side), rows in book.groupby(["bidder", "side"]):
+        prices = rows.sort_values("round")["price_per_mwh"].to_numpy()
+        assert (np.diff(prices) <= 1e-9).all() if side == "sell" else (np.diff(prices) >= -1e-9).all()
+    assert len(trades) == len(stepped.clearings[key].trades)
+    volumes = data.volumes(stepped)
+    assert volumes.to_numpy().sum() == pytest.approx(sum(r["quantity_mwh"] for r in stepped.trade_rows))
+
+
+def test_money_and_settlement_follow_the_chain(stepped):
+    money = data.money(stepped)
+    assert len(money) == stepped.steps
+    assert money["welfare_rmb"].iloc[-1] == pytest.approx(stepped.welfare_rmb)
+    assert money["fees_rmb"].is_monotonic_increasing
+    settled = data.settlement(stepped).set_index("dno")
+    for name, account in stepped.accounts.items():
+        assert settled.loc[name, "revenue_rmb"] == pytest.approx(account.revenue_rmb)
+        parts = settled.loc[name, ["p2p_rmb", "grid_rmb", "compensation_rmb", "fees_rmb"]].sum()
+        assert parts == pytest.approx(account.revenue_rmb)
+
+
+def test_latest_blocks_are_newest_first(stepped):
+    blocks = data.latest_blocks(stepped, 4)
+    height = stepped.ledger.chain.height
+    assert list(blocks["height"]) == [height, height - 1, height - 2, height - 3]
+    assert blocks["proposer"].str.fullmatch(r"v\d").all()
+    assert blocks.iloc[0]["hash"] == stepped.ledger.chain.blocks[-1].block.header.hash
+
+
+# --- drawing ------------------------------------------------------------------------------------
+
+
+def test_panels_redraw_in_place(stepped):
+    names = [d.name for d in stepped.dnos]
+    panels = [
+        (figures.NetworkPanel(data.network_state(LiveModel())), lambda p: p.update(data.network_state(stepped))),
+        (figures.StoragePanel(names), lambda p: p.update(data.storage_plans(stepped), data.positions(stepped), 10)),
+        (figures.AuctionPanel(), lambda p: p.update(*data.latest_auction(stepped), data.volumes(stepped), 10)),
+        (figures.MoneyPanel(names), lambda p: p.update(data.money(stepped), data.settlement(stepped))),
+    ]
+    for panel, update in panels:
+        empty = panel.png()
+        axes = list(panel.fig.axes)
+        update(panel)
+        assert panel.png()[:8] == b"\x89PNG\r\n\x1a\n" and panel.png() != empty
+        assert panel.fig.axes == axes and isinstance(panel.fig, Figure)
+
+
+def test_components_redraw_their_figures_on_every_step():
+    model = LiveModel()
+
+    @solara.component
+    def Page():
+        for view in components.VIEWS:
+            view(model)
+
+    _, rc = solara.render(Page(), handle_error=False)
+    pictures = lambda: [w.value for w in rc.find(ipywidgets.Image).widgets]  # noqa: E731
+    before = pictures()
+    assert len(before) == 4
+    model.step()
+    force_update()
+    after = pictures()
+    assert all(a != b for a, b in zip(before, after))
+    assert any("Day 1, hour 1" in str(w.children) for w in rc.find(ipyvuetify.Html, tag="span").widgets)
+    rc.close()
+
+
+def test_blocks_table_escapes_and_shortens_hashes(stepped):
+    table = components.blocks_table(data.latest_blocks(stepped, 2))
+    assert table.count("<tr class='sm-block'>") == 2
+    assert re.search(r"title='[0-9a-f]{64}'>[0-9a-f]{16}…", table)
+
+
+# --- Solara's assets ----------------------------------------------------------------------------
+
+
+def test_the_asset_list_is_read_from_the_installed_solara():
+    import solara as package
+
+    template = (Path(package.__file__).parent / "server/templates/solara.html.j2").read_text()
+    app = re.search(r"@widgetti/solara-vuetify-app@[\d.]+", template).group(0)
+    wanted = assets.wanted()
+    assert app in wanted and any(w.startswith("requirejs@") for w in wanted)
+    assert any(w.startswith("font-awesome@") for w in wanted)
+
+
+def test_the_asset_cache_is_filled(tmp_path):
+    assert assets.missing(tmp_path) == assets.wanted()
+    assert assets.missing() == [], "run `make assets` (make test does) to fill Solara's asset cache"
+
+
+def test_viz_with_a_bad_scenario_is_one_line_and_exit_2(capsys, tmp_path):
+    from experiments.cli import main
+
+    assert main(["viz", str(tmp_path / "missing.yaml"), "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "missing.yaml" in err
+
+
+def test_faults_beyond_what_an_engine_tolerates_are_named():
+    assert fault_note("bft", 1, 4) is None and fault_note("raft", 1, 4) is None
+    assert "3f" in fault_note("bft", 2, 4)
+    assert "stalls" in fault_note("raft", 2, 4)
