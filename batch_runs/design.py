@@ -12,6 +12,8 @@ so the same point and seed are the same run in every sweep and resume, whatever 
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import hashlib
 import itertools
 import json
@@ -115,8 +117,9 @@ class DesignBase(_Strict):
                 raise ValueError(f"analysis.heatmaps: {name!r} is not a parameter of the design")
         return self
 
+    @abstractmethod
     def points(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """The design's parameter points, in design order (each design kind draws its own)."""
 
     def varied(self) -> list[str]:
         """Parameters that take more than one value, in design order."""
@@ -135,9 +138,9 @@ class DesignBase(_Strict):
                 out.setdefault(rid, RunSpec(rid, index, pid, params, seed, iteration))
         return list(out.values())
 
+    @abstractmethod
     def probe_values(self) -> dict[str, list[Any]]:
         """Values worth validating before a sweep: each level, or each range's ends."""
-        raise NotImplementedError
 
     def runs_key(self) -> dict[str, Any]:
         """What decides the runs (not the name, description or analysis defaults)."""
@@ -204,8 +207,9 @@ class SampledDesign(DesignBase):
         ranges = self.ranges()
         return {"num_vars": len(ranges), "names": list(ranges), "bounds": [[r.low, r.high] for r in ranges.values()]}
 
+    @abstractmethod
     def matrix(self) -> np.ndarray:
-        raise NotImplementedError
+        """The sampler's points in the unit-scaled ranges, one row per point."""
 
     def points(self) -> list[dict[str, Any]]:
         ranges, fixed = self.ranges(), self.fixed()

@@ -13,6 +13,8 @@ finish (any order). A new executor is one class plus its entry in `EXECUTORS`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import multiprocessing
 import os
 import signal
@@ -41,7 +43,7 @@ class Lost:
     error: str
 
 
-class Executor:
+class Executor(ABC):
     """A context manager whose `imap_unordered(fn, tasks)` yields fn(task) as each finishes."""
 
     name = ""
@@ -52,8 +54,9 @@ class Executor:
     def __exit__(self, *exc) -> None:
         pass
 
+    @abstractmethod
     def imap_unordered(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
-        raise NotImplementedError
+        """Yield fn(task) for every task, in the order they finish."""
 
     def drain(self) -> list[Any]:
         """After an interrupt: the results of tasks already under way, once they finish."""

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 HOURS = 24
 Period = Literal["valley", "flat", "peak"]
 
-# SPEC A.11.2 placeholder split: valley {1..7, 24}, peak {9..12, 18..21}, flat otherwise.
+# SPEC A.11.2 assumed split: valley {1..7, 24}, peak {9..12, 18..21}, flat otherwise.
 _DEFAULT_VALLEY = frozenset({1, 2, 3, 4, 5, 6, 7, 24})
 _DEFAULT_PEAK = frozenset({9, 10, 11, 12, 18, 19, 20, 21})
 
@@ -33,8 +33,8 @@ class TouPrices(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     valley_per_mwh: float = Field(270.0, ge=0, description="RMB/MWh; [P] seed 004 hour 2")
-    flat_per_mwh: float = Field(650.0, ge=0, description="RMB/MWh; [A] SPEC A.11.2 placeholder")
-    peak_per_mwh: float = Field(1100.0, ge=0, description="RMB/MWh; [A] SPEC A.11.2 placeholder")
+    flat_per_mwh: float = Field(650.0, ge=0, description="RMB/MWh; [A] SPEC A.11.2 assumed default")
+    peak_per_mwh: float = Field(1100.0, ge=0, description="RMB/MWh; [A] SPEC A.11.2 assumed default")
 
 
 class Tariff(BaseModel):
