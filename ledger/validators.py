@@ -81,5 +81,6 @@ def voting_powers(credits: Mapping[str, float], cap_of_mean: float = 1.25,
         raise ValueError("no validators")
     if any(not 0.0 <= c <= 1.0 for c in credits.values()):
         raise ValueError("credit must lie in [0, 1]")
-    ceiling = cap_of_mean * sum(credits.values()) / len(credits)
-    return {v: max(1, int(round(scale * min(c, ceiling)))) for v, c in sorted(credits.items())}
+    mean = sum(credits.values()) / len(credits)
+    cap = max(1, round(scale * cap_of_mean * mean))  # in power units, so capping never re-rounds
+    return {v: max(1, min(round(scale * c), cap)) for v, c in sorted(credits.items())}

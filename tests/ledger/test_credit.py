@@ -41,7 +41,7 @@ def test_election_timeout_formula(cc_a, cc_b):
 def test_voting_power_is_capped_credit(credits):
     powers = voting_powers(credits)
     mean = sum(credits.values()) / len(credits)
+    cap = max(1, round(1000 * 1.25 * mean))
     for v, c in credits.items():
-        assert powers[v] >= 1
-        assert powers[v] <= max(1, round(1000 * 1.25 * mean))
-        assert powers[v] == max(1, round(1000 * min(c, 1.25 * mean)))
+        assert 1 <= powers[v] <= cap
+        assert powers[v] == (cap if round(1000 * c) >= cap else max(1, round(1000 * c)))
