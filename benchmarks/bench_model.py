@@ -17,6 +17,7 @@ import time
 from collections import defaultdict
 
 from batch_runs.run_one import scenario_for
+from ledger.identity import clear_signature_cache
 from model.job import simulate
 from model.scenario import load
 
@@ -44,7 +45,13 @@ def inclusive(stats: pstats.Stats) -> dict[str, float]:
     return dict(seconds)
 
 
+def cold() -> None:
+    """Forget verified signatures, as a fresh process would: a warm cache would flatter crypto."""
+    clear_signature_cache()
+
+
 def timed_day(scenario, seed: int) -> float:
+    cold()
     start = time.perf_counter()
     simulate(scenario, seed)
     return time.perf_counter() - start
@@ -61,10 +68,12 @@ def main() -> None:
     times = [timed_day(paper, seed) for seed in range(args.repeats)]
     print(f"paper-4dn, one day in process: median {statistics.median(times):.2f} s over {args.repeats} seeds")
 
+    cold()
     result = simulate(paper, 0)
     phases = {k.replace("phase_", "").replace("_seconds", ""): v for k, v in result.timings.items() if k.startswith("phase_")}
     print("  by model phase: " + ", ".join(f"{k} {v:.2f} s" for k, v in sorted(phases.items(), key=lambda kv: -kv[1])))
 
+    cold()
     profile = cProfile.Profile()
     profile.enable()
     simulate(paper, 0)

@@ -59,3 +59,22 @@ def test_registry_maps_key_to_organisation_and_role():
     assert Registry.from_doc(reg.to_doc()).members() == reg.members()
     with pytest.raises(ValueError):
         reg.add(Member("other", Role.DNO, ids[0].public_hex))
+
+
+def test_signature_cache_never_accepts_a_changed_byte():
+    """A cached success is keyed by the exact key, signature and message: any flip is re-verified."""
+    from ledger.identity import Identity, verify_signature
+
+    who = Identity.derive(7, "DN1", "dno")
+    message = b"bid: 12.5 MWh at 333 RMB/MWh"
+    signature = who.sign(message)
+    public = bytes.fromhex(who.public_hex)
+    assert verify_signature(public, signature, message) and verify_signature(public, signature, message)
+    for i in range(len(message)):
+        flipped = bytearray(message)
+        flipped[i] ^= 1
+        assert not verify_signature(public, signature, bytes(flipped))
+    for i in range(len(signature)):
+        bad = bytearray(signature)
+        bad[i] ^= 1
+        assert not verify_signature(public, bytes(bad), message)
