@@ -53,6 +53,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("out") / scenario.name
     paths = job.run(scenario, args.seed, out)
     print(f"outputs of {scenario.name} (seed {args.seed}) written to {out}/: " + ", ".join(p.name for p in paths))
+    print(f"report: {out / 'report.html'}")
     return 0
 
 
