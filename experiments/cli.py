@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from model import job, synthetic
+from model import synthetic
 from model.scenario import ScenarioError, bundled, load, to_yaml, validate
 
 EXIT_USAGE = 2
@@ -51,6 +51,8 @@ def _cmd_scenario_generate(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load(args.scenario, args.set)
     out = Path(args.out) if args.out else Path("out") / scenario.name
+    from model import job  # the model, its plots and the chain: only when a run needs them
+
     paths = job.run(scenario, args.seed, out)
     print(f"outputs of {scenario.name} (seed {args.seed}) written to {out}/: " + ", ".join(p.name for p in paths))
     print(f"report: {out / 'report.html'}")
