@@ -14,7 +14,6 @@ parts), and a resume runs only ids not yet present. Wall-clock and host columns 
 from __future__ import annotations
 
 import fcntl
-import os
 import time
 import uuid
 from pathlib import Path

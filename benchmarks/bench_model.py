@@ -80,7 +80,7 @@ def main() -> None:
     profile.disable()
     stats = pstats.Stats(profile)
     total = max(cum for (_p, _l, f), (_c, _n, _o, cum, _r) in stats.stats.items() if f == "simulate")  # type: ignore[attr-defined]
-    print(f"  by component (profiled; inclusive, so the chain's figure contains verification and the contracts' auction):")
+    print("  by component (profiled; inclusive, so the chain's figure contains verification and the contracts' auction):")
     for name, value in inclusive(stats).items():
         print(f"    {name:<66}{value:7.2f} s  {100 * value / total:5.1f} %")
     print(f"    {'whole day under the profiler':<66}{total:7.2f} s")
