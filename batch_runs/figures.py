@@ -7,7 +7,6 @@ touched (the analysis can run inside a notebook or a server).
 from __future__ import annotations
 
 import base64
-import io
 import warnings
 
 import pandas as pd
@@ -16,14 +15,14 @@ from matplotlib import MatplotlibDeprecationWarning
 from matplotlib.figure import Figure
 
 from batch_runs.stats import ci95, dno_long, levels, per_seed_means
+from model.htmlpage import png_bytes
 
 MAX_HUE_LEVELS = 6
 
 
 def png(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode()
+    """The figure as base64 PNG without software metadata, so the page's bytes depend on the data."""
+    return base64.b64encode(png_bytes(fig)).decode()
 
 
 def heatmap(df: pd.DataFrame, x: str, y: str, measure: str) -> Figure:
