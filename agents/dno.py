@@ -15,7 +15,7 @@ import numpy as np
 from agents.storage_owner import StorageOwner
 from market.bidding import Position
 from market.deviation import Deviation, classify
-from market.scheduling import HOURS, DnoScheduler, Schedule
+from market.scheduling import HOURS, DnoScheduler, Schedule, rolling_inputs
 
 
 class DNO(mesa.Agent):
@@ -44,7 +44,6 @@ class DNO(mesa.Agent):
         self.deviations: list[Deviation] = []
         self.solve_seconds = 0.0
         self.revenue_rmb = 0.0  # cumulative R^DN of SPEC A.9, from the chain's settlement
-        self.hour_revenue_rmb = 0.0
         self._row = {u.name: k for k, u in enumerate(scheduler.units)}
 
     # --- planning ------------------------------------------------------------------------------
@@ -64,12 +63,11 @@ class DNO(mesa.Agent):
     def replan(self, hour: int) -> None:
         """Intraday at `hour` (1..24): actual for it and before, forecasts after, past actions fixed."""
         if self.intraday_mode == "rolling":
-            known = np.arange(HOURS) < hour
             i = self.inputs
             self.intraday = self._solve(
-                np.where(known, i.pv_actual_mw, i.pv_forecast_mw),
-                np.where(known, i.wind_actual_mw, i.wind_forecast_mw),
-                np.where(known, i.load_actual_mw, i.load_forecast_mw),
+                rolling_inputs(hour, i.pv_forecast_mw, i.pv_actual_mw),
+                rolling_inputs(hour, i.wind_forecast_mw, i.wind_actual_mw),
+                rolling_inputs(hour, i.load_forecast_mw, i.load_actual_mw),
                 from_hour=hour,
                 fixed_charge_mw=self.charge_mw,
                 fixed_discharge_mw=self.discharge_mw,
@@ -124,7 +122,6 @@ class DNO(mesa.Agent):
 
         Owners share losses as well as gains: the deviation traded is their storage's.
         """
-        self.hour_revenue_rmb = revenue_rmb
         self.revenue_rmb += revenue_rmb
         total_energy = sum(o.energy_mwh for o in self.owners)
         if total_energy <= 0:

@@ -53,7 +53,7 @@ class Chain:
         entries = list(self.mempool.select() if entries is None else entries)
         height = self.height + 1
         ctx = self._context(height, time_ms, proposer.public_hex)
-        work = copy.deepcopy(self.state)
+        work = copy.deepcopy(self.state)  # scratch: users' entries, then the system's, applied in place
         for index, entry in enumerate(entries):
             apply_entry(work, entry, ctx, index)
         entries += system_transactions(work, proposer, ctx)

@@ -23,9 +23,6 @@ class SimClock:
         heapq.heappush(self._queue, (at_ms, self._seq, callback, args))
         self._seq += 1
 
-    def after(self, delay_ms: float, callback: Callable[..., Any], *args: Any) -> None:
-        self.schedule(self.now + max(0.0, delay_ms), callback, *args)
-
     def pending(self) -> int:
         return len(self._queue)
 

@@ -129,9 +129,6 @@ class Registry:
     def lookup(self, public_key_hex: str) -> Member | None:
         return self._by_key.get(public_key_hex)
 
-    def key_of(self, organisation: str, role: Role | str) -> str:
-        return self._by_name[(organisation, Role(role))].public_key
-
     def members(self) -> list[Member]:
         return sorted(self._by_key.values(), key=lambda m: (m.role.value, m.organisation))
 

@@ -232,6 +232,11 @@ def _snap(value: float, power_mw: float) -> float:
     return 0.0 if value < _SNAP_MW else min(float(value), power_mw)
 
 
+def rolling_inputs(hour: int, forecast: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """What is known at `hour` (1..24) of a rolling re-plan: actuals up to it, forecasts after."""
+    return np.where(np.arange(HOURS) < hour, actual, forecast)
+
+
 def rolling_intraday(
     scheduler: DnoScheduler,
     pv_forecast_mw: np.ndarray,
@@ -250,11 +255,10 @@ def rolling_intraday(
     discharge = np.zeros((n, HOURS))
     plans = []
     for hour in range(1, HOURS + 1):
-        known = np.arange(HOURS) < hour
         plan = scheduler.solve(
-            np.where(known, pv_actual_mw, pv_forecast_mw),
-            np.where(known, wind_actual_mw, wind_forecast_mw),
-            np.where(known, load_actual_mw, load_forecast_mw),
+            rolling_inputs(hour, pv_forecast_mw, pv_actual_mw),
+            rolling_inputs(hour, wind_forecast_mw, wind_actual_mw),
+            rolling_inputs(hour, load_forecast_mw, load_actual_mw),
             from_hour=hour,
             fixed_charge_mw=charge,
             fixed_discharge_mw=discharge,

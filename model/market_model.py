@@ -122,6 +122,8 @@ class StorageMarketModel(mesa.Model):
                 "p2p_price_per_mwh": lambda m: m.hour_p2p_price_per_mwh,
                 "p2p_volume_mwh": lambda m: m.p2p_volume_mwh,
                 "grid_volume_mwh": lambda m: m.grid_volume_mwh,
+                "grid_sold_to_dnos_mwh": lambda m: m.main_grid.sold_mwh,
+                "grid_bought_from_dnos_mwh": lambda m: m.main_grid.bought_mwh,
                 "platform_net_rmb": lambda m: m.platform_net_rmb,
                 "chain_height": lambda m: m.ledger.chain.height,
                 "chain_messages": lambda m: m.ledger.cluster.network.messages,
@@ -135,7 +137,7 @@ class StorageMarketModel(mesa.Model):
                     "revenue_rmb": "revenue_rmb",
                 },
                 StorageOwner: {"name": "name", "soc_mean": lambda a: float(np.mean(a.soc)) if len(a.soc) else 0.0,
-                               "revenue_rmb": "revenue_rmb"},
+                               "throughput_mwh": "throughput_mwh", "revenue_rmb": "revenue_rmb"},
                 Validator: {"name": "name", "height": "height", "status": "status"},
             },
         )
@@ -226,29 +228,28 @@ class StorageMarketModel(mesa.Model):
         """Book every block committed since the last step: bids (late ones too), trades, clearings."""
         self._step_p2p = [0.0, 0.0]  # value (RMB) and volume (MWh) of P2P trades booked this step
         chain = self.ledger.chain
-        records = {r["tx_id"]: r for book in chain.state["bids"].values() for r in book}
         for committed in chain.blocks[self._booked_height + 1 :]:
             height = committed.block.height
             for entry in committed.block.entries:
                 tx = entry.tx.tx
                 if tx.kind in self._BOOKERS:
-                    self._BOOKERS[tx.kind](self, tx.payload, entry.tx.tx_id, height, records)
+                    self._BOOKERS[tx.kind](self, tx.payload, entry.tx.tx_id, height)
             for event in committed.events:
                 if event.get("event") == "hour_cleared":
-                    self._book_clearing(event["day"], event["hour"], event["result"], records)
+                    self._book_clearing(event["day"], event["hour"], event["result"])
         self._booked_height = chain.height
         self._settle_from_chain()
 
     def _base(self, day: int, hour: int) -> dict:
         return {"day": day + 1, "hour": hour}
 
-    def _book_bid(self, p: dict, tx_id: str, height: int, records: dict) -> None:
-        r = records[tx_id]
+    def _book_bid(self, p: dict, tx_id: str, height: int) -> None:
+        r = next(r for r in self.ledger.chain.state["bids"][f"{p['day']}:{p['hour']}"] if r["tx_id"] == tx_id)
         self.bid_rows.append({**self._base(p["day"], p["hour"]), "round": 1, "dno": r["bidder"], "side": r["side"],
                               "quantity_mwh": r["quantity_mwh"], "price_per_mwh": r["price_per_mwh"],
                               "submitted_at": r["submitted_at"], "included": r["included"], "tx_id": tx_id})
 
-    def _book_clearing(self, day: int, hour: int, result, records: dict) -> None:
+    def _book_clearing(self, day: int, hour: int, result) -> None:
         """Welfare and the conceded order book of rounds 2.. (the contract's own price updates)."""
         self.clearings[(day, hour)] = result
         self.welfare_rmb += result.welfare_rmb
@@ -267,7 +268,7 @@ class StorageMarketModel(mesa.Model):
         return {**self._base(p["day"], p["hour"]), **fields, "quantity_mwh": p["quantity_mwh"],
                 "price_per_mwh": p["price_per_mwh"], "valley": valley, "block_height": height, "tx_id": tx_id}
 
-    def _book_trade(self, p: dict, tx_id: str, height: int, records: dict) -> None:
+    def _book_trade(self, p: dict, tx_id: str, height: int) -> None:
         mech = self.scenario.mechanism
         valley = self.scenario.tariff.is_valley(p["hour"])
         self.p2p_volume_mwh += p["quantity_mwh"]
@@ -278,7 +279,7 @@ class StorageMarketModel(mesa.Model):
             compensation_per_mwh=mech.valley_compensation_per_mwh if valley else 0.0,
             fee_per_mwh=sum(FEE_SHARES[mech.fee_payer]) * mech.service_fee_per_mwh))
 
-    def _book_grid(self, p: dict, tx_id: str, height: int, records: dict) -> None:
+    def _book_grid(self, p: dict, tx_id: str, height: int) -> None:
         self.grid_volume_mwh += p["quantity_mwh"]
         self.main_grid.take(p["side"], p["quantity_mwh"], p["price_per_mwh"])
         sells = p["side"] == "sell"

@@ -11,7 +11,6 @@ the hour and is settled with the grid at once, as SPEC A.7 and A.13 item 7 say.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import asdict
 from functools import lru_cache
@@ -197,10 +196,13 @@ for _kind in RESULT_KINDS:
     contract(_kind)(_posted_result(_kind))
 
 
-def system_transactions(state: dict, proposer: Identity, ctx: BlockContext) -> list[BlockEntry]:
+def system_transactions(work: dict, proposer: Identity, ctx: BlockContext) -> list[BlockEntry]:
     """What the proposer appends after the users' entries: pending results of missed bids, then a
-    gate closure for every hour whose gate has passed, each followed by its clearing results."""
-    work = copy.deepcopy(state)
+    gate closure for every hour whose gate has passed, each followed by its clearing results.
+
+    `work` is the proposer's scratch state after the users' entries; it is advanced in place (the
+    caller owns it), so a proposal copies the chain state once, not once per step of building.
+    """
     nonce = work["nonces"].get(proposer.public_hex, 0)
     out: list[BlockEntry] = []
 
