@@ -38,27 +38,35 @@ class DNO(mesa.Agent):
         n = len(scheduler.units)
         self.charge_mw = np.zeros((n, HOURS))  # realised intraday actions, per unit
         self.discharge_mw = np.zeros((n, HOURS))
-        self.day_ahead: Schedule | None = None
+        self.own_plan: Schedule | None = None  # its own MILP on forecasts: the no-coordination plan
+        self.day_ahead: Schedule | None = None  # the plan it committed to (the coordination's)
         self.intraday: Schedule | None = None  # the latest intraday plan
         self.inputs = None
         self.deviations: list[Deviation] = []
+        self.own_deviations: list[Deviation] = []  # from its own plan: the no-trading baseline
         self.solve_seconds = 0.0
         self.revenue_rmb = 0.0  # cumulative R^DN of SPEC A.9, from the chain's settlement
         self._row = {u.name: k for k, u in enumerate(scheduler.units)}
 
     # --- planning ------------------------------------------------------------------------------
 
-    def plan_day_ahead(self, inputs) -> str:
-        """Solve on forecasts (SPEC A.2); returns the plan's hash for the on-chain commitment."""
+    def plan_own(self, inputs) -> Schedule:
+        """Solve its own MILP on forecasts (SPEC A.2): what it would do without coordination."""
         self.inputs = inputs
         self.charge_mw[:] = 0.0
         self.discharge_mw[:] = 0.0
         self.deviations = []
-        self.day_ahead = self._solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw)
+        self.own_deviations = []
+        self.own_plan = self._solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw)
         self.intraday = None
         if self.intraday_mode == "oracle":  # the paper: the whole day re-planned on actuals
             self.intraday = self._solve(inputs.pv_actual_mw, inputs.wind_actual_mw, inputs.load_actual_mw)
-        return hashlib.sha256(np.round(self.day_ahead.storage_action_mw, 6).tobytes()).hexdigest()
+        return self.own_plan
+
+    def adopt(self, plan: Schedule) -> str:
+        """Commit to the day-ahead plan the coordination agreed; its hash goes on chain."""
+        self.day_ahead = plan
+        return hashlib.sha256(np.round(plan.storage_action_mw, 6).tobytes()).hexdigest()
 
     def replan(self, hour: int) -> None:
         """Intraday at `hour` (1..24): actual for it and before, forecasts after, past actions fixed."""
@@ -75,9 +83,11 @@ class DNO(mesa.Agent):
         t = hour - 1
         self.charge_mw[:, t] = self.intraday.charge_mw[:, t]
         self.discharge_mw[:, t] = self.intraday.discharge_mw[:, t]
-        self.deviations.append(
-            classify(self.day_ahead.storage_action_mw[t], self.action_mw(hour), self.tolerance_mwh)
-        )
+        action = self.action_mw(hour)
+        self.deviations.append(classify(self.day_ahead.storage_action_mw[t], action, self.tolerance_mwh))
+        own = self.deviations[-1] if self.own_plan is self.day_ahead else classify(
+            self.own_plan.storage_action_mw[t], action, self.tolerance_mwh)
+        self.own_deviations.append(own)
 
     def _solve(self, pv, wind, load, **rolling) -> Schedule:
         plan = self.scheduler.solve(pv, wind, load, **rolling)

@@ -59,6 +59,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_designs(args: argparse.Namespace) -> int:
+    from market.design import DEFAULT_STAGES, SLOTS
+    from market.stages import describe_params
+
+    for slot, registry in SLOTS.items():
+        print(f"{slot} stages (scenario: design.{slot}.stage; default {DEFAULT_STAGES[slot]})")
+        for name, stage in registry.items():
+            print(f"  {name:<22} {stage.summary}")
+            where = f"the {stage.params_at}: block" if stage.params_at else f"design.{slot}.<name>"
+            params = describe_params(stage)
+            print(f"      parameters ({where}):" if params else "      no parameters")
+            for p in params:
+                print(f"        {p.name} = {p.default!r}: {p.description}")
+    return 0
+
+
 # --- ledger (issue 4): `storagemarket ledger verify PATH` -------------------------------------
 
 
@@ -201,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output directory (default out/SCENARIO)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter, e.g. mechanism.seller_concession=0.1")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("designs", help="list the market-design stages of each slot with their parameters")
+    p.set_defaults(func=_cmd_designs)
 
     # --- ledger (issue 4) ---
     ledger = sub.add_parser("ledger", help="inspect a run's chain")

@@ -16,9 +16,10 @@ from ledger.alliance import Alliance
 from ledger.consensus import ENGINES
 from ledger.consensus.base import BlockSchedule
 from ledger.consensus.cluster import Cluster, Crash
-from ledger.contracts import hour_key, market_document
+from ledger.contracts import approval_message, hour_key, market_document
 from ledger.identity import Role
 from ledger.network import NetworkParams
+from ledger.offchain import OffChainChannel
 from ledger.transactions import sign_transaction
 
 QUORUM_OF_ENGINE = {"bft": "two_thirds_power", "raft": "majority_nodes"}
@@ -27,7 +28,7 @@ QUORUM_OF_ENGINE = {"bft": "two_thirds_power", "raft": "majority_nodes"}
 class MarketLedger:
     def __init__(self, *, run_seed: int, dnos: Sequence[str], engine: str = "bft",
                  network: NetworkParams | None = None, network_seed: int | None = None,
-                 params: Any = None, tariff: Any = None,
+                 params: Any = None, tariff: Any = None, design: Any = None,
                  hour_ms: float = 10_000.0, gate_offset_ms: float = 2_000.0, store_path: str | None = None,
                  engine_params: Any = None, byzantine: Mapping[int, str] | None = None,
                  crashes: Sequence[Crash] = (), credits: Mapping[str, float] | None = None,
@@ -39,11 +40,12 @@ class MarketLedger:
         self.alliance = Alliance.create(
             run_seed, dnos=dnos, validators=validators, main_grid=main_grid, storage_owners=storage_owners,
             quorum=QUORUM_OF_ENGINE.get(engine, "two_thirds_power"), credits=credits, hour_ms=hour_ms,
-            gate_offset_ms=gate_offset_ms, market=market_document(params, tariff))
+            gate_offset_ms=gate_offset_ms, market=market_document(params, tariff, design))
         self.genesis = self.alliance.genesis
         self.cluster = Cluster(self.alliance, engine, network=network, seed=run_seed, network_seed=network_seed,
                                params=engine_params, schedule=BlockSchedule(gate_offset_ms, hour_ms),
                                byzantine=byzantine, crashes=tuple(crashes), store_path=store_path)
+        self._network = (network, run_seed if network_seed is None else network_seed)
         self._nonces: dict[tuple[str, Role], int] = {}
         self._entry = {name: i % network.n_validators for i, name in enumerate(sorted(dnos) + [main_grid])}
 
@@ -87,6 +89,17 @@ class MarketLedger:
         payload = {"day": day, "hour": hour, "round": 1, "side": side, "quantity_mwh": quantity_mwh,
                    "price_per_mwh": price_per_mwh}
         return self.submit(dno, Role.DNO, "bid", payload, at)
+
+    def offchain_channel(self, start_ms: float) -> OffChainChannel:
+        """A channel for participants' off-chain messages over this chain's validator network."""
+        return OffChainChannel(*self._network, entry=self._entry, start_ms=start_ms)
+
+    def submit_agreement(self, day: int, stage: str, views: dict, at_ms: float) -> str:
+        """Every DNO approves the agreed views with its key; the first DNO by name submits them."""
+        message = approval_message(self.genesis.chain_id, day, stage, views)
+        approvals = {dno: self.alliance.identity(dno, Role.DNO).sign(message).hex() for dno in sorted(views)}
+        payload = {"day": day, "stage": stage, "views": views, "approvals": approvals}
+        return self.submit(min(views), Role.DNO, "agreement", payload, at_ms)
 
     # --- reading -------------------------------------------------------------------------------
 

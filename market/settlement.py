@@ -10,10 +10,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 
-from market.auction import Bid, ClearingResult, Rules, Trade, clear_hour
+from market.auction import Bid, ClearingResult, Rules, Trade
 from market.fees import COMP_DNO_SHARES, FEE_SHARES, SCHED_FEE_WEIGHTS, pro_rata, scheduling_fee
 from market.grid import GridTrade, compulsory_trades
 from market.params import MechanismParams
+from market.realtime import REAL_TIME
 from market.tariff import Tariff
 
 
@@ -212,14 +213,10 @@ def settle_day(
     members: Iterable[str] = (),
 ) -> DaySettlement:
     """Clear and settle every hour of a day, honouring the S0/S3 switches of A.10."""
+    auction = REAL_TIME["concession_auction"]
     settled = []
     for book in books:
         rules = Rules.for_hour(params, tariff, book.hour)
-        trades_p2p = rules.p2p_enabled and (rules.valley_p2p or not rules.is_valley)
-        result = (
-            clear_hour(book.offers, book.bids, rules)
-            if trades_p2p
-            else ClearingResult.unmatched(book.offers, book.bids)
-        )
+        result = auction.clear(book.offers, book.bids, rules, params)
         settled.append(settle_hour(book.hour, result, rules))
     return close_day(settled, params, members)

@@ -12,7 +12,7 @@ import solara
 from mesa.visualization import SolaraViz
 from solara.server import settings
 
-from model.viz.components import VIEWS
+from model.viz.components import VIEWS, StageGuide
 from model.viz.knobs import user_params
 from model.viz.live import LiveModel
 
@@ -27,5 +27,7 @@ def Page():
                                                   for k, v in params.items()}), [])
     model = solara.use_reactive(first)  # Mesa's Reset puts a new model here
     solara.use_effect(lambda: model.value.discard, [model.value])  # drop the old one's ledger directory
+    with solara.Sidebar():
+        StageGuide()
     SolaraViz(model, components=[(view, 0) for view in VIEWS], model_params=params,
               name="storagemarket: DNOs trading storage over a permissioned chain")

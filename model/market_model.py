@@ -26,8 +26,10 @@ from agents.validator import Validator
 from ledger.consensus.cluster import Crash
 from ledger.service import MarketLedger
 from market.auction import Rules
-from market.bidding import price_bids
+from market.coordination import COORDINATION, Participant
+from market.design import stage_params
 from market.fees import FEE_SHARES
+from market.realtime import REAL_TIME
 from market.settlement import DnoAccount
 from model.planning import DnoDay, make_scheduler, redraw_actuals
 from model.scenario import Scenario
@@ -50,6 +52,11 @@ class StorageMarketModel(mesa.Model):
         ledger_seq, network_seq, actuals_seq = np.random.SeedSequence(self.seed).spawn(3)
         self._actuals_rng = np.random.default_rng(actuals_seq)
         self.hours_total = HOURS * scenario.days
+        design = scenario.design
+        self.coordination = COORDINATION[design.coordination.stage]
+        self.real_time = REAL_TIME[design.real_time.stage]
+        self._coordination_params = stage_params(design.coordination, scenario.mechanism)
+        self._real_time_params = stage_params(design.real_time, scenario.mechanism)
         self.hour_index = 0  # hours stepped so far
         self.day, self.hour = 0, 0  # the hour being stepped (day 0-based, hour 1..24)
 
@@ -80,6 +87,7 @@ class StorageMarketModel(mesa.Model):
             network=chain.network,
             params=scenario.mechanism,
             tariff=scenario.tariff,
+            design=scenario.design,
             hour_ms=hour_ms,
             gate_offset_ms=chain.gate_offset_ms,
             store_path=str(store_path) if store_path else None,
@@ -105,6 +113,9 @@ class StorageMarketModel(mesa.Model):
         self.hourly_rows: list[dict] = []
         self.bid_rows: list[dict] = []
         self.trade_rows: list[dict] = []
+        self.plan_rows: list[dict] = []  # per day and DNO: committed and own day-ahead plans
+        self.coordination_metrics: dict[str, float] = defaultdict(int)
+        self.own_grid_rmb: dict[str, float] = {d.name: 0.0 for d in self.dnos}  # every own deviation with the grid
         self.clearings: dict[tuple[int, int], object] = {}  # (day, hour) -> ClearingResult
         self._booked_height = 0  # blocks up to this height are in the tables
         self._step_p2p = [0.0, 0.0]
@@ -182,14 +193,29 @@ class StorageMarketModel(mesa.Model):
             self.phase_seconds[name] += time.perf_counter() - start
 
     def _start_day(self, day: int) -> None:
-        """Day-ahead planning on forecasts, committed on chain by hash (stage 2 of SPEC A.1)."""
+        """Day-ahead (stage 2 of SPEC A.1): each DNO plans on forecasts, the design's coordination
+        stage turns the plans into an agreement off chain, and each DNO commits its agreed plan on
+        chain by hash; an agreement with trades or payments is committed for the contract to check."""
         start_ms = self.ledger.hour_start_ms(day, 1)
+        participants = []
         for dno in self.dnos:
             inputs = DnoDay.of(dno.spec)
             if day > 0:  # a new day: same forecasts, fresh actuals
                 inputs = redraw_actuals(inputs, self._actuals_rng)
-            plan_hash = dno.plan_day_ahead(inputs)
+            own = dno.plan_own(inputs)
+            participants.append(Participant(dno.name, own, dno.scheduler, inputs.pv_forecast_mw,
+                                            inputs.wind_forecast_mw, inputs.load_forecast_mw))
+        channel = self.ledger.offchain_channel(start_ms)
+        agreement = self.coordination.coordinate(participants, channel, self.scenario.tariff,
+                                                 self._coordination_params)
+        for key, value in channel.metrics().items():
+            self.coordination_metrics[key] += value
+        for dno in self.dnos:
+            plan_hash = dno.adopt(agreement.plans[dno.name])
             self.ledger.submit(dno.name, "dno", "plan_commitment", {"day": day, "plan_hash": plan_hash}, start_ms)
+            self.plan_rows.append({"day": day, "dno": dno.name, "plan": dno.day_ahead, "own_plan": dno.own_plan})
+        if agreement.has_money:
+            self.ledger.submit_agreement(day, self.coordination.name, agreement.views(), start_ms)
 
     def _bid(self) -> None:
         """Price every active DNO's deviation (SPEC A.4) and submit it as a signed bid transaction."""
@@ -199,7 +225,7 @@ class StorageMarketModel(mesa.Model):
             position = dno.position(self.hour)
             if position is not None:
                 sides[position[0]].append(position[1])
-        offers, bids = price_bids(sides["sell"], sides["buy"], rules)
+        offers, bids = self.real_time.price_bids(sides["sell"], sides["buy"], rules, self._real_time_params)
         at_ms = self.ledger.hour_start_ms(self.day, self.hour)
         for side, book in (("sell", offers), ("buy", bids)):
             for bid in book:
@@ -300,7 +326,11 @@ class StorageMarketModel(mesa.Model):
 
     def _record_hourly(self) -> None:
         t = self.hour - 1
+        tariff = self.scenario.tariff
+        buy, sell = float(tariff.buy_per_mwh()[t]), float(tariff.sell_per_mwh()[t])
         for dno in self.dnos:
+            own = dno.own_deviations[-1]  # the no-trading baseline settles it all with the grid
+            self.own_grid_rmb[dno.name] += sell * own.supply_mwh - buy * own.demand_mwh
             i, dev = dno.inputs, dno.deviation
             self.hourly_rows.append({
                 "day": self.day + 1, "hour": self.hour, "dno": dno.name,

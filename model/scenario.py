@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from market.design import Design, StageFieldError
 from market.params import MechanismParams
 from ledger.network import NetworkParams
 from market.tariff import HOURS, Tariff
@@ -215,6 +216,14 @@ class LedgerParams(_Strict):
         return self
 
 
+class CarbonParams(_Strict):
+    """What the grid's electricity emits, for the emissions measure of every design."""
+
+    grid_emission_t_per_mwh: float = Field(
+        0.58, ge=0, le=10, description="CO2 per MWh imported from the main grid, t/MWh; [A]"
+    )
+
+
 class ScenarioBase(_Strict):
     """What every scenario and scenario recipe has: the tariff and the rules."""
 
@@ -225,6 +234,8 @@ class ScenarioBase(_Strict):
     mechanism: MechanismParams = Field(default_factory=MechanismParams)
     scheduling: SchedulingParams = Field(default_factory=SchedulingParams)
     ledger: LedgerParams = Field(default_factory=LedgerParams)
+    design: Design = Field(default_factory=Design, description="the market design: one stage per slot; [P] the paper's")
+    carbon: CarbonParams = Field(default_factory=CarbonParams)
     days: int = Field(1, ge=1, description="operating days; days after the first draw fresh actuals; [A]")
 
     @model_validator(mode="after")
@@ -315,7 +326,11 @@ def describe_error(exc: ValidationError, data: Any) -> str:
     first = errors[0]
     field = _dotted(first["loc"], data)
     message = first["msg"]
-    if first["type"] == "extra_forbidden":
+    nested = (first.get("ctx") or {}).get("error")
+    if isinstance(nested, StageFieldError):  # a stage's own parameter: name it in the path
+        field = ".".join(p for p in (field, nested.path) if p)
+        message = nested.message
+    elif first["type"] == "extra_forbidden":
         message = "unknown field"
     elif first["type"] in {"finite_number"}:
         message = "must be a finite number (NaN and infinity are not allowed)"

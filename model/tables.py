@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from market.settlement import DnoAccount
+from model.outcomes import outcomes
 
 # settlement.csv: each money term of SPEC A.9 (RMB), then the volumes behind them (MWh).
 _MONEY = (
@@ -105,6 +106,8 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "platform": model.platform,
         "main_grid_net_rmb": model.main_grid.net_rmb,
         "chain": {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in chain.items()},
+        "design": s.design.model_dump(mode="json"),
+        "outcomes": outcomes(model, frames, chain),
     }
 
 

@@ -31,6 +31,24 @@ def stepped():
     return model
 
 
+@pytest.fixture
+def grid_only():
+    """A real-time stage registered at run time, as a plug-in would be; unregistered afterwards."""
+    from market.auction import ClearingResult
+    from market.realtime import REAL_TIME, RealTimeStage
+
+    @REAL_TIME.register
+    class GridOnly(RealTimeStage):
+        name = "grid_only"
+        summary = "no P2P trading: every deviation is settled with the grid"
+
+        def clear(self, offers, bids, rules, params):
+            return ClearingResult.unmatched(offers, bids)
+
+    yield GridOnly.name
+    REAL_TIME.unregister(GridOnly.name)
+
+
 # --- knobs ------------------------------------------------------------------------------------
 
 
@@ -40,6 +58,8 @@ def test_the_controls_start_at_the_scenario_and_match_the_model_signature():
     assert params["seller_concession"]["value"] == scenario.mechanism.seller_concession
     assert params["n_dnos"]["value"] == len(scenario.dnos)
     assert params["engine"]["value"] == scenario.ledger.engine
+    assert params["coordination"]["value"] == scenario.design.coordination.stage
+    assert params["real_time"]["value"] == scenario.design.real_time.stage
     _check_model_params(LiveModel.__init__, params)  # what SolaraViz checks before it builds the page
     assert set(params) == set(inspect.signature(LiveModel.__init__).parameters) - {"self"}
 
@@ -47,6 +67,17 @@ def test_the_controls_start_at_the_scenario_and_match_the_model_signature():
 def test_knobs_at_the_scenarios_values_leave_it_unchanged():
     scenario = load("paper-4dn")
     assert scenario_for("paper-4dn", knobs_for("paper-4dn", {})) == scenario
+
+
+def test_a_design_knob_sets_its_slots_stage_as_an_override_would(grid_only):
+    own = load("paper-4dn").design
+    given = {"coordination": own.coordination.stage, "real_time": own.real_time.stage}
+    assert scenario_for("paper-4dn", knobs_for("paper-4dn", given)) == load("paper-4dn")
+    chosen = scenario_for("paper-4dn", knobs_for("paper-4dn", {"real_time": grid_only}))
+    assert chosen == load("paper-4dn", [f"design.real_time.stage={grid_only}"])
+    assert chosen.design.real_time.stage == grid_only and chosen.design.coordination == own.coordination
+    redrawn = scenario_for("paper-4dn", knobs_for("paper-4dn", {"real_time": grid_only, "n_dnos": 5}))
+    assert redrawn.design.real_time.stage == grid_only and len(redrawn.dnos) == 5
 
 
 def test_knobs_set_the_mechanism_the_day_and_the_faults():
@@ -81,6 +112,26 @@ def test_each_model_writes_its_own_ledger_file_which_the_page_removes_on_reset()
     rc.find(ipyvuetify.Btn, children=["Reset"]).widget.click()
     assert "Ready: 24 hours" in texts() and not ledger.parent.exists()
     assert Path(re.search(r"(/\S+/ledger\.sqlite) \(check it", texts()).group(1)) != ledger
+    rc.close()
+
+
+def test_a_stage_registered_at_run_time_is_offered_shown_and_applied_on_reset(grid_only):
+    from market.coordination import COORDINATION
+    from market.realtime import REAL_TIME
+    from model.app import Page
+
+    assert grid_only in user_params("paper-4dn")["real_time"]["values"]
+    _, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
+    select = rc.find(ipyvuetify.Select, label="Real-time stage").widget
+    assert select.items == list(REAL_TIME) and grid_only in select.items and select.v_model == "concession_auction"
+    assert rc.find(ipyvuetify.Select, label="Coordination stage").widget.items == list(COORDINATION)
+    design = lambda: [str(w.children) for w in rc.find(ipyvuetify.Html, class_="sm-design").widgets]  # noqa: E731
+    assert any("Real-time stage: concession_auction (double auction" in d for d in design())
+    guide = f"{grid_only}: no P2P trading"  # the sidebar's folded guide to the stages
+    assert any(guide in str(w.children) for w in rc.find(ipyvuetify.Html, tag="span").widgets)
+    select.v_model = grid_only
+    rc.find(ipyvuetify.Btn, children=["Reset"]).widget.click()
+    assert any(f"Real-time stage: {grid_only} (no P2P trading" in d for d in design())
     rc.close()
 
 

@@ -1,8 +1,9 @@
 """The live view in a real browser: `storagemarket viz` served on 127.0.0.1, Debian's chromium
 driven headless by Playwright (`make browser` installs it, `make assets` caches Solara's files).
 
-It steps the model, opens a second tab (a model of its own), changes a control and resets, plays
-and pauses, and leaves a screenshot and the measured step times in out/test-artifacts/.
+It checks the controls (the market design's among them), steps the model, opens a second tab (a
+model of its own), changes a control and resets, plays and pauses, and leaves a screenshot and the
+measured step times in out/test-artifacts/.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ START_TIMEOUT_S = 60
 CARDS = {"sm-run": "Run", "sm-network": "Validator network", "sm-dnos": "DNOs: storage plans",
          "sm-auction": "Auction", "sm-money": "Welfare, platform account", "sm-blocks": "Latest blocks"}
 FIGURES = ["network", "dnos", "auction", "money"]
-CONTROLS = ["Seller concession rate", "Buyer concession rate", "Valley compensation (RMB/MWh)",
-            "Service fee (RMB/MWh)", "Forecast error scale", "Number of DNOs", "Consensus engine",
-            "Faulty validators", "Seed"]
+CONTROLS = ["Coordination stage", "Real-time stage", "Seller concession rate", "Buyer concession rate",
+            "Valley compensation (RMB/MWh)", "Service fee (RMB/MWh)", "Forecast error scale", "Number of DNOs",
+            "Consensus engine", "Faulty validators", "Seed"]
 
 
 def _free_port() -> int:
@@ -121,6 +122,9 @@ def test_the_live_view_steps_resets_and_shows_the_model(page):
         expect(page.get_by_text(label, exact=False).first).to_be_visible()
     expect(page.locator(".sm-hour")).to_have_text("Ready: 24 hours to run")
     expect(page.get_by_role("button", name=re.compile("ledger file", re.I))).to_be_visible()
+    expect(page.locator(".v-select", has_text="Real-time stage")).to_contain_text("concession_auction")
+    expect(page.locator(".sm-run .sm-design").last).to_have_text(re.compile(r"^Real-time stage: concession_auction \("))
+    expect(page.locator(".sm-stages")).to_contain_text("What each design stage does")
 
     before = _figures(page)
     step_seconds = []

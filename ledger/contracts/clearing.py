@@ -17,8 +17,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from market.auction import Bid, ClearingResult, Rules, clear_hour
+from market.auction import Bid, ClearingResult, Rules
+from market.design import Design, stage_params
 from market.params import MechanismParams
+from market.realtime import REAL_TIME
 from market.settlement import DnoAccount, HourSettlement, close_day, settle_hour
 from market.tariff import Tariff
 
@@ -33,20 +35,34 @@ from ledger.transactions import Transaction, sign_transaction
 RESULT_KINDS = ("trade", "grid_settlement", "compensation", "fee", "day_settlement")
 
 
-def market_document(params: MechanismParams | None = None, tariff: Tariff | None = None) -> dict:
-    """What the genesis document carries so every validator clears with the same rules."""
-    return {"mechanism": (params or MechanismParams()).model_dump(mode="json"),
-            "tariff": (tariff or Tariff()).model_dump(mode="json")}
+def market_document(params: MechanismParams | None = None, tariff: Tariff | None = None,
+                    design: Design | None = None) -> dict:
+    """What the genesis document carries so every validator clears with the same rules.
+
+    The design is written only when it is not the paper's default, as canonical encodings omit
+    defaults: a chain of the default design is the same chain it was before designs existed.
+    """
+    doc = {"mechanism": (params or MechanismParams()).model_dump(mode="json"),
+           "tariff": (tariff or Tariff()).model_dump(mode="json")}
+    if design is not None and not design.is_default:
+        doc["design"] = design.model_dump(mode="json")
+    return doc
 
 
 @lru_cache(maxsize=32)
-def _market(doc: bytes) -> tuple[MechanismParams, Tariff]:
+def _market(doc: bytes) -> tuple[MechanismParams, Tariff, Design]:
     parsed = json.loads(doc)
-    return MechanismParams(**parsed.get("mechanism", {})), Tariff(**parsed.get("tariff", {}))
+    return (MechanismParams(**parsed.get("mechanism", {})), Tariff(**parsed.get("tariff", {})),
+            Design.model_validate(parsed.get("design", {})))
+
+
+def market_of(genesis: Genesis) -> tuple[MechanismParams, Tariff, Design]:
+    """The mechanism parameters, tariff and design the chain was founded with."""
+    return _market(canonical_bytes(dict(genesis.market)))
 
 
 def rules_for(genesis: Genesis, hour: int) -> Rules:
-    params, tariff = _market(canonical_bytes(dict(genesis.market)))
+    params, tariff, _ = market_of(genesis)
     return Rules.for_hour(params, tariff, hour)
 
 
@@ -112,8 +128,9 @@ def _clear(state: dict, genesis: Genesis, day: int, hour: int) -> tuple[Clearing
     priced = [(r, Bid(r["bidder"], r["quantity_mwh"], r["price_per_mwh"], t, hour=hour)) for r, t in zip(book, stamps)]
     offers = [b for r, b in priced if r["side"] == "sell"]
     bids = [b for r, b in priced if r["side"] == "buy"]
-    trades_p2p = rules.p2p_enabled and (rules.valley_p2p or not rules.is_valley)
-    result = clear_hour(offers, bids, rules) if trades_p2p else ClearingResult.unmatched(offers, bids)
+    params, _, design = market_of(genesis)
+    stage = REAL_TIME[design.real_time.stage]  # the design's real-time market is this contract
+    result = stage.clear(offers, bids, rules, stage_params(design.real_time, params))
     return result, settle_hour(hour, result, rules)
 
 
@@ -165,7 +182,7 @@ def day_close(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext
     hours = _day_hours(state, day)
     if any(hour_key(day, h) not in state["closed"] for h in hours):
         raise ContractError(f"day {day} has hours still open")
-    params, _ = _market(canonical_bytes(dict(ctx.genesis.market)))
+    params, _, _ = market_of(ctx.genesis)
     members = sorted(m["organisation"] for m in state["members"].values() if m["role"] == "dno")
     closed = close_day([_clear(state, ctx.genesis, day, h)[1] for h in hours], params, members)
     for dno, account in sorted(closed.accounts.items()):

@@ -1,4 +1,4 @@
-"""Solara components of the live view; each takes the model and redraws when Mesa steps it.
+"""Solara components of the live view; each view takes the model and redraws when Mesa steps it.
 
 Mesa's SolaraViz bumps `update_counter` after every step; reading it subscribes a component.
 Each figure panel is made once per model and redrawn once per step: the (model, steps) version
@@ -13,8 +13,9 @@ import html
 import solara
 from mesa.visualization.utils import update_counter
 
+from market.design import SLOTS
 from model.viz import data, figures
-from model.viz.knobs import fault_note
+from model.viz.knobs import fault_note, slot_label
 
 BLOCKS_SHOWN = 6
 
@@ -55,6 +56,8 @@ def RunStatus(model):
         solara.Text(f"concession {k.seller_concession:g} (sellers) / {k.buyer_concession:g} (buyers) per round; "
                     f"valley compensation {k.compensation_per_mwh:g}, service fee {k.service_fee_per_mwh:g} RMB/MWh; "
                     f"forecast error x{k.forecast_error_scale:g}")
+        for slot, stage, summary in data.design(model):
+            solara.Text(f"{slot_label(slot)}: {stage} ({summary})", classes=["sm-design"])
         note = fault_note(k.engine, k.faulty_validators, len(model.validators))
         if note:
             solara.Warning(note)
@@ -62,6 +65,18 @@ def RunStatus(model):
             solara.Error(model.error)
         elif not model.running:
             solara.Success("The run has ended: every hour and day is settled on chain.")
+
+
+@solara.component
+def StageGuide():
+    """What each registered stage does: the help the design controls (Mesa's plain selects) lack.
+    Folded, so the controls below stay in view; read when drawn, so late registrations show."""
+    with solara.Card(classes=["sm-stages"]), solara.Details("What each design stage does"):
+        with solara.Column(gap="4px"):
+            for slot, registry in SLOTS.items():
+                solara.Text(slot_label(slot), style={"font-weight": "bold"})
+                for name, stage in registry.items():
+                    solara.Text(f"{name}: {stage.summary}", style={"font-size": "12px"})
 
 
 @solara.component

@@ -12,9 +12,16 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from market.design import SLOTS
 from market.scheduling import HOURS
 
 STATUS_COLOURS = {"honest": "#4c72b0", "crashed": "#8c8c8c", "byzantine": "#c44e52"}
+
+
+def design(model) -> list[tuple[str, str, str]]:
+    """The model's market design: (slot, stage, the stage's summary) for each slot."""
+    chosen = {slot: getattr(model.scenario.design, slot).stage for slot in SLOTS}
+    return [(slot, chosen[slot], SLOTS[slot][chosen[slot]].summary) for slot in SLOTS]
 
 
 @dataclass(frozen=True)

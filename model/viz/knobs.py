@@ -5,6 +5,8 @@ and the forecast-error level change the day itself, so they need the scenario's 
 bundled recipe of the same name): the day is then drawn again from the recipe, with the recipe's
 own seed, so only the knob moves. Faulty validators follow each engine's fault model: under
 `bft` the last f validators equivocate (Byzantine), under `raft` they crash at `CRASH_HOUR`.
+The market design has a knob per slot, listing the stages registered when the page is built, so
+a stage registered at run time is offered too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ledger.consensus import ENGINES
+from market.design import SLOTS
 from model.scenario import Scenario, load, read_yaml, resolve, validate
 from model.synthetic import RECIPES_DIR, Recipe, build, load_recipe, with_n_dnos
 
@@ -23,6 +26,8 @@ SEED_MAX = 99
 
 @dataclass(frozen=True)
 class Knobs:
+    coordination: str  # a stage per slot of market.design.SLOTS
+    real_time: str
     seller_concession: float
     buyer_concession: float
     compensation_per_mwh: float
@@ -43,6 +48,7 @@ def defaults(scenario: Scenario, recipe: Recipe | None) -> Knobs:
     """The knobs as the scenario itself sets them."""
     mech, ledger = scenario.mechanism, scenario.ledger
     return Knobs(
+        **{slot: getattr(scenario.design, slot).stage for slot in SLOTS},
         seller_concession=mech.seller_concession,
         buyer_concession=mech.buyer_concession,
         compensation_per_mwh=mech.valley_compensation_per_mwh,
@@ -80,8 +86,16 @@ def scenario_for(name: str, knobs: Knobs) -> Scenario:
         "valley_compensation_per_mwh": knobs.compensation_per_mwh,
         "service_fee_per_mwh": knobs.service_fee_per_mwh,
     }
+    data["design"] = _design(data.get("design", {}), knobs, own)
     data["ledger"] = _ledger(data.get("ledger", {}), knobs.engine, knobs.faulty_validators)
     return validate(data, source=f"{source} with the viewer's controls")
+
+
+def _design(design: dict, knobs: Knobs, own: Knobs) -> dict:
+    """The design block with each changed slot's new stage, at its default parameters: another
+    stage's parameters would not fit it. A slot left at the scenario's stage keeps its block."""
+    changed = {slot: {"stage": getattr(knobs, slot)} for slot in SLOTS if getattr(knobs, slot) != getattr(own, slot)}
+    return {**design, **changed}
 
 
 def _ledger(ledger: dict, engine: str, faulty: int) -> dict:
@@ -115,6 +129,8 @@ def user_params(name: str) -> dict:
     n_validators = scenario.ledger.network.n_validators
     params: dict = {
         "scenario": name,
+        # the registries are read now, not at import, so stages registered since are offered too
+        **{slot: _select(slot_label(slot), getattr(own, slot), list(registry)) for slot, registry in SLOTS.items()},
         "seller_concession": _slider("Seller concession rate", own.seller_concession, 0.0, 0.5, 0.01),
         "buyer_concession": _slider("Buyer concession rate", own.buyer_concession, 0.0, 0.5, 0.01),
         "compensation_per_mwh": _slider("Valley compensation (RMB/MWh)", own.compensation_per_mwh, 0.0, 300.0, 10.0),
@@ -124,12 +140,20 @@ def user_params(name: str) -> dict:
         params["forecast_error_scale"] = _slider("Forecast error scale", own.forecast_error_scale, 0.0, 3.0, 0.1)
         params["n_dnos"] = {"type": "SliderInt", "label": "Number of DNOs", "value": own.n_dnos,
                             "min": 1, "max": max(MAX_DNOS, own.n_dnos), "step": 1}
-    params["engine"] = {"type": "Select", "label": "Consensus engine", "value": own.engine,
-                        "values": sorted(ENGINES)}
+    params["engine"] = _select("Consensus engine", own.engine, sorted(ENGINES))
     params["faulty_validators"] = {"type": "SliderInt", "label": "Faulty validators",
                                    "value": 0, "min": 0, "max": n_validators - 1, "step": 1}
     params["seed"] = {"type": "SliderInt", "label": "Seed", "value": 0, "min": 0, "max": SEED_MAX, "step": 1}
     return params
+
+
+def slot_label(slot: str) -> str:
+    """'real_time' -> 'Real-time stage': the control's label and the page's name for the slot."""
+    return f"{slot.replace('_', '-').capitalize()} stage"
+
+
+def _select(label: str, value: str, values: list[str]) -> dict:
+    return {"type": "Select", "label": label, "value": value, "values": values}
 
 
 def _slider(label: str, value: float, low: float, high: float, step: float) -> dict:

@@ -23,6 +23,8 @@ class LiveModel(StorageMarketModel):
     def __init__(
         self,
         scenario: str = "paper-4dn",
+        coordination: str | None = None,
+        real_time: str | None = None,
         seller_concession: float | None = None,
         buyer_concession: float | None = None,
         compensation_per_mwh: float | None = None,

@@ -1,0 +1,151 @@
+"""The coordination slot: how participants plan the day together before hour 1.
+
+A coordination stage runs off chain among the participants. Its messages travel over the
+validator network (a `Channel` counts messages, bytes, rounds and simulated time); its agreed
+outcome (day-ahead plans, bilateral trades, side payments) is committed on chain, where a contract
+checks it (`agreement_problem`) before settlement uses it. The real-time stage then trades each
+hour's deviation from the agreed plan.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from market.scheduling import DnoScheduler, Schedule
+from market.stages import Registry, Stage, StageParams
+from market.tariff import Tariff
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A DNO as the coordination sees it: its forecasts, its own plan and its scheduler."""
+
+    name: str
+    own_plan: Schedule  # its MILP on forecasts alone (SPEC A.2), the no-coordination plan
+    scheduler: DnoScheduler
+    pv_forecast_mw: np.ndarray
+    wind_forecast_mw: np.ndarray
+    load_forecast_mw: np.ndarray
+
+
+@dataclass(frozen=True)
+class BilateralTrade:
+    """Energy agreed day-ahead from `seller` to `buyer` in `hour` (1..24) at a price."""
+
+    seller: str
+    buyer: str
+    hour: int
+    quantity_mwh: float
+    price_per_mwh: float
+
+    @property
+    def value_rmb(self) -> float:
+        return self.quantity_mwh * self.price_per_mwh
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """What the participants agreed for the day.
+
+    `plans` are the day-ahead schedules each participant commits to (their grid exchange already
+    net of the bilateral trades); `payments_rmb` are side payments received (+) or paid (-), which
+    balance to zero among the participants.
+    """
+
+    plans: Mapping[str, Schedule]
+    trades: tuple[BilateralTrade, ...] = ()
+    payments_rmb: Mapping[str, float] = field(default_factory=dict)
+    iterations: int = 0
+
+    @property
+    def has_money(self) -> bool:
+        return bool(self.trades) or any(self.payments_rmb.values())
+
+    def views(self) -> dict[str, dict]:
+        """Each participant's own side of the agreement, as it signs and commits it on chain."""
+        out: dict[str, dict] = {name: {"trades": [], "payment_rmb": float(self.payments_rmb.get(name, 0.0))}
+                                for name in sorted(self.plans)}
+        for t in self.trades:
+            for me, other, side in ((t.seller, t.buyer, "sell"), (t.buyer, t.seller, "buy")):
+                out[me]["trades"].append({"counterparty": other, "hour": t.hour, "side": side,
+                                          "quantity_mwh": t.quantity_mwh, "price_per_mwh": t.price_per_mwh})
+        return out
+
+
+class Channel(Protocol):
+    """Off-chain messaging among participants; each `exchange` is one synchronous round."""
+
+    def exchange(self, messages: Sequence[tuple[str, str, dict]]) -> None:
+        """Deliver (sender, recipient, payload) messages; returns when the last has arrived."""
+
+
+class CoordinationStage(Stage):
+    """Turns the participants' own plans into an agreement, talking over a `Channel`."""
+
+    @abstractmethod
+    def coordinate(self, participants: Sequence[Participant], channel: Channel, tariff: Tariff,
+                   params: StageParams) -> Agreement:
+        """The day's agreement; every participant must have a plan in it."""
+
+
+COORDINATION: Registry[CoordinationStage] = Registry("coordination")
+
+
+def agreement_problem(views: Mapping[str, Mapping], members: Sequence[str], tolerance: float = 1e-6) -> str | None:
+    """Why a committed agreement cannot be settled, or None: every member has a view, every
+    trade is claimed by both sides alike (reciprocal), quantities and prices are finite and
+    non-negative, nobody trades with itself, and the side payments balance to zero."""
+    missing = sorted(set(members) - set(views))
+    if missing:
+        return f"no view from {', '.join(missing)}"
+    strangers = sorted(set(views) - set(members))
+    if strangers:
+        return f"views from non-members {', '.join(strangers)}"
+    claims: dict[tuple, float] = defaultdict(float)
+    for me, view in views.items():
+        for t in view["trades"]:
+            q, p = t["quantity_mwh"], t["price_per_mwh"]
+            if t["counterparty"] == me or t["counterparty"] not in views:
+                return f"{me} trades with {t['counterparty']!r}"
+            if not (math.isfinite(q) and math.isfinite(p) and q >= 0 and p >= 0):
+                return f"{me}: trade quantity and price must be finite and non-negative"
+            seller, buyer = (me, t["counterparty"]) if t["side"] == "sell" else (t["counterparty"], me)
+            claims[(seller, buyer, t["hour"], p)] += q if t["side"] == "sell" else -q
+    unmatched = [k for k, v in claims.items() if abs(v) > tolerance]
+    if unmatched:
+        seller, buyer, hour, _ = min(unmatched)
+        return f"trade {seller}->{buyer} in hour {hour} is not claimed alike by both sides"
+    balance = sum(view["payment_rmb"] for view in views.values())
+    if abs(balance) > tolerance * max(1.0, len(views)):
+        return f"side payments sum to {balance:.6f} RMB, not zero"
+    return None
+
+
+def settle_agreement(views: Mapping[str, Mapping], service_fee_per_mwh: float, fee_shares: tuple[float, float]
+                     ) -> dict[str, dict[str, float]]:
+    """Each participant's day-ahead money from a checked agreement (RMB, MWh).
+
+    Bilateral trades pay their price and the chain's service fee per MWh, split as the real-time
+    market splits it (`fee_shares` = seller's, buyer's share), so every design pays the same fee
+    for energy traded peer to peer; side payments are booked as they were agreed.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for me, view in sorted(views.items()):
+        acc = {"p2p_sales_rmb": 0.0, "p2p_purchases_rmb": 0.0, "payments_rmb": float(view["payment_rmb"]),
+               "service_fee_rmb": 0.0, "p2p_volume_mwh": 0.0}
+        for t in view["trades"]:
+            money = t["quantity_mwh"] * t["price_per_mwh"]
+            sells = t["side"] == "sell"
+            acc["p2p_sales_rmb" if sells else "p2p_purchases_rmb"] += money
+            acc["service_fee_rmb"] += fee_shares[0 if sells else 1] * service_fee_per_mwh * t["quantity_mwh"]
+            acc["p2p_volume_mwh"] += t["quantity_mwh"]
+        acc["net_rmb"] = acc["p2p_sales_rmb"] - acc["p2p_purchases_rmb"] + acc["payments_rmb"] - acc["service_fee_rmb"]
+        out[me] = acc
+    return out

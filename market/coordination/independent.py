@@ -1,0 +1,19 @@
+"""No coordination: each DNO keeps the plan of its own MILP on forecasts (the paper, SPEC A.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from market.coordination.base import COORDINATION, Agreement, Channel, CoordinationStage, Participant
+from market.stages import StageParams
+from market.tariff import Tariff
+
+
+@COORDINATION.register
+class Independent(CoordinationStage):
+    name = "independent"
+    summary = "each DNO plans alone with its own MILP on forecasts; no messages, no day-ahead trades (SPEC A.2)"
+
+    def coordinate(self, participants: Sequence[Participant], channel: Channel, tariff: Tariff,
+                   params: StageParams) -> Agreement:
+        return Agreement(plans={p.name: p.own_plan for p in participants})

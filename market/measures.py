@@ -1,0 +1,147 @@
+"""The outcome measures every market design is judged by, each defined once.
+
+Money is RMB, energy MWh, one-hour periods (so MW and MWh coincide per hour). A participant is a
+DNO. Its cost over the run is a two-settlement bill: the day-ahead plan it committed to (grid
+energy at the tariff, plus what it paid or received in the day-ahead agreement, fees included),
+minus what the real-time market paid it for its deviations, plus network charges and carbon cost.
+The no-trading baseline is the same DNO planning alone (its own MILP) and settling every
+deviation from that plan with the grid: the paper's S0, identical for every design, so gains
+compare like with like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+IR_TOLERANCE_RMB = 1e-6  # a gain above -1e-6 RMB is not a loss (solver and float noise)
+
+
+@dataclass(frozen=True)
+class ParticipantBill:
+    """One participant's money over the run, RMB."""
+
+    name: str
+    day_ahead_energy_rmb: float  # grid purchases minus sales of the committed day-ahead plans
+    day_ahead_net_rmb: float  # received in day-ahead agreements: trade sales - purchases + payments - fees
+    real_time_revenue_rmb: float  # R^DN of SPEC A.9: real-time P2P, grid, compensation, fees
+    baseline_cost_rmb: float  # planning alone, every deviation with the grid (S0)
+    network_charges_rmb: float = 0.0
+    carbon_cost_rmb: float = 0.0
+
+    @property
+    def cost_rmb(self) -> float:
+        """What the participant pays in all: energy, P2P money, fees, network charges, carbon."""
+        return (self.day_ahead_energy_rmb - self.day_ahead_net_rmb - self.real_time_revenue_rmb
+                + self.network_charges_rmb + self.carbon_cost_rmb)
+
+    @property
+    def gain_rmb(self) -> float:
+        """Cost saved against the no-trading baseline (positive: the design helps it)."""
+        return self.baseline_cost_rmb - self.cost_rmb
+
+
+def jain_index(values: Sequence[float]) -> float:
+    """Jain's fairness index (sum x)^2 / (n sum x^2): 1 when all are equal, 1/n when one takes
+    all; defined as 1 when every value is 0 (nobody is favoured)."""
+    x = np.asarray(values, dtype=float)
+    square_sum = float(np.sum(x * x))
+    return 1.0 if square_sum == 0.0 else float(np.sum(x)) ** 2 / (len(x) * square_sum)
+
+
+def individual_rationality(gains: Sequence[float]) -> tuple[int, float]:
+    """Participants worse off than planning alone, and the sum of their losses (RMB, >= 0)."""
+    losses = [-g for g in gains if g < -IR_TOLERANCE_RMB]
+    return len(losses), float(sum(losses))
+
+
+def grid_flows(net_import_mw: np.ndarray) -> tuple[float, float, float]:
+    """Import (MWh), export (MWh) and peak import (MW) from each participant's net import per
+    hour (participants x hours): each participant meters its own connection, so imports and
+    exports are summed per participant-hour; the peak is the largest hourly sum of imports."""
+    imports = np.clip(net_import_mw, 0.0, None)
+    exports = np.clip(-net_import_mw, 0.0, None)
+    peak = float(imports.sum(axis=0).max()) if imports.size else 0.0
+    return float(imports.sum()), float(exports.sum()), peak
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Inputs of the measures beyond the bills, gathered by the model from what the chain settled."""
+
+    bills: Sequence[ParticipantBill]
+    net_import_mw: np.ndarray  # participants x hours: day-ahead plan plus real-time grid trades
+    p2p_volume_mwh: float  # each MWh traded peer to peer counted once, day-ahead and real time
+    operator_balance_rmb: float  # the market operator's net; negative is a subsidy
+    network_charges_collected_rmb: float
+    grid_emission_t_per_mwh: float
+    unserved_mwh: float
+    chain: Mapping[str, float]  # messages, bytes, finality_p50_ms of consensus
+    coordination: Mapping[str, float]  # messages, bytes, iterations, time_ms of the coordination stage
+
+
+def outcome_measures(o: Outcomes) -> dict[str, object]:
+    """Every design's outcome measures (see `MEASURES` for each one's meaning and unit)."""
+    gains = [b.gain_rmb for b in o.bills]
+    losers, losses = individual_rationality(gains)
+    grid_import, grid_export, peak = grid_flows(o.net_import_mw)
+    traded = o.p2p_volume_mwh + grid_import + grid_export
+    return {
+        "total_cost_rmb": sum(b.cost_rmb for b in o.bills),
+        "cost_by_dno_rmb": {b.name: b.cost_rmb for b in o.bills},
+        "gain_rmb": sum(gains),
+        "gain_by_dno_rmb": {b.name: b.gain_rmb for b in o.bills},
+        "losers": losers,
+        "losses_rmb": losses,
+        "jain_fairness": jain_index(gains),
+        "min_gain_rmb": min(gains) if gains else 0.0,
+        "grid_import_mwh": grid_import,
+        "grid_export_mwh": grid_export,
+        "peak_import_mw": peak,
+        "p2p_volume_mwh": o.p2p_volume_mwh,
+        "p2p_share": o.p2p_volume_mwh / traded if traded > 0 else 0.0,
+        "operator_balance_rmb": o.operator_balance_rmb,
+        "network_charges_rmb": o.network_charges_collected_rmb,
+        "carbon_cost_rmb": sum(b.carbon_cost_rmb for b in o.bills),
+        "emissions_t": grid_import * o.grid_emission_t_per_mwh,
+        "unserved_mwh": o.unserved_mwh,
+        "chain_messages": o.chain.get("messages", 0.0),
+        "chain_bytes": o.chain.get("bytes", 0.0),
+        "chain_finality_p50_ms": o.chain.get("finality_p50_ms", 0.0),
+        "coordination_messages": o.coordination.get("messages", 0),
+        "coordination_bytes": o.coordination.get("bytes", 0),
+        "coordination_iterations": o.coordination.get("iterations", 0),
+        "coordination_time_ms": o.coordination.get("time_ms", 0.0),
+    }
+
+
+# name -> (unit, what it means, better when) for reports and `storagemarket compare`.
+MEASURES: dict[str, tuple[str, str, str]] = {
+    "total_cost_rmb": ("RMB", "all DNOs' bills: grid energy, P2P money, fees, network charges, carbon cost", "lower"),
+    "cost_by_dno_rmb": ("RMB", "each DNO's bill", "lower"),
+    "gain_rmb": ("RMB", "total cost saved against planning alone and trading every deviation with the grid", "higher"),
+    "gain_by_dno_rmb": ("RMB", "each DNO's gain against that no-trading baseline", "higher"),
+    "losers": ("DNOs", "participants with a negative gain (individual rationality violated)", "lower"),
+    "losses_rmb": ("RMB", "sum of the negative gains' sizes", "lower"),
+    "jain_fairness": ("-", "Jain's index of the gains: 1 equal, 1/n one takes all", "higher"),
+    "min_gain_rmb": ("RMB", "the smallest gain of any participant", "higher"),
+    "grid_import_mwh": ("MWh", "energy bought from the main grid, summed over DNO connections", "lower"),
+    "grid_export_mwh": ("MWh", "energy sold to the main grid", "-"),
+    "peak_import_mw": ("MW", "largest hourly import from the main grid", "lower"),
+    "p2p_volume_mwh": ("MWh", "energy traded between DNOs (each MWh once), day-ahead and real time", "higher"),
+    "p2p_share": ("-", "P2P volume over all traded energy (P2P + grid import + grid export)", "higher"),
+    "operator_balance_rmb": ("RMB", "market operator's net: fees minus compensation and scheduling fee; negative is a subsidy", "-"),
+    "network_charges_rmb": ("RMB", "use-of-system charges collected", "-"),
+    "carbon_cost_rmb": ("RMB", "carbon cost paid when carbon is priced", "lower"),
+    "emissions_t": ("t CO2", "grid import times the grid emission factor", "lower"),
+    "unserved_mwh": ("MWh", "load shed because an import limit could not serve it", "lower"),
+    "chain_messages": ("messages", "consensus and gossip messages over validator links", "lower"),
+    "chain_bytes": ("bytes", "bytes of those messages", "lower"),
+    "chain_finality_p50_ms": ("ms", "median time from a transaction's submission to its block's commit", "lower"),
+    "coordination_messages": ("messages", "off-chain messages of the coordination stage (links and client hops)", "lower"),
+    "coordination_bytes": ("bytes", "bytes of those messages", "lower"),
+    "coordination_iterations": ("rounds", "synchronous message rounds of the coordination stage", "lower"),
+    "coordination_time_ms": ("ms", "simulated time the coordination stage took", "lower"),
+}

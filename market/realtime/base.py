@@ -1,0 +1,32 @@
+"""The real-time slot: how each hour's DAF-IDO deviations are priced and traded.
+
+A real-time stage is run by every validator as the hour's clearing contract, so it must be a pure
+function of the hour's book, the rules and its parameters. Whatever it leaves unmatched is settled
+with the main grid by the shared settlement (SPEC A.7), which also books compensation and fees.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+
+from market.auction import Bid, ClearingResult, Rules
+from market.bidding import Position, price_bids
+from market.stages import Registry, Stage, StageParams
+
+
+class RealTimeStage(Stage):
+    """Prices the positions of an hour (DNOs, off chain) and clears the book (the contract)."""
+
+    def price_bids(
+        self, sellers: Sequence[Position], buyers: Sequence[Position], rules: Rules, params: StageParams
+    ) -> tuple[list[Bid], list[Bid]]:
+        """First-round offers and bids; by default the paper's bid-price rule (SPEC A.4)."""
+        return price_bids(sellers, buyers, rules)
+
+    @abstractmethod
+    def clear(self, offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules, params: StageParams) -> ClearingResult:
+        """Trades and residuals of one hour; residuals go to the grid."""
+
+
+REAL_TIME: Registry[RealTimeStage] = Registry("real_time")

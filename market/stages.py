@@ -1,0 +1,87 @@
+"""What every market-design stage shares: a parameter block, a registry, a self-description.
+
+A design is one stage per slot (coordination before the day, real time every hour). A new stage
+is one file with a subclass plus one `@REGISTRY.register`; the scenario schema, `storagemarket
+designs`, the chain's contracts and the live view all read the same registries, so nothing else
+needs to learn its name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class StageParams(BaseModel):
+    """A stage's own parameters: strict (unknown keys, NaN and infinity refused), immutable.
+
+    Each field's description gives its unit, and ends with its source tag ([P] paper,
+    [R] reconstruction, [L] literature, [A] assumption), as the scenario's other fields do.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Stage:
+    """A stage of a market design. `summary` is the one line `storagemarket designs` prints."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    Params: ClassVar[type[StageParams]] = StageParams
+    # Where the stage's parameters live in a scenario, when not beside `stage:` in its design
+    # block (the concession auction keeps the paper's `mechanism:` block).
+    params_at: ClassVar[str | None] = None
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """One parameter as `storagemarket designs` lists it."""
+
+    name: str
+    default: object
+    description: str
+
+
+S = TypeVar("S", bound=Stage)
+
+
+class Registry(Generic[S]):
+    """Stages of one slot by name, in registration order."""
+
+    def __init__(self, slot: str) -> None:
+        self.slot = slot
+        self._stages: dict[str, S] = {}
+
+    def register(self, cls: type[S]) -> type[S]:
+        if not cls.name:
+            raise ValueError(f"{cls.__name__} has no name")
+        self._stages[cls.name] = cls()
+        return cls
+
+    def unregister(self, name: str) -> None:
+        self._stages.pop(name, None)
+
+    def __getitem__(self, name: str) -> S:
+        try:
+            return self._stages[name]
+        except KeyError:
+            raise KeyError(f"unknown {self.slot} stage {name!r}; known: {', '.join(self._stages)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._stages
+
+    def __iter__(self):
+        return iter(self._stages)
+
+    def items(self):
+        return self._stages.items()
+
+
+def describe_params(stage: Stage) -> list[ParamInfo]:
+    """The stage's parameters with their defaults and descriptions (unit and source tag)."""
+    return [
+        ParamInfo(name, None if f.is_required() else f.get_default(call_default_factory=True), f.description or "")
+        for name, f in stage.Params.model_fields.items()
+    ]

@@ -1,0 +1,247 @@
+"""Market designs as pluggable stages.
+
+The default design is today's model byte for byte; stages registered only here (a real-time market
+that sends everything to the grid, a day-ahead pool with bilateral trades) run through the whole
+model, chain included; the chain checks agreements before any money moves; and the outcome
+measures keep the money of every design balanced.
+"""
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import Field
+
+from experiments.cli import main
+from market.auction import ClearingResult
+from market.coordination import COORDINATION, Agreement, BilateralTrade, CoordinationStage
+from market.design import Design
+from market.realtime import REAL_TIME, RealTimeStage
+from market.stages import StageParams
+from model.job import simulate
+from model.scenario import ScenarioError, load
+
+FIXTURE = Path(__file__).parent / "fixtures" / "paper-4dn-seed0"
+TOL = 1e-6
+
+
+class GridOnly(RealTimeStage):
+    name = "test_grid_only"
+    summary = "every deviation settled with the main grid (a test stage)"
+
+    def clear(self, offers, bids, rules, params):
+        return ClearingResult.unmatched(offers, bids)
+
+
+class PoolParams(StageParams):
+    price_weight: float = Field(0.5, ge=0, le=1, description="price between feed-in (0) and TOU (1), fraction; [A]")
+
+
+class ForecastPool(CoordinationStage):
+    """Each DNO tells the others its planned grid exchange; in every hour exporters then sell to
+    importers pro rata at a price between the feed-in and TOU prices, and confirm the trades."""
+
+    name = "test_forecast_pool"
+    summary = "day-ahead pool of planned grid exchange (a test stage)"
+    Params = PoolParams
+
+    def coordinate(self, participants, channel, tariff, params):
+        channel.exchange([(a.name, b.name, {"net_mw": (a.own_plan.buy_mw - a.own_plan.sell_mw).tolist()})
+                          for a in participants for b in participants if a is not b])
+        buy_price, sell_price = tariff.buy_per_mwh(), tariff.sell_per_mwh()
+        buys = {p.name: p.own_plan.buy_mw.copy() for p in participants}
+        sells = {p.name: p.own_plan.sell_mw.copy() for p in participants}
+        trades = []
+        for t in range(24):
+            supply = {n: s[t] for n, s in sells.items() if s[t] > TOL}
+            demand = {n: b[t] for n, b in buys.items() if b[t] > TOL}
+            if not supply or not demand:
+                continue
+            total = min(sum(supply.values()), sum(demand.values()))
+            price = float(sell_price[t] + params.price_weight * (buy_price[t] - sell_price[t]))
+            for s, qs in sorted(supply.items()):
+                for b, qb in sorted(demand.items()):
+                    q = float(total * qs / sum(supply.values()) * qb / sum(demand.values()))
+                    trades.append(BilateralTrade(s, b, t + 1, q, price))
+                    sells[s][t] -= q
+                    buys[b][t] -= q
+        channel.exchange([(t.seller, t.buyer, {"hour": t.hour, "mwh": t.quantity_mwh}) for t in trades])
+        plans = {p.name: dataclasses.replace(p.own_plan, buy_mw=buys[p.name], sell_mw=sells[p.name],
+                                             cost=float(buy_price @ buys[p.name] - sell_price @ sells[p.name]))
+                 for p in participants}
+        return Agreement(plans=plans, trades=tuple(trades), iterations=2)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def test_stages():
+    REAL_TIME.register(GridOnly)
+    COORDINATION.register(ForecastPool)
+    yield
+    REAL_TIME.unregister(GridOnly.name)
+    COORDINATION.unregister(ForecastPool.name)
+
+
+def _run(overrides, seed=0):
+    return simulate(load("paper-4dn", overrides), seed)
+
+
+def test_default_design_reproduces_the_outputs_before_designs_byte_for_byte(tmp_path):
+    assert main(["run", "paper-4dn", "--seed", "0", "--out", str(tmp_path)]) == 0
+    for line in (FIXTURE / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split()
+        assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest, name
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary.pop("design") == Design().model_dump(mode="json")
+    assert "total_cost_rmb" in summary.pop("outcomes")
+    before = (FIXTURE / "summary-before-designs.json").read_text()
+    assert json.dumps(summary, indent=2, sort_keys=True) + "\n" == before
+
+
+def _money_balances(result):
+    """Every RMB a DNO pays goes to the grid (day-ahead energy and real-time grid trades) or the
+    market operator: P2P money and side payments cancel among the DNOs."""
+    o, model = result.summary["outcomes"], result.model
+    day_ahead_energy = sum(r["plan"].cost for r in model.plan_rows)
+    assert o["total_cost_rmb"] == pytest.approx(
+        day_ahead_energy + model.main_grid.net_rmb + o["operator_balance_rmb"], abs=1e-6)
+    assert o["gain_rmb"] == pytest.approx(sum(o["gain_by_dno_rmb"].values()))
+
+
+def test_a_real_time_stage_registered_in_a_test_runs_through_model_and_chain(tmp_path):
+    out = tmp_path / "grid_only"
+    assert main(["run", "paper-4dn", "--out", str(out), "--set", "design.real_time.stage=test_grid_only"]) == 0
+    assert main(["ledger", "verify", str(out / "ledger.sqlite")]) == 0
+    trades = (out / "trades.csv").read_text()
+    assert ",p2p," not in trades and ",grid," in trades
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["design"]["real_time"] == {"stage": "test_grid_only"}
+    # Everything with the grid is the no-trading baseline: nobody gains, nobody loses, no fees.
+    gains = summary["outcomes"]["gain_by_dno_rmb"]
+    assert all(abs(g) < 1e-6 for g in gains.values()) and summary["outcomes"]["operator_balance_rmb"] == 0
+    # ... and the same outcomes as the paper's S0 switch of the concession auction.
+    s0 = _run(["mechanism.p2p_enabled=false"]).summary["outcomes"]
+    for key in ("total_cost_rmb", "grid_import_mwh", "grid_export_mwh", "peak_import_mw", "emissions_t"):
+        assert summary["outcomes"][key] == pytest.approx(s0[key], abs=1e-6), key
+
+
+def test_the_design_is_in_the_genesis_only_when_it_is_not_the_default():
+    default = _run([])
+    assert "design" not in default.model.ledger.genesis.market
+    _money_balances(default)
+    grid_only = _run(["design.real_time.stage=test_grid_only"])
+    assert grid_only.model.ledger.genesis.market["design"]["real_time"]["stage"] == "test_grid_only"
+    _money_balances(grid_only)
+
+
+def test_a_coordination_stage_talks_over_the_network_and_its_agreement_is_settled_on_chain():
+    result = _run(["design.coordination.stage=test_forecast_pool", "design.coordination.price_weight=0.25"])
+    model, o = result.model, result.summary["outcomes"]
+    agreed = model.ledger.chain.state["agreements"]["0"]
+    assert agreed["stage"] == "test_forecast_pool"
+    assert "refused_agreements" not in model.ledger.chain.state
+    # The agreement's trades and side payments balance among the DNOs; the fee goes to the operator.
+    accounts = agreed["accounts"]
+    assert sum(a["p2p_sales_rmb"] - a["p2p_purchases_rmb"] + a["payments_rmb"] for a in accounts.values()) == \
+        pytest.approx(0.0, abs=1e-6)
+    day_ahead_p2p = sum(a["p2p_volume_mwh"] for a in accounts.values()) / 2
+    assert day_ahead_p2p > 1.0
+    assert o["p2p_volume_mwh"] == pytest.approx(model.p2p_volume_mwh + day_ahead_p2p)
+    # Two rounds of messages over the validator graph: 12 forecasts, then one per trade.
+    assert o["coordination_iterations"] == 2
+    assert o["coordination_messages"] >= 2 * (12 + 1) and o["coordination_bytes"] > 0
+    assert o["coordination_time_ms"] > 0
+    _money_balances(result)
+    # Trading planned exchange day-ahead lowers grid import against planning alone.
+    assert o["grid_import_mwh"] < _run([]).summary["outcomes"]["grid_import_mwh"] - 1.0
+
+
+def _ledger_with_pool():
+    from ledger.service import MarketLedger
+
+    design = Design.model_validate({"coordination": {"stage": "test_forecast_pool"}})
+    return MarketLedger(run_seed=5, dnos=["DN1", "DN2", "DN3"], design=design)
+
+
+VIEWS = {
+    "DN1": {"trades": [{"counterparty": "DN2", "hour": 3, "side": "sell", "quantity_mwh": 2.0, "price_per_mwh": 300.0}],
+            "payment_rmb": 10.0},
+    "DN2": {"trades": [{"counterparty": "DN1", "hour": 3, "side": "buy", "quantity_mwh": 2.0, "price_per_mwh": 300.0}],
+            "payment_rmb": -10.0},
+    "DN3": {"trades": [], "payment_rmb": 0.0},
+}
+
+
+def test_the_chain_refuses_one_sided_unbalanced_or_forged_agreements():
+    ledger = _ledger_with_pool()
+    one_sided = json.loads(json.dumps(VIEWS))
+    one_sided["DN2"]["trades"][0]["quantity_mwh"] = 1.0
+    unbalanced = json.loads(json.dumps(VIEWS))
+    unbalanced["DN3"]["payment_rmb"] = 5.0
+    ledger.submit_agreement(0, "test_forecast_pool", one_sided, at_ms=0.0)
+    ledger.submit_agreement(1, "test_forecast_pool", unbalanced, at_ms=0.0)
+    ledger.submit_agreement(2, "independent", VIEWS, at_ms=0.0)  # not the design's stage
+    # Approved by all, then altered in transit: the approvals no longer match.
+    ledger.submit_agreement(3, "test_forecast_pool", VIEWS, at_ms=0.0)
+    ledger.run_until(5_000.0)
+    forged = ledger.committed("agreement")[-1]
+    assert forged["day"] == 3
+    payload = {k: forged[k] for k in ("day", "stage", "views", "approvals")}
+    payload["day"] = 4
+    ledger.submit("DN1", "dno", "agreement", payload, at_ms=6_000.0)
+    ledger.submit_agreement(5, "test_forecast_pool", VIEWS, at_ms=6_000.0)
+    ledger.run_until(20_000.0)
+    state = ledger.chain.state
+    reasons = {r["day"]: r["reason"] for r in state["refused_agreements"]}
+    assert set(reasons) == {0, 1, 2, 4}
+    assert "not claimed alike" in reasons[0] and "sum to" in reasons[1]
+    assert "not the design's" in reasons[2] and "did not approve" in reasons[4]
+    assert set(state["agreements"]) == {"3", "5"}
+    booked = state["agreements"]["5"]["accounts"]
+    assert booked["DN1"]["p2p_sales_rmb"] == 600.0 and booked["DN2"]["payments_rmb"] == -10.0
+    assert booked["DN1"]["service_fee_rmb"] == pytest.approx(0.5 * 100.0 * 2.0)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("design.real_time.stage=nope", "design.real_time.stage: unknown real_time stage 'nope'"),
+    ("design.coordination.stage=test_forecast_pool --set design.coordination.colour=1",
+     "design.coordination.colour: unknown field"),
+    ("design.coordination.stage=test_forecast_pool --set design.coordination.price_weight=2",
+     "design.coordination.price_weight: Input should be less than or equal to 1"),
+    ("design.real_time.matching=block", "design.real_time.matching: unknown field (concession_auction's "
+                                        "parameters are the mechanism: block)"),
+    ("design.coordination=pool", "design.coordination: expected a mapping"),
+])
+def test_bad_designs_get_one_line_naming_the_field(override, message, capsys, tmp_path):
+    args = ["run", "paper-4dn", "--out", str(tmp_path / "x")]
+    for item in override.split(" --set "):
+        args += ["--set", item]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(ScenarioError):
+        load("paper-4dn", override.split(" --set "))
+
+
+def test_designs_lists_every_registered_stage_with_its_parameters(capsys):
+    assert main(["designs"]) == 0
+    out = capsys.readouterr().out
+    for name in ("independent", "concession_auction", "test_grid_only", "test_forecast_pool"):
+        assert f"  {name} " in out
+    assert "price_weight = 0.5: price between feed-in (0) and TOU (1), fraction; [A]" in out
+    assert "seller_concession = 0.05" in out and "the mechanism: block" in out
+
+
+def test_scenario_show_round_trips_a_design(tmp_path, capsys):
+    assert main(["scenario", "show", "paper-4dn", ]) == 0
+    text = capsys.readouterr().out
+    assert "design:" in text and "stage: independent" in text
+    scenario = load("paper-4dn", ["design.coordination.stage=test_forecast_pool",
+                                  "design.coordination.price_weight=0.3"])
+    dumped = scenario.model_dump(mode="json")["design"]
+    assert dumped["coordination"] == {"stage": "test_forecast_pool", "price_weight": 0.3}
+    assert Design.model_validate(dumped) == scenario.design
+    assert np.isclose(scenario.design.coordination.params.price_weight, 0.3)
