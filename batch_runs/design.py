@@ -102,12 +102,7 @@ class DesignBase(_Strict):
                 raise ValueError("give seeds or iterations (Mesa's name for a count), not both")
             object.__setattr__(self, "seeds", list(range(self.iterations)))
             object.__setattr__(self, "iterations", None)
-        elif isinstance(self.seeds, int):
-            if self.seeds < 1:
-                raise ValueError("seeds: a count must be at least 1")
-            object.__setattr__(self, "seeds", list(range(self.seeds)))
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
-            raise ValueError("seeds: needs distinct seeds >= 0")
+        object.__setattr__(self, "seeds", seed_list(self.seeds))
         return self
 
     @model_validator(mode="after")
@@ -251,6 +246,17 @@ class SobolDesign(SampledDesign):
         return sobol.sample(self.problem(), self.samples, calc_second_order=self.second_order, seed=self.sample_seed)
 
 
+def seed_list(seeds: int | list[int], where: str = "seeds: ") -> list[int]:
+    """A count (seeds 0..n-1) or a list, as a list of distinct seeds >= 0."""
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise ValueError(f"{where}a count must be at least 1")
+        return list(range(seeds))
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ValueError(f"{where}needs distinct seeds >= 0")
+    return list(seeds)
+
+
 def parse_range(data: dict[str, Any], where: str) -> Range:
     try:
         return Range.model_validate(data)
@@ -293,12 +299,13 @@ def check(design: DesignBase, source: str) -> None:
     knobs = {k: v for k, v in first.items() if k in KNOBS}
     probes = design.probe_values()
     for name in design.parameters:
-        for value in probes.get(name, [first[name]]):
-            _try({**knobs, name: value}, seed, f"{source}: parameters.{name}={value}")
-    _try(first, seed, f"{source}: parameters")
+        for value in probes[name] if name in probes else [first[name]]:
+            try_scenario({**knobs, name: value}, seed, f"{source}: parameters.{name}={value}")
+    try_scenario(first, seed, f"{source}: parameters")
 
 
-def _try(parameters: dict[str, Any], seed: int, where: str) -> None:
+def try_scenario(parameters: dict[str, Any], seed: int, where: str) -> None:
+    """Build the point's scenario; a mistake becomes a DesignError naming `where`."""
     try:
         scenario_for(parameters, seed)
     except ScenarioError as exc:

@@ -14,6 +14,9 @@ of the knobs below, which choose the day itself:
   copies get unique storage owner and unit names; validator hosts of absent DNOs are dropped).
 
 `scenario` with a recipe knob is a mistake: a scenario file has no generator to change.
+
+Labels are recorded with the run but change nothing: `design_name`, the name a comparison gives
+a set of overrides (batch_runs.comparison), so rows say which design they ran.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from model.synthetic import RECIPES_DIR, Recipe, build, load_recipe, with_n_dnos
 DEFAULT_SCENARIO = "paper-4dn"
 DEFAULT_RECIPE = "paper-4dn"
 RECIPE_KNOBS = ("recipe", "recipe_seed", "forecast_error_scale", "n_dnos")
-KNOBS = ("scenario", *RECIPE_KNOBS)
+LABELS = ("design_name",)
+KNOBS = ("scenario", *RECIPE_KNOBS, *LABELS)
 
 
 def run_one(parameters: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -43,7 +47,7 @@ def run_one(parameters: dict[str, Any], seed: int) -> dict[str, Any]:
 def scenario_for(parameters: dict[str, Any], seed: int) -> Scenario:
     """The validated scenario of a design point; bad names or values raise ScenarioError."""
     knobs = {k: _native(v) for k, v in parameters.items() if k in KNOBS}
-    overrides = [_override(k, v) for k, v in parameters.items() if k not in KNOBS]
+    overrides = [override_text(k, v) for k, v in parameters.items() if k not in KNOBS]
     if any(k in knobs for k in RECIPE_KNOBS):
         if "scenario" in knobs:
             raise ScenarioError(
@@ -83,7 +87,7 @@ def _cached_recipe(path: Path) -> Recipe:
     return load_recipe(path)
 
 
-def _override(key: str, value: Any) -> str:
+def override_text(key: str, value: Any) -> str:
     """`key=value` in the YAML form `apply_override` parses back to the same value."""
     text = yaml.safe_dump(_native(value), default_flow_style=True, width=10**6)
     return f"{key}=" + text.removesuffix("...\n").strip()

@@ -119,9 +119,9 @@ def dno_long(df: pd.DataFrame, group: str, columns: list[str]) -> pd.DataFrame:
     ok = df[df.status == "ok"]
     long = ok.melt(id_vars=[c for c in ok.columns if c not in columns], value_vars=columns, var_name="dno", value_name=group)
     long["dno"] = long["dno"].str.slice(len(group) + 1)
-    return long.dropna(subset=[group]).sort_values("dno", key=lambda s: s.map(_natural), kind="stable")
+    return long.dropna(subset=[group]).sort_values("dno", key=lambda s: s.map(natural_key), kind="stable")
 
 
-def _natural(text: str) -> tuple:
+def natural_key(text: str) -> tuple:
     """DN2 before DN10."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))

@@ -84,31 +84,57 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     return verify_main(args.path)
 
 
-# --- batch runs (issue 6): `storagemarket sweep DESIGN --out DIR`, `storagemarket analyze DIR` ----
+# --- batch runs (issue 6): `storagemarket sweep DESIGN --out DIR`, `analyze DIR`, `compare FILE --out DIR`
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from batch_runs import design as designs
-    from batch_runs.executors import ExecutorLost, executor_for
-    from batch_runs.sweep import sweep
 
     design = designs.load(args.design)
     designs.check(design, args.design)
-    executor = executor_for(processes=args.processes, workers=args.workers, scheduler=args.scheduler)
-    print(f"{design.name}: {len(design.runs())} runs on {executor.describe()} -> {args.out}", file=sys.stderr)
-    resume = f"`storagemarket sweep {args.design} --out {args.out} --resume` runs the rest"
-    try:
-        report = sweep(design, args.out, executor, resume=args.resume)
-    except KeyboardInterrupt:
-        print(f"interrupted: finished runs are saved in {args.out}; {resume}", file=sys.stderr)
-        return 130
-    except ExecutorLost as exc:
-        print(f"error: {exc}; finished runs are saved in {args.out}; {resume}", file=sys.stderr)
-        return 1
+    report = _run_design(design, args, f"storagemarket sweep {args.design} --out {args.out} --resume")
+    if isinstance(report, int):
+        return report
     print(
         f"{report.ran} runs done ({report.failed} failed, recorded with their error), {report.resumed} already "
         f"there; results in {report.store.dir / 'results.parquet'}"
     )
+    return 0
+
+
+def _run_design(design, args: argparse.Namespace, again: str):
+    """Run a design into --out on the executor the flags ask for: the sweep's report, or the exit
+    code when it stopped (`again` is the command that finishes it)."""
+    from batch_runs.executors import ExecutorLost, executor_for
+    from batch_runs.sweep import sweep
+
+    executor = executor_for(processes=args.processes, workers=args.workers, scheduler=args.scheduler)
+    print(f"{design.name}: {len(design.runs())} runs on {executor.describe()} -> {args.out}", file=sys.stderr)
+    try:
+        return sweep(design, args.out, executor, resume=args.resume)
+    except KeyboardInterrupt:
+        print(f"interrupted: finished runs are saved in {args.out}; `{again}` runs the rest", file=sys.stderr)
+        return 130
+    except ExecutorLost as exc:
+        print(f"error: {exc}; finished runs are saved in {args.out}; `{again}` runs the rest", file=sys.stderr)
+        return 1
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from batch_runs import comparison
+    from batch_runs.compare_report import write_report
+
+    design = comparison.load(args.comparison, seeds=args.seeds)
+    comparison.check(design, args.comparison)
+    seeds = f" --seeds {args.seeds}" if args.seeds else ""
+    report = _run_design(design, args, f"storagemarket compare {args.comparison} --out {args.out}{seeds} --resume")
+    if isinstance(report, int):
+        return report
+    page = write_report(args.out)
+    print(f"{report.ran} runs done ({report.failed} failed), {report.resumed} already there; wrote {page.html}, "
+          f"{page.csv.name}, {len(page.figures)} figures; runs in {report.store.dir / 'results.parquet'}")
+    for note in page.notes:
+        print(f"note: {note}", file=sys.stderr)
     return 0
 
 
@@ -129,16 +155,27 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sweep", help="run a sweep design (grid, lhs or sobol) into a Parquet result store")
-    p.add_argument("design", help="sweep design YAML (see experiments/sweeps/)")
-    p.add_argument("--out", required=True, help="output directory (design.yaml, results.parquet)")
+def _add_run_options(p: argparse.ArgumentParser, also: str = "") -> None:
+    """--out, --resume and where the runs go, as sweep and compare take them."""
+    p.add_argument("--out", required=True, help=f"output directory (design.yaml, results.parquet{', ' + also if also else ''})")
     p.add_argument("--resume", action="store_true", help="run only what DIR lacks of the same design")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--processes", type=_positive, default=None, metavar="N", help="local processes (default: all cores; 1 runs in this process)")
     where.add_argument("--workers", type=_positive, default=None, metavar="N", help="start a local Dask cluster of N workers")
     where.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on an existing Dask cluster, e.g. tcp://host:8786")
+
+
+def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="run a sweep design (grid, lhs or sobol) into a Parquet result store")
+    p.add_argument("design", help="sweep design YAML (see experiments/sweeps/)")
+    _add_run_options(p)
     p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("compare", help="run named market designs on the same days and compare them, paired by day")
+    p.add_argument("comparison", help="comparison YAML, or a bundled one's name (experiments/comparisons/: designs)")
+    p.add_argument("--seeds", type=_positive, default=None, metavar="N", help="days 0..N-1 instead of the file's seeds")
+    _add_run_options(p, also="compare.html, compare.csv")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("analyze", help="write analysis.html and summary.csv for a sweep's output directory")
     p.add_argument("dir", help="a sweep's output directory")

@@ -43,10 +43,12 @@ class ParticipantBill:
         return self.baseline_cost_rmb - self.cost_rmb
 
 
-def jain_index(values: Sequence[float]) -> float:
+def jain_index(values: Sequence[float], tolerance: float = IR_TOLERANCE_RMB) -> float:
     """Jain's fairness index (sum x)^2 / (n sum x^2): 1 when all are equal, 1/n when one takes
-    all; defined as 1 when every value is 0 (nobody is favoured)."""
+    all; defined as 1 when every value is 0 (nobody is favoured). Values within `tolerance` of 0
+    count as 0, so float noise around a zero gain (1e-11 RMB) cannot pass for an unequal split."""
     x = np.asarray(values, dtype=float)
+    x = np.where(np.abs(x) <= tolerance, 0.0, x)
     square_sum = float(np.sum(x * x))
     return 1.0 if square_sum == 0.0 else float(np.sum(x)) ** 2 / (len(x) * square_sum)
 

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from pydantic import Field
 
@@ -245,3 +246,20 @@ def test_scenario_show_round_trips_a_design(tmp_path, capsys):
     assert dumped["coordination"] == {"stage": "test_forecast_pool", "price_weight": 0.3}
     assert Design.model_validate(dumped) == scenario.design
     assert np.isclose(scenario.design.coordination.params.price_weight, 0.3)
+
+
+def test_a_stage_registered_in_a_test_shows_up_in_compare(tmp_path):
+    spec = tmp_path / "mine.yaml"
+    spec.write_text("name: mine\ndays: {scenario: paper-4dn, seeds: 2}\nreference: paper\n"
+                    "designs:\n  paper: {}\n  grid-only: {design.real_time.stage: test_grid_only}\n"
+                    "  pool: {design.coordination.stage: test_forecast_pool}\n")
+    out = tmp_path / "out"
+    assert main(["compare", str(spec), "--out", str(out), "--processes", "1"]) == 0  # in this process
+    rows = pd.read_parquet(out / "results.parquet")
+    assert (rows.status == "ok").all(), rows.error.dropna().tolist()
+    by_design = rows.set_index(["design_name", "seed"])
+    assert (by_design.loc["grid-only", "outcomes.p2p_volume_mwh"] == 0).all()
+    assert (by_design.loc["pool", "outcomes.coordination_iterations"] == 2).all()
+    assert (by_design.loc["grid-only", "design.real_time.stage"] == "test_grid_only").all()
+    page = (out / "compare.html").read_text()
+    assert "<td>grid-only</td>" in page and "<td>pool</td>" in page

@@ -50,7 +50,7 @@ def test_samplers_stay_in_range_and_round_integers(kind):
 
 
 def test_every_kind_is_registered():
-    assert set(DESIGNS) == {"grid", "lhs", "sobol"}
+    assert set(DESIGNS) == {"grid", "lhs", "sobol", "comparison"}
 
 
 @pytest.mark.parametrize(

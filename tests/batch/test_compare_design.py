@@ -1,0 +1,98 @@
+"""Comparison files: the schema, one-line errors, shared days, stable run ids."""
+
+import pytest
+import yaml
+
+from batch_runs import comparison
+from batch_runs.comparison import ComparisonDesign
+from batch_runs.design import parse
+from batch_runs.run_one import scenario_for
+from experiments.cli import main
+
+BUNDLED = "experiments/comparisons/designs.yaml"
+SMALL = {
+    "name": "small",
+    "days": {"recipe": "paper-4dn", "seeds": 3},
+    "designs": {"S0": {"mechanism.p2p_enabled": False}, "cc": {}, "block": {"mechanism.matching": "block"}},
+    "fixed": {"n_dnos": 2},
+}
+
+
+def small(**changes) -> ComparisonDesign:
+    return parse({"kind": "comparison", **SMALL, **changes}, "small.yaml")
+
+
+def test_points_are_the_designs_on_every_seed():
+    design = small()
+    assert design.reference == "S0" and design.seeds == [0, 1, 2]
+    assert design.points()[2] == {"design_name": "block", "recipe": "paper-4dn", "n_dnos": 2, "mechanism.matching": "block"}
+    runs = design.runs()
+    assert len(runs) == 9 and {r.seed for r in runs} == {0, 1, 2}
+    assert list(design.parameters)[:3] == ["design_name", "recipe", "n_dnos"], "the rows' parameter columns"
+    assert design.varied() == ["design_name"] and design.fixed() == {"recipe": "paper-4dn", "n_dnos": 2}
+
+
+def test_a_seed_is_the_same_day_for_every_design():
+    design = small()
+    s0, block = (scenario_for(design.point(name), 1) for name in ("S0", "block"))
+    assert s0.dnos == block.dnos, "same seed, same day"
+    assert (s0.mechanism.p2p_enabled, block.mechanism.p2p_enabled) == (False, True)
+    assert scenario_for(design.point("S0"), 2).dnos != s0.dnos, "another seed, another day"
+    fixed_day = small(days={"scenario": "paper-4dn", "seeds": 2}, fixed={})
+    assert scenario_for(fixed_day.point("cc"), 0).dnos == scenario_for(fixed_day.point("cc"), 1).dnos
+
+
+def test_run_ids_are_stable_and_the_reference_is_not_part_of_the_runs():
+    ids = {(r.parameters["design_name"], r.seed): r.run_id for r in small().runs()}
+    fewer = small(designs={"cc": {}, "block": {"mechanism.matching": "block"}}, days={"recipe": "paper-4dn", "seeds": [2]})
+    assert {(r.parameters["design_name"], r.seed): r.run_id for r in fewer.runs()} == {
+        k: v for k, v in ids.items() if k[0] != "S0" and k[1] == 2
+    }
+    assert small(reference="cc").runs_key() == small().runs_key()
+
+
+def test_stored_design_reads_back_as_written():
+    design = small(reference="block")
+    again = parse(yaml.safe_load(design.to_yaml()), "design.yaml")
+    assert again == design and "parameters" not in design.to_yaml()
+
+
+def test_bundled_comparison_is_valid_and_sized_for_two_cores():
+    design = comparison.load(BUNDLED)
+    comparison.check(design, BUNDLED)
+    assert design.reference == "S0" and len(design.seeds) >= 10, "enough days for the t interval"
+    assert 80 <= len(design.runs()) <= 120, "a few minutes at ~1.5 s a run on 2 cores"
+    matching = {design.point(name).get("mechanism.matching") for name in design.designs}
+    assert matching == {"merit_order", "pairwise_rounds", "block"}
+    assert comparison.load("designs", seeds=2) == comparison.load(BUNDLED, seeds=2), "bundled by name"
+    assert comparison.load(BUNDLED, seeds=2).seeds == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"desings": {}}, "desings: unknown field"),
+        ({"days": {"recipe": "paper-4dn", "scenario": "paper-4dn", "seeds": 2}}, "days: give a recipe"),
+        ({"days": {"recipe": "paper-4dn", "seeds": 0}}, "days.seeds: a count must be at least 1"),
+        ({"days": {"recipe": "paper-4dn", "seeds": [1, 1]}}, "days.seeds: needs distinct seeds >= 0"),
+        ({"seeds": 3}, "seeds: not part of a comparison file; the seeds belong to the days (days.seeds)"),
+        ({"reference": "S1"}, "reference: 'S1' is not one of the designs (S0, cc, block)"),
+        ({"designs": {"only": {}}}, "designs: a comparison needs two or more designs, got 1"),
+        ({"designs": {"a": {}, "b": {"forecast_error_scale": 2}}}, "designs.b.forecast_error_scale: chooses the day"),
+        ({"designs": {"a": {}, "b": {"design_name": "x"}}}, "designs.b.design_name: the label of each design"),
+        ({"designs": {"a": {}, "b": {"ledger.crashed": [1]}}}, "designs.b.ledger.crashed: expected one value"),
+        ({"fixed": {"scenario": "paper-4dn"}}, "fixed.scenario: the days come from days:"),
+        ({"kind": "grid"}, "kind: 'grid' is a sweep design"),
+        ({"designs": {"a": {}, "b": {"mechanism.matchng": "block"}}}, "designs.b: "),
+        ({"designs": {"a": {}, "b": {"mechanism.matching": "auction"}}}, "designs.b: "),
+        ({"fixed": {"mechanism.seller_concession": 2}}, "fixed: "),
+        ({"days": {"recipe": "nope", "seeds": 2}}, "days: nope: no such bundled recipe"),
+    ],
+)
+def test_mistakes_are_one_line_exit_2(tmp_path, capsys, changes, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({**SMALL, **changes}, sort_keys=False))
+    assert main(["compare", str(path), "--out", str(tmp_path / "out"), "--processes", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: {message}") and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists(), "nothing runs"
