@@ -1,9 +1,10 @@
-# Two entry points for a fresh machine (Python 3.11 and make present):
+# Two entry points for a fresh machine (Python 3.11+ and make present):
 #   make run   - the main job on the bundled paper scenario
-#   make test  - the whole test suite
+#   make test  - the whole test suite (PYTHONS="3.11 3.12 3.13": on each of them, as CI does)
 # and the live view: make viz (SCENARIO=..., PORT=...).
 PYTHON ?= python3
-VENV   := .venv
+PYTHONS ?=
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out/paper-4dn
@@ -12,7 +13,7 @@ SCENARIO ?= paper-4dn
 PORT   ?= 8765
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test bench install clean viz assets browser
+.PHONY: run test test-one bench install clean viz assets browser
 
 install: $(STAMP)
 
@@ -25,7 +26,25 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/storagemarket run paper-4dn --seed $(SEED) --out $(OUT)
 
-test: $(STAMP) assets browser
+ifeq ($(strip $(PYTHONS)),)
+test: test-one
+else
+# The support matrix: each entry in its own venv (.venv-3.12, ...) with the newest dependencies
+# its Python resolves; `3.11+oldest` also installs under .ci/constraints-oldest.txt. An
+# interpreter is pythonX.Y on the PATH, or pyenv's; one this machine lacks is named and skipped.
+test:
+	@for entry in $(PYTHONS); do \
+	  v=$${entry%%+*}; extra=$${entry#$$v}; extra=$${extra#+}; \
+	  py=""; for c in python$$v $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v*/bin/python$$v; do \
+	    if $$c --version >/dev/null 2>&1; then py=$$c; break; fi; done; \
+	  if [ -z "$$py" ]; then echo "== skipping Python $$v: not on this machine"; continue; fi; \
+	  echo "== tests on $$($$py --version) ($$py)$${extra:+ with .ci/constraints-$$extra.txt}"; \
+	  env $${extra:+PIP_CONSTRAINT=$(CURDIR)/.ci/constraints-$$extra.txt} \
+	    $(MAKE) --no-print-directory test-one PYTHON=$$py VENV=.venv-$$entry || exit 1; \
+	done
+endif
+
+test-one: $(STAMP) assets browser
 	$(BIN)/python -m pytest -n 2 -q
 
 viz: $(STAMP) assets
@@ -44,4 +63,4 @@ bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .hypothesis
+	rm -rf .venv .venv-3.* out .pytest_cache .hypothesis

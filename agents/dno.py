@@ -7,6 +7,8 @@ actions realised so far, the deviation of each hour and the money booked on chai
 
 from __future__ import annotations
 
+import math
+
 import hashlib
 
 import mesa
@@ -115,7 +117,7 @@ class DNO(mesa.Agent):
 
     @property
     def storage_energy_mwh(self) -> float:
-        return float(sum(u.energy_mwh for u in self.scheduler.units))
+        return float(math.fsum(u.energy_mwh for u in self.scheduler.units))
 
     def dispatch(self, hour: int) -> None:
         """Instruct the storage owners with the hour's realised per-unit actions (stage 5)."""
@@ -133,7 +135,7 @@ class DNO(mesa.Agent):
         Owners share losses as well as gains: the deviation traded is their storage's.
         """
         self.revenue_rmb += revenue_rmb
-        total_energy = sum(o.energy_mwh for o in self.owners)
+        total_energy = math.fsum(o.energy_mwh for o in self.owners)
         if total_energy <= 0:
             return
         for owner in self.owners:
@@ -142,4 +144,4 @@ class DNO(mesa.Agent):
     @property
     def retained_rmb(self) -> float:
         """Cumulative revenue after the owners' shares."""
-        return self.revenue_rmb - sum(o.revenue_rmb for o in self.owners)
+        return self.revenue_rmb - math.fsum(o.revenue_rmb for o in self.owners)

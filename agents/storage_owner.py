@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import mesa
 import numpy as np
 
@@ -20,7 +22,7 @@ class StorageOwner(mesa.Agent):
 
     @property
     def energy_mwh(self) -> float:
-        return float(sum(u.energy_mwh for u in self.units))
+        return float(math.fsum(u.energy_mwh for u in self.units))
 
     def dispatch(self, charge_mw: np.ndarray, discharge_mw: np.ndarray) -> None:
         """Carry out one hour's instruction (one value per unit; one-hour periods, MW = MWh)."""

@@ -84,7 +84,7 @@ def hourly_money(results: dict[str, RunResult], names=SCENARIOS) -> pd.DataFrame
 
 def _trade_sides(result: RunResult) -> pd.DataFrame:
     """Every trade once for each DNO side it has, with that side's money (SPEC A.7-A.9)."""
-    mech = result.model.scenario.mechanism
+    mech = result.model.config.mechanism
     t = result.tables["trades"]
     p2p, grid = t[t.kind == "p2p"], t[t.kind == "grid"]
     value = t.quantity_mwh * t.price_per_mwh
@@ -147,7 +147,7 @@ def totals(results: dict[str, RunResult]) -> pd.DataFrame:
 def _valley_active(result: RunResult) -> pd.DataFrame:
     """Hourly rows of DNOs with a deviation in a valley hour, with their role and quantity."""
     h = result.tables["hourly"]
-    tariff = result.model.scenario.tariff
+    tariff = result.model.config.tariff
     rows = h[h.hour.map(tariff.is_valley) & ((h.supply_mwh > 0) | (h.demand_mwh > 0))]
     return rows.assign(role=(rows.supply_mwh > 0).map({True: "seller", False: "buyer"}),
                        quantity_mwh=rows.supply_mwh + rows.demand_mwh)[[*_HOUR, "dno", "role", "quantity_mwh"]]

@@ -123,7 +123,7 @@ def valley_figure(experiment: PaperExperiment):
     axes[0, 0].set(xlabel="", ylabel="valley-hour profit, gross of fee (RMB)")
     ax = axes[0, 1]
     s1 = experiment.results["S1"]
-    tariff, mech = s1.model.scenario.tariff, s1.model.scenario.mechanism
+    tariff, mech = s1.model.config.tariff, s1.model.config.mechanism
     trades = tidy(s1.tables["trades"])
     valley = trades[(trades.kind == "p2p") & trades.valley]
     buy, sell = float(tariff.prices.valley_per_mwh), float(tariff.sell_per_mwh().mean())

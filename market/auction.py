@@ -7,6 +7,8 @@ this module owns what all modes share: rounds, concession, midpoint prices and b
 
 from __future__ import annotations
 
+import math
+
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -95,7 +97,7 @@ class ClearingResult:
     @property
     def welfare_rmb(self) -> float:
         """Social welfare of all trades at their round's limits, sum (p_b - p_s) q (A.5.1), RMB."""
-        return sum(trade.welfare_rmb for trade in self.trades)
+        return math.fsum(trade.welfare_rmb for trade in self.trades)
 
 
 def clear_hour(

@@ -7,6 +7,8 @@ the band between feed-in and TOU tariff; `anchor_scaling` (R2) follows the liter
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -85,7 +87,7 @@ def _priced(
     positions: Sequence[Position], price: Callable[[float, float, float, float], float], rules: Rules
 ) -> list[Bid]:
     tolerance = rules.quantity_tolerance_mwh
-    active_scale_mwh = sum(p.scale_mwh for p in positions if p.quantity_mwh > tolerance)
+    active_scale_mwh = math.fsum(p.scale_mwh for p in positions if p.quantity_mwh > tolerance)
     scale_of = RATIO_SCOPES[rules.ratio_scope]
     anchors = (rules.tou_buy_per_mwh, rules.feed_in_per_mwh, rules.price_adjustment_k)
     return [

@@ -5,6 +5,8 @@ Each option is a table entry rather than a branch, so adding a payer rule is one
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Mapping
 
 # Service fee: the share of f_s per traded MWh paid by (seller, buyer).
@@ -34,7 +36,7 @@ COMP_DNO_SHARES: dict[str, float] = {"platform": 0.0, "pro_rata_dnos": 1.0}
 
 def pro_rata(total_rmb: float, weights: Mapping[str, float]) -> dict[str, float]:
     """Split `total_rmb` in proportion to `weights`; nothing to split if all weights are 0."""
-    weight_sum = sum(weights.values())
+    weight_sum = math.fsum(weights.values())
     if weight_sum <= 0:
         return {name: 0.0 for name in weights}
     return {name: total_rmb * w / weight_sum for name, w in weights.items()}

@@ -11,6 +11,8 @@ compare like with like.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -56,7 +58,7 @@ def jain_index(values: Sequence[float], tolerance: float = IR_TOLERANCE_RMB) -> 
 def individual_rationality(gains: Sequence[float]) -> tuple[int, float]:
     """Participants worse off than planning alone, and the sum of their losses (RMB, >= 0)."""
     losses = [-g for g in gains if g < -IR_TOLERANCE_RMB]
-    return len(losses), float(sum(losses))
+    return len(losses), math.fsum(losses)
 
 
 def grid_flows(net_import_mw: np.ndarray) -> tuple[float, float, float]:
@@ -91,9 +93,9 @@ def outcome_measures(o: Outcomes) -> dict[str, object]:
     grid_import, grid_export, peak = grid_flows(o.net_import_mw)
     traded = o.p2p_volume_mwh + grid_import + grid_export
     return {
-        "total_cost_rmb": sum(b.cost_rmb for b in o.bills),
+        "total_cost_rmb": math.fsum(b.cost_rmb for b in o.bills),
         "cost_by_dno_rmb": {b.name: b.cost_rmb for b in o.bills},
-        "gain_rmb": sum(gains),
+        "gain_rmb": math.fsum(gains),
         "gain_by_dno_rmb": {b.name: b.gain_rmb for b in o.bills},
         "losers": losers,
         "losses_rmb": losses,
@@ -106,7 +108,7 @@ def outcome_measures(o: Outcomes) -> dict[str, object]:
         "p2p_share": o.p2p_volume_mwh / traded if traded > 0 else 0.0,
         "operator_balance_rmb": o.operator_balance_rmb,
         "network_charges_rmb": o.network_charges_collected_rmb,
-        "carbon_cost_rmb": sum(b.carbon_cost_rmb for b in o.bills),
+        "carbon_cost_rmb": math.fsum(b.carbon_cost_rmb for b in o.bills),
         "emissions_t": grid_import * o.grid_emission_t_per_mwh,
         "unserved_mwh": o.unserved_mwh,
         "chain_messages": o.chain.get("messages", 0.0),

@@ -6,6 +6,8 @@ the platform sum to zero; a test checks it. Money is RMB throughout (`_rmb`).
 
 from __future__ import annotations
 
+import math
+
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
@@ -114,7 +116,7 @@ class DaySettlement:
     @property
     def grid_net_rmb(self) -> float:
         """The main grid's takings: what DNOs paid it minus what it paid them."""
-        return sum(a.grid_purchases_rmb - a.grid_sales_rmb for a in self.accounts.values())
+        return math.fsum(a.grid_purchases_rmb - a.grid_sales_rmb for a in self.accounts.values())
 
     @property
     def trades(self) -> list[Trade]:
@@ -159,7 +161,7 @@ def settle_hour(hour: int, result: ClearingResult, rules: Rules) -> HourSettleme
     for gt in grid_trades:
         money = {"grid_sales_rmb" if gt.dno_sells else "grid_purchases_rmb": gt.value_rmb}
         book[gt.dno] += DnoAccount(grid_volume_mwh=gt.quantity_mwh, **money)
-    volume_mwh = sum(t.quantity_mwh for t in result.trades)
+    volume_mwh = math.fsum(t.quantity_mwh for t in result.trades)
     return HourSettlement(
         hour=hour,
         result=result,
@@ -182,8 +184,8 @@ def close_day(
     for hour in hours:
         for name, account in hour.accounts.items():
             totals[name] = totals.get(name, DnoAccount()) + account
-    fees_rmb = sum(h.fees_rmb for h in hours)
-    compensation_rmb = sum(h.compensation_rmb for h in hours)
+    fees_rmb = math.fsum(h.fees_rmb for h in hours)
+    compensation_rmb = math.fsum(h.compensation_rmb for h in hours)
     volumes = {name: a.p2p_volume_mwh for name, a in totals.items()}
     dno_funded_rmb = COMP_DNO_SHARES[params.comp_payer] * compensation_rmb
     platform_compensation_rmb = compensation_rmb - dno_funded_rmb
@@ -201,7 +203,7 @@ def close_day(
     platform = PlatformAccount(
         fees_rmb=fees_rmb,
         compensation_paid_rmb=platform_compensation_rmb,
-        scheduling_fee_paid_rmb=sum(sched_shares.values()),
+        scheduling_fee_paid_rmb=math.fsum(sched_shares.values()),
     )
     return DaySettlement(accounts=accounts, platform=platform, hours=tuple(hours))
 

@@ -43,11 +43,15 @@ class ChainStalled(RuntimeError):
 
 
 class StorageMarketModel(mesa.Model):
-    """DNOs trading storage deviations hour by hour over a permissioned chain."""
+    """DNOs trading storage deviations hour by hour over a permissioned chain.
 
-    def __init__(self, scenario: Scenario, rng=None, store_path: str | Path | None = None) -> None:
+    The validated scenario is `config`, never `scenario`: Mesa 3.5's Model owns that name (its
+    experimental Scenario, which SolaraViz also passes to a model's constructor on reset).
+    """
+
+    def __init__(self, config: Scenario, rng=None, store_path: str | Path | None = None) -> None:
         super().__init__(rng=rng)
-        self.scenario = scenario
+        self.config = scenario = config
         self.seed = int(rng) if isinstance(rng, (int, np.integer)) else int(self.rng.integers(2**31 - 1))
         ledger_seq, network_seq, actuals_seq = np.random.SeedSequence(self.seed).spawn(3)
         self._actuals_rng = np.random.default_rng(actuals_seq)
@@ -206,7 +210,7 @@ class StorageMarketModel(mesa.Model):
             participants.append(Participant(dno.name, own, dno.scheduler, inputs.pv_forecast_mw,
                                             inputs.wind_forecast_mw, inputs.load_forecast_mw))
         channel = self.ledger.offchain_channel(start_ms)
-        agreement = self.coordination.coordinate(participants, channel, self.scenario.tariff,
+        agreement = self.coordination.coordinate(participants, channel, self.config.tariff,
                                                  self._coordination_params)
         for key, value in channel.metrics().items():
             self.coordination_metrics[key] += value
@@ -219,7 +223,7 @@ class StorageMarketModel(mesa.Model):
 
     def _bid(self) -> None:
         """Price every active DNO's deviation (SPEC A.4) and submit it as a signed bid transaction."""
-        rules = Rules.for_hour(self.scenario.mechanism, self.scenario.tariff, self.hour)
+        rules = Rules.for_hour(self.config.mechanism, self.config.tariff, self.hour)
         sides = {"sell": [], "buy": []}
         for dno in self.dnos:
             position = dno.position(self.hour)
@@ -234,11 +238,11 @@ class StorageMarketModel(mesa.Model):
 
     def _drain(self) -> None:
         """After the last hour, let the chain close every hour and day it still owes."""
-        end = self.ledger.hour_start_ms(self.day, HOURS) + self.scenario.ledger.hour_ms
+        end = self.ledger.hour_start_ms(self.day, HOURS) + self.config.ledger.hour_ms
         for extra in range(1, _MAX_EXTRA_HOURS + 1):
             if not self._open_hours():
                 return
-            self.ledger.run_until(end + extra * self.scenario.ledger.hour_ms)
+            self.ledger.run_until(end + extra * self.config.ledger.hour_ms)
         raise ChainStalled(f"the chain never closed hours {self._open_hours()[:5]}: consensus lost liveness")
 
     def _open_hours(self) -> list[str]:
@@ -290,13 +294,13 @@ class StorageMarketModel(mesa.Model):
                                           "tx_id": first[bid.bidder]["tx_id"]})
 
     def _trade_row(self, p: dict, tx_id: str, height: int, **fields) -> dict:
-        valley = self.scenario.tariff.is_valley(p["hour"])
+        valley = self.config.tariff.is_valley(p["hour"])
         return {**self._base(p["day"], p["hour"]), **fields, "quantity_mwh": p["quantity_mwh"],
                 "price_per_mwh": p["price_per_mwh"], "valley": valley, "block_height": height, "tx_id": tx_id}
 
     def _book_trade(self, p: dict, tx_id: str, height: int) -> None:
-        mech = self.scenario.mechanism
-        valley = self.scenario.tariff.is_valley(p["hour"])
+        mech = self.config.mechanism
+        valley = self.config.tariff.is_valley(p["hour"])
         self.p2p_volume_mwh += p["quantity_mwh"]
         self._step_p2p[0] += p["quantity_mwh"] * p["price_per_mwh"]
         self._step_p2p[1] += p["quantity_mwh"]
@@ -326,7 +330,7 @@ class StorageMarketModel(mesa.Model):
 
     def _record_hourly(self) -> None:
         t = self.hour - 1
-        tariff = self.scenario.tariff
+        tariff = self.config.tariff
         buy, sell = float(tariff.buy_per_mwh()[t]), float(tariff.sell_per_mwh()[t])
         for dno in self.dnos:
             own = dno.own_deviations[-1]  # the no-trading baseline settles it all with the grid

@@ -7,6 +7,8 @@ real-time grid trades on chain. Nothing here decides anything: it only collects.
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,7 @@ def outcomes(model, frames: dict[str, pd.DataFrame], chain: dict[str, Any]) -> d
     """The outcome measures of a finished run (summary.json's `outcomes`)."""
     names = [d.name for d in model.dnos]
     row = {name: i for i, name in enumerate(names)}
-    hours = HOURS * model.scenario.days
+    hours = HOURS * model.config.days
     net_import = np.zeros((len(names), hours))
     energy = dict.fromkeys(names, 0.0)
     own_energy = dict.fromkeys(names, 0.0)
@@ -37,7 +39,7 @@ def outcomes(model, frames: dict[str, pd.DataFrame], chain: dict[str, Any]) -> d
         else:
             net_import[row[g.seller], t] -= g.quantity_mwh
     agreed = model.ledger.chain.state.get("agreements", {})
-    day_ahead = {name: sum(a["accounts"][name]["net_rmb"] for a in agreed.values()) for name in names}
+    day_ahead = {name: math.fsum(a["accounts"][name]["net_rmb"] for a in agreed.values()) for name in names}
     bills = [
         ParticipantBill(
             name=name,
@@ -48,14 +50,14 @@ def outcomes(model, frames: dict[str, pd.DataFrame], chain: dict[str, Any]) -> d
         )
         for name in names
     ]
-    day_ahead_p2p = sum(a["p2p_volume_mwh"] for day in agreed.values() for a in day["accounts"].values()) / 2
+    day_ahead_p2p = math.fsum(a["p2p_volume_mwh"] for day in agreed.values() for a in day["accounts"].values()) / 2
     return outcome_measures(Outcomes(
         bills=bills,
         net_import_mw=net_import,
         p2p_volume_mwh=model.p2p_volume_mwh + day_ahead_p2p,
-        operator_balance_rmb=model.platform.get("net_rmb", 0.0) + sum(a["fees_rmb"] for a in agreed.values()),
+        operator_balance_rmb=model.platform.get("net_rmb", 0.0) + math.fsum(a["fees_rmb"] for a in agreed.values()),
         network_charges_collected_rmb=0.0,
-        grid_emission_t_per_mwh=model.scenario.carbon.grid_emission_t_per_mwh,
+        grid_emission_t_per_mwh=model.config.carbon.grid_emission_t_per_mwh,
         unserved_mwh=float(frames["hourly"].unserved_mw.sum()),
         chain=chain,
         coordination=dict(model.coordination_metrics),

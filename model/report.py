@@ -57,7 +57,7 @@ def render(result) -> str:
     frames = {name: tidy(frame) for name, frame in result.tables.items()}
     s = result.summary
     title = f"storagemarket run: {s['scenario']} (seed {s['seed']})"
-    tariff, days = model.scenario.tariff, model.scenario.days
+    tariff, days = model.config.tariff, model.config.days
     with hp.style():
         sections = [
             hp.section(_TITLES[0], hp.figure(_storage_figure(frames["hourly"], tariff), "storage action", _CAPTIONS[0])),
@@ -78,7 +78,7 @@ def render(result) -> str:
 
 
 def _header(result) -> str:
-    s, scenario = result.summary, result.model.scenario
+    s, scenario = result.summary, result.model.config
     platform = s.get("platform", {})
     facts = [
         ("scenario", s["scenario"]), ("seed", s["seed"]), ("days", s["days"]),

@@ -128,7 +128,7 @@ class DnoAssets(_Strict):
 
     @property
     def storage_energy_mwh(self) -> float:
-        return sum(u.energy_mwh for u in self.storage_units)
+        return math.fsum(u.energy_mwh for u in self.storage_units)
 
     @model_validator(mode="after")
     def _unique_units(self) -> DnoAssets:

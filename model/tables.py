@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -55,7 +57,7 @@ def settlement(model) -> pd.DataFrame:
             "gain_rmb": a.gain_rmb,
             **{k: getattr(a, k) for k in _VOLUMES},
             "trade_share": a.trade_share,
-            "storage_owner_payments_rmb": sum(o.revenue_rmb for o in dno.owners),
+            "storage_owner_payments_rmb": math.fsum(o.revenue_rmb for o in dno.owners),
             "retained_rmb": dno.retained_rmb,
         })
     return pd.DataFrame(rows)
@@ -75,7 +77,7 @@ def activity(hourly_frame: pd.DataFrame, trades_frame: pd.DataFrame) -> dict[str
 
 def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
     """Deterministic summary of the run (no wall-clock figures: those go to timings.json)."""
-    s = model.scenario
+    s = model.config
     settle = frames["settlement"]
     deviation = float(settle.deviation_mwh.sum())
     p2p_by_dno = float(settle.p2p_volume_mwh.sum())  # counts each traded MWh on both sides

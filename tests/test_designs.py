@@ -89,16 +89,17 @@ def _run(overrides, seed=0):
     return simulate(load("paper-4dn", overrides), seed)
 
 
-def test_default_design_reproduces_the_outputs_before_designs_byte_for_byte(tmp_path):
+def test_paper_4dn_outputs_are_pinned_byte_for_byte(tmp_path):
+    """The default design reproduced every output from before designs existed byte for byte
+    (summary.json gained `design` and `outcomes`); exactly rounded sums (math.fsum, the same on
+    every Python) later moved the last digit of two fees on chain. Re-pin deliberately only:
+    `storagemarket run paper-4dn --out DIR` and `sha256sum` the files listed in SHA256SUMS."""
     assert main(["run", "paper-4dn", "--seed", "0", "--out", str(tmp_path)]) == 0
     for line in (FIXTURE / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split()
         assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest, name
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary.pop("design") == Design().model_dump(mode="json")
-    assert "total_cost_rmb" in summary.pop("outcomes")
-    before = (FIXTURE / "summary-before-designs.json").read_text()
-    assert json.dumps(summary, indent=2, sort_keys=True) + "\n" == before
+    assert summary["design"] == Design().model_dump(mode="json")
 
 
 def _money_balances(result):

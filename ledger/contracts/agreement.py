@@ -10,6 +10,8 @@ its reason, so a forged or one-sided agreement never reaches anyone's account.
 
 from __future__ import annotations
 
+import math
+
 from market.coordination import agreement_problem, settle_agreement
 from market.fees import FEE_SHARES
 
@@ -67,5 +69,5 @@ def agreement(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext
     params, _, _ = market_of(ctx.genesis)
     accounts = settle_agreement(p["views"], params.service_fee_per_mwh, FEE_SHARES[params.fee_payer])
     agreements[str(p["day"])] = {"stage": p["stage"], "accounts": accounts, "block": ctx.height,
-                                 "fees_rmb": sum(a["service_fee_rmb"] for a in accounts.values())}
+                                 "fees_rmb": math.fsum(a["service_fee_rmb"] for a in accounts.values())}
     return [event]

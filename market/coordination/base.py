@@ -122,7 +122,7 @@ def agreement_problem(views: Mapping[str, Mapping], members: Sequence[str], tole
     if unmatched:
         seller, buyer, hour, _ = min(unmatched)
         return f"trade {seller}->{buyer} in hour {hour} is not claimed alike by both sides"
-    balance = sum(view["payment_rmb"] for view in views.values())
+    balance = math.fsum(view["payment_rmb"] for view in views.values())
     if abs(balance) > tolerance * max(1.0, len(views)):
         return f"side payments sum to {balance:.6f} RMB, not zero"
     return None

@@ -44,13 +44,13 @@ def RunStatus(model):
     k = model.knobs
     faults = "none"
     if k.faulty_validators:
-        kind = "Byzantine" if k.engine == "bft" else f"crash after hour {model.scenario.ledger.crashes[0].at_hour:g}"
+        kind = "Byzantine" if k.engine == "bft" else f"crash after hour {model.config.ledger.crashes[0].at_hour:g}"
         faults = f"{k.faulty_validators} ({kind})"
     with solara.Card("Run", classes=["sm-run"]), solara.Column(gap="6px"):
         solara.Text(f"Day {model.day + 1}, hour {model.hour} (step {model.hour_index} of {model.hours_total})"
                     if model.hour_index else f"Ready: {model.hours_total} hours to run", classes=["sm-hour"],
                     style={"font-size": "18px", "font-weight": "bold"})
-        solara.Text(f"{model.scenario.name}: {len(model.dnos)} DNOs, seed {model.seed}; "
+        solara.Text(f"{model.config.name}: {len(model.dnos)} DNOs, seed {model.seed}; "
                     f"{k.engine} over {len(model.validators)} validators, faulty: {faults}; "
                     f"chain height {model.ledger.chain.height}, {model.ledger.cluster.network.messages} messages")
         solara.Text(f"concession {k.seller_concession:g} (sellers) / {k.buyer_concession:g} (buyers) per round; "

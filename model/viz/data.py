@@ -20,7 +20,7 @@ STATUS_COLOURS = {"honest": "#4c72b0", "crashed": "#8c8c8c", "byzantine": "#c44e
 
 def design(model) -> list[tuple[str, str, str]]:
     """The model's market design: (slot, stage, the stage's summary) for each slot."""
-    chosen = {slot: getattr(model.scenario.design, slot).stage for slot in SLOTS}
+    chosen = {slot: getattr(model.config.design, slot).stage for slot in SLOTS}
     return [(slot, chosen[slot], SLOTS[slot][chosen[slot]].summary) for slot in SLOTS]
 
 

@@ -128,7 +128,7 @@ def user_params(name: str) -> dict:
     own = defaults(scenario, recipe)
     n_validators = scenario.ledger.network.n_validators
     params: dict = {
-        "scenario": name,
+        "scenario_name": name,
         # the registries are read now, not at import, so stages registered since are offered too
         **{slot: _select(slot_label(slot), getattr(own, slot), list(registry)) for slot, registry in SLOTS.items()},
         "seller_concession": _slider("Seller concession rate", own.seller_concession, 0.0, 0.5, 0.01),

@@ -1,7 +1,8 @@
 """The model the browser watches: StorageMarketModel built from the viewer's knobs, remembering
 what one step did on the chain (which links carried messages, which blocks were committed).
 
-Mesa's SolaraViz re-creates the model with keyword arguments on reset, hence the flat signature.
+Mesa's SolaraViz re-creates the model with keyword arguments on reset, hence the flat signature;
+the scenario's name is `scenario_name` because Mesa 3.5's reset passes its own `scenario=`.
 Each instance writes its chain to its own temporary directory (one per browser tab and reset), so
 the page can offer the run's ledger file; `discard` removes it (the page calls it when a reset or
 a closed tab drops the model; Mesa keeps every model alive in `Agent._ids`, so garbage collection
@@ -22,7 +23,7 @@ from model.viz.knobs import Knobs, knobs_for, scenario_for
 class LiveModel(StorageMarketModel):
     def __init__(
         self,
-        scenario: str = "paper-4dn",
+        scenario_name: str = "paper-4dn",
         coordination: str | None = None,
         real_time: str | None = None,
         seller_concession: float | None = None,
@@ -37,9 +38,9 @@ class LiveModel(StorageMarketModel):
     ) -> None:
         """Knobs left at None keep the scenario's own value."""
         given = {k: v for k, v in locals().items() if k in Knobs.__dataclass_fields__ and v is not None}
-        self.knobs = knobs_for(scenario, given)
-        self.scenario_name = scenario
-        built = scenario_for(scenario, self.knobs)
+        self.knobs = knobs_for(scenario_name, given)
+        self.scenario_name = scenario_name
+        built = scenario_for(scenario_name, self.knobs)
         self.store_dir = Path(tempfile.mkdtemp(prefix="storagemarket-viz-"))
         self.store_path = self.store_dir / "ledger.sqlite"
         super().__init__(built, rng=int(seed), store_path=self.store_path)
