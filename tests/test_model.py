@@ -211,3 +211,20 @@ def test_chain_that_loses_liveness_fails_loudly():
     with pytest.raises(ChainStalled, match="consensus lost liveness"):
         while model.running:
             model.step()
+
+
+def test_the_model_never_shadows_a_name_mesa_owns():
+    """Mesa 3.5 added `Model.scenario` (a property SolaraViz also passes on reset); a model
+    attribute of the same name broke every run. Whatever Mesa is installed, our names stay ours."""
+    import mesa
+
+    from model.viz.live import LiveModel
+
+    plain = mesa.Model(rng=0)
+    owned = {n for n in dir(type(plain)) if not n.startswith("__")} | set(vars(plain))
+    model = StorageMarketModel(load("paper-4dn"), rng=0)
+    ours = set(vars(model)) - set(vars(plain))
+    assert sorted(ours & owned) == []
+    assert "scenario" not in vars(model) and model.config.name == "paper-4dn"
+    for cls in (StorageMarketModel, LiveModel):  # SolaraViz's reset passes Mesa's own scenario=
+        assert "scenario" not in cls.__init__.__code__.co_varnames[: cls.__init__.__code__.co_argcount]

@@ -151,7 +151,7 @@ class StoragePanel(Panel):
             line.set_xdata([hour, hour])
         self.action.relim()
         self.action.autoscale_view(scalex=False)
-        side = positions.set_index("dno").reindex(self.dnos).fillna(0.0)
+        side = positions.set_index("dno").reindex(self.dnos)[["supply_mwh", "demand_mwh"]].astype(float).fillna(0.0)
         for bar, value in zip(self.supply, side["supply_mwh"]):
             bar.set_width(value)
         for bar, value in zip(self.demand, side["demand_mwh"]):
