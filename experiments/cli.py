@@ -81,7 +81,7 @@ def _cmd_designs(args: argparse.Namespace) -> int:
 def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     from ledger.verify import verify_main
 
-    return verify_main(args.path)
+    return verify_main(args.path, args.head)
 
 
 # --- batch runs (issue 6): `storagemarket sweep DESIGN --out DIR`, `analyze DIR`, `compare FILE --out DIR`
@@ -263,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_sub = ledger.add_subparsers(dest="action", required=True, parser_class=_Parser)
     p = ledger_sub.add_parser("verify", help="replay a ledger store from genesis; exit 1 naming the first bad height")
     p.add_argument("path", help="ledger SQLite file of a run (e.g. out/paper-4dn/ledger.sqlite)")
+    p.add_argument("--head", default=None, metavar="HASH",
+                   help="the tip hash the chain must end at (summary.json: chain.tip_hash; a prefix of 16+ hex digits)")
     p.set_defaults(func=_cmd_ledger_verify)
 
     _add_batch_commands(sub)  # batch runs (issue 6)

@@ -30,7 +30,8 @@ class Alliance:
                main_grid: str | None = "main_grid", storage_owners: Sequence[str] = (),
                quorum: str = "two_thirds_power", credits: Mapping[str, float] | None = None,
                chain_id: str = "storagemarket-1", market: Mapping[str, Any] | None = None,
-               gate_offset_ms: float = 600_000.0, hour_ms: float = 3_600_000.0) -> "Alliance":
+               gate_offset_ms: float = 600_000.0, hour_ms: float = 3_600_000.0,
+               horizon_hours: int | None = None) -> "Alliance":
         """Keys for each (organisation, role); validator powers from credit (equal by default)."""
         roles = [(d, Role.DNO) for d in dnos] + [(s, Role.STORAGE_OWNER) for s in storage_owners]
         roles += [(v, Role.VALIDATOR) for v in validators]
@@ -41,5 +42,5 @@ class Alliance:
         by_name = voting_powers(credit)
         powers = {identities[(v, Role.VALIDATOR)].public_hex: p for v, p in by_name.items()}
         genesis = Genesis(chain_id, Registry.of(list(identities.values())), ValidatorSet(powers, quorum),
-                          dict(market or {}), gate_offset_ms, hour_ms)
+                          dict(market or {}), gate_offset_ms, hour_ms, horizon_hours)
         return cls(genesis, identities)

@@ -30,11 +30,17 @@ class Genesis:
     # Simulated ms one market hour lasts on the chain's clock; a run may compress it (e.g. 10 s)
     # so a day of Raft heartbeats stays cheap, without changing any market result.
     hour_ms: float = HOUR_MS
+    # Market hours the run lasts: a verifier then knows where the chain must reach, so a ledger
+    # whose last blocks were cut off fails. None for chains without a planned end (some tests).
+    horizon_hours: int | None = None
 
     def to_doc(self) -> dict:
-        return {"chain_id": self.chain_id, "members": self.registry.to_doc(),
-                "validators": self.validators.to_doc(), "market": dict(self.market),
-                "gate_offset_ms": self.gate_offset_ms, "hour_ms": self.hour_ms}
+        doc = {"chain_id": self.chain_id, "members": self.registry.to_doc(),
+               "validators": self.validators.to_doc(), "market": dict(self.market),
+               "gate_offset_ms": self.gate_offset_ms, "hour_ms": self.hour_ms}
+        if self.horizon_hours is not None:
+            doc["horizon_hours"] = self.horizon_hours
+        return doc
 
     @property
     def encoded(self) -> bytes:
@@ -44,7 +50,8 @@ class Genesis:
     def from_bytes(cls, data: bytes) -> "Genesis":
         doc = parse_canonical(data)
         return cls(doc["chain_id"], Registry.from_doc(doc["members"]),
-                   ValidatorSet.from_doc(doc["validators"]), doc["market"], doc["gate_offset_ms"], doc["hour_ms"])
+                   ValidatorSet.from_doc(doc["validators"]), doc["market"], doc["gate_offset_ms"], doc["hour_ms"],
+                   doc.get("horizon_hours"))
 
     def gate_closure_ms(self, day: int, hour: int) -> float:
         """Simulated time at which hour `hour` (1..24) of day `day` stops taking bids."""

@@ -32,7 +32,8 @@ class MarketLedger:
                  hour_ms: float = 10_000.0, gate_offset_ms: float = 2_000.0, store_path: str | None = None,
                  engine_params: Any = None, byzantine: Mapping[int, str] | None = None,
                  crashes: Sequence[Crash] = (), credits: Mapping[str, float] | None = None,
-                 storage_owners: Sequence[str] = (), main_grid: str = "main_grid"):
+                 storage_owners: Sequence[str] = (), main_grid: str = "main_grid",
+                 horizon_hours: int | None = None):
         if engine not in ENGINES:
             raise ValueError(f"unknown consensus engine {engine!r}; known: {sorted(ENGINES)}")
         network = network or NetworkParams()
@@ -40,7 +41,7 @@ class MarketLedger:
         self.alliance = Alliance.create(
             run_seed, dnos=dnos, validators=validators, main_grid=main_grid, storage_owners=storage_owners,
             quorum=QUORUM_OF_ENGINE.get(engine, "two_thirds_power"), credits=credits, hour_ms=hour_ms,
-            gate_offset_ms=gate_offset_ms, market=market_document(params, tariff, design))
+            gate_offset_ms=gate_offset_ms, market=market_document(params, tariff, design), horizon_hours=horizon_hours)
         self.genesis = self.alliance.genesis
         self.cluster = Cluster(self.alliance, engine, network=network, seed=run_seed, network_seed=network_seed,
                                params=engine_params, schedule=BlockSchedule(gate_offset_ms, hour_ms),

@@ -5,6 +5,10 @@ RFC 6962 transaction root, every transaction signature, nonce and contract (by r
 block, which also recomputes the state root), and the commit certificate against the validator
 set and quorum rule of the genesis document. A light client trusting only the genesis document
 learns from this whether the file is the chain the validators signed.
+
+Blocks cut off the end would leave a valid prefix, so the chain must also reach the run's horizon
+(recorded in genesis): past the gate of its last hour, with every hour that took bids and every
+day closed. `--head HASH` further pins the tip to a hash kept elsewhere (summary.json records it).
 """
 
 from __future__ import annotations
@@ -109,6 +113,10 @@ def verify_store(path: str) -> VerifyReport:
             n_txs += count
         if prev is None:
             raise _Bad("no genesis block")
+        height = prev.height + 1
+        unfinished = _short_of_horizon(genesis, state, prev)
+        if unfinished:
+            raise _Bad(unfinished)
     except _Bad as exc:
         return VerifyReport(prev.height if prev else 0, n_txs, genesis.chain_id if genesis else None,
                             first_bad_height=height, reason=str(exc))
@@ -118,9 +126,36 @@ def verify_store(path: str) -> VerifyReport:
     return VerifyReport(prev.height, n_txs, genesis.chain_id, prev.hash)
 
 
-def verify_main(path: str) -> int:
-    """CLI entry: one line, exit 0 if the whole chain verifies, else 1 naming the first bad height."""
+def _short_of_horizon(genesis: Genesis, state: dict, tip: BlockHeader) -> str | None:
+    """Why a chain that verified block by block still stops short of the run's end, or None."""
+    if genesis.horizon_hours is None:
+        return None
+    day, hour = divmod(genesis.horizon_hours - 1, 24)
+    if tip.time_ms < genesis.gate_closure_ms(day, hour + 1):
+        return (f"the chain ends at height {tip.height}, before the gate of the run's last hour "
+                f"(day {day}, hour {hour + 1}): its last blocks are missing")
+    key = lambda k: tuple(int(x) for x in k.split(":"))  # noqa: E731
+    unclosed = sorted((k for k in state["bids"] if k not in state["closed"]), key=key)
+    if unclosed:
+        return f"hour {unclosed[0]} (day:hour) took bids but was never closed: its last blocks are missing"
+    days = sorted({key(k)[0] for k in state["bids"]} - {int(d) for d in state["days"]})
+    if days:
+        return f"day {days[0]} was never closed: its last blocks are missing"
+    return None
+
+
+MIN_HEAD_PREFIX = 16
+
+
+def verify_main(path: str, head: str | None = None) -> int:
+    """CLI entry: one line, exit 0 if the whole chain verifies (and ends at `head`, a tip hash or
+    a prefix of at least 16 hex digits), else 1 naming the first bad height."""
     report = verify_store(path)
+    if report.ok and head is not None:
+        if len(head) < MIN_HEAD_PREFIX or not report.tip_hash.startswith(head.lower()):
+            print(f"ledger BAD at height {report.blocks}: tip {report.tip_hash[:16]} is not the expected head "
+                  f"{head[:16]} (blocks were cut off or replaced)", file=sys.stderr)
+            return 1
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else 1
 

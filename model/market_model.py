@@ -92,6 +92,7 @@ class StorageMarketModel(mesa.Model):
             params=scenario.mechanism,
             tariff=scenario.tariff,
             design=scenario.design,
+            horizon_hours=self.hours_total,
             hour_ms=hour_ms,
             gate_offset_ms=chain.gate_offset_ms,
             store_path=str(store_path) if store_path else None,

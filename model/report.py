@@ -251,6 +251,8 @@ def _fmt(value) -> str:
     """Counts as integers, money and volumes to three decimals, missing values as a dash."""
     if value is None:
         return "–"
+    if isinstance(value, str):  # e.g. the tip's hash
+        return value
     if isinstance(value, (int, np.integer)) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e12):
         return f"{int(value):,}"
     return f"{float(value):,.3f}"

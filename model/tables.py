@@ -83,6 +83,8 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
     p2p_by_dno = float(settle.p2p_volume_mwh.sum())  # counts each traded MWh on both sides
     chain = model.ledger.metrics()
     chain["transactions"] = sum(len(c.block.entries) for c in model.ledger.chain.blocks)
+    chain["tip_height"] = model.ledger.chain.height  # `ledger verify --head` checks the file ends here
+    chain["tip_hash"] = model.ledger.chain.tip.hash
     chain["bids_missed_gate"] = int((~frames["bids"].included).sum()) if len(frames["bids"]) else 0
     trades = frames["trades"]
     valley_p2p = trades[(trades.kind == "p2p") & trades.valley.astype(bool)]
