@@ -199,6 +199,7 @@ class RaftNode(ConsensusNode):
         return [Send(p, ask) for p in range(self.n) if p != self.id] + [self._election_timer()] + self._won(now)
 
     def _on_request_vote(self, m: RequestVote, now: float) -> list[Action]:
+        was_leader = self.role == LEADER
         if m.term > self.term:
             self._become_follower(m.term)
         up_to_date = (m.last_term, m.last_index) >= (self.log[-1].term, self.last_index)
@@ -207,6 +208,9 @@ class RaftNode(ConsensusNode):
         actions: list[Action] = [Send(m.candidate, VoteReply(self.term, self.id, grant))]
         if grant:
             self.voted_for = m.candidate
+        if grant or (was_leader and self.role != LEADER):
+            # a leader that stepped down had only its heartbeat timer: every node that is not the
+            # leader must have an election timer, or a refused vote leaves it silent for good
             actions.append(self._election_timer())
         return actions
 
@@ -229,6 +233,9 @@ class RaftNode(ConsensusNode):
         self.acks = {}
         self.log.append(LogEntry(self.term, None))  # the no-op that lets earlier entries commit
         self.match_index[self.id] = self.last_index
+        for index in range(self.commit_index + 1, self.last_index):  # earlier terms' blocks need acks too
+            if self.log[index].block is not None:
+                self.acks.setdefault(index, {})[self.key] = self._ack(index)
         return self._broadcast_append() + [SetTimer(self.params.heartbeat_ms, "heartbeat"),
                                            SetTimer(0.0, "propose")]
 
@@ -303,7 +310,8 @@ class RaftNode(ConsensusNode):
                 break
             if 2 * sum(1 for m in self.match_index.values() if m >= n_idx) <= self.n:
                 continue
-            pending = [i for i in range(self.commit_index + 1, n_idx + 1) if self.log[i].block is not None]
+            pending = [i for i in range(self.commit_index + 1, n_idx + 1)
+                       if self.log[i].block is not None and i not in self.certificates]
             if any(2 * len(self.acks.get(i, {})) <= self.n for i in pending):
                 continue
             for i in pending:
@@ -337,7 +345,10 @@ class RaftNode(ConsensusNode):
                 self.certificates[index] = cert
         self.commit_index = max(self.commit_index, min(m.leader_commit, match))
         self._apply_committed(now)
-        acks = tuple((i, self._ack(i)) for i in range(max(m.leader_commit, self.applied) + 1, match + 1)
+        # Ack every block the leader has not committed, applied here or not: a new leader needs acks
+        # for blocks of earlier terms that followers applied under the old one (their certificates
+        # may not have reached it), or it can never commit them.
+        acks = tuple((i, self._ack(i)) for i in range(m.leader_commit + 1, match + 1)
                      if self.log[i].block is not None)
         return actions + [Send(m.leader, AppendReply(self.term, self.id, True, match, self.applied, acks))]
 

@@ -87,6 +87,20 @@ def test_rules_hold_under_seeded_crash_and_partition_schedules(seed, tmp_path):
     assert report.ok and report.blocks >= 5, report
 
 
+def test_a_leader_that_steps_down_on_a_refused_vote_keeps_an_election_timer():
+    """etcd/raft: every node that is not the leader has an election timer. A leader stepping down
+    on a higher-term RequestVote it refuses (the candidate's log is behind) had none left."""
+    from ledger.consensus.base import SetTimer
+    from ledger.consensus.raft import RequestVote
+
+    c, _ = raft_cluster(3)
+    c.run(until_ms=3000)
+    (leader,) = [n for n in c.nodes if n.role == "leader"]
+    actions = leader.on_message(RequestVote(leader.term + 1, (leader.id + 1) % 5, 0, 0), 3000.0)
+    assert leader.role == "follower"
+    assert any(isinstance(a, SetTimer) and a.name == "election" for a in actions)
+
+
 def test_leader_crash_elects_a_successor_and_keeps_committed_blocks():
     c, _ = raft_cluster(3)
     c.run(until_ms=3000)
