@@ -53,7 +53,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("out") / scenario.name
     from model import job  # the model, its plots and the chain: only when a run needs them
 
-    paths = job.run(scenario, args.seed, out)
+    paths = job.run(scenario, args.seed, out, warn=lambda line: print(f"warning: {line}", file=sys.stderr))
     print(f"outputs of {scenario.name} (seed {args.seed}) written to {out}/: " + ", ".join(p.name for p in paths))
     print(f"report: {out / 'report.html'}")
     return 0

@@ -20,6 +20,7 @@ from ledger.contracts import approval_message, hour_key, market_document
 from ledger.identity import Role
 from ledger.network import NetworkParams
 from ledger.offchain import OffChainChannel
+from ledger.tolerance import fault_warnings
 from ledger.transactions import sign_transaction
 
 QUORUM_OF_ENGINE = {"bft": "two_thirds_power", "raft": "majority_nodes"}
@@ -47,6 +48,7 @@ class MarketLedger:
                                params=engine_params, schedule=BlockSchedule(gate_offset_ms, hour_ms),
                                byzantine=byzantine, crashes=tuple(crashes), store_path=store_path)
         self._network = (network, run_seed if network_seed is None else network_seed)
+        self._crashes = tuple(crashes)
         self._nonces: dict[tuple[str, Role], int] = {}
         self._entry = {name: i % network.n_validators for i, name in enumerate(sorted(dnos) + [main_grid])}
 
@@ -127,7 +129,16 @@ class MarketLedger:
                 "fees": pick("fee"), "clearing": events[0]["result"] if events else None}
 
     def metrics(self) -> dict[str, float]:
-        return self.cluster.metrics()
+        """The cluster's metrics, the lowest height an honest validator reached and the heights
+        where honest validators committed different blocks (a safety violation, never hidden)."""
+        return {**self.cluster.metrics(), "lowest_honest_height": self.cluster.honest_height(),
+                "conflicting_commits": len(self.cluster.conflicts())}
+
+    def fault_warnings(self) -> list[str]:
+        """The configured faults that exceed what the engine tolerates, one line each."""
+        c = self.cluster
+        powers = [self.genesis.validators.powers[node.key] for node in c.nodes]
+        return fault_warnings(c.engine, powers, sorted(c.byzantine), self._crashes, self.genesis.hour_ms)
 
     def close(self) -> None:
         self.cluster.close()

@@ -13,7 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -35,10 +35,14 @@ class RunResult:
     model: StorageMarketModel | None = field(default=None, repr=False)
 
 
-def simulate(scenario: Scenario, seed: int, store_path: str | Path | None = None) -> RunResult:
-    """Run the model for all its hours; `store_path` keeps the chain in a SQLite file."""
+def simulate(scenario: Scenario, seed: int, store_path: str | Path | None = None,
+             warn: Callable[[str], None] | None = None) -> RunResult:
+    """Run the model for all its hours; `store_path` keeps the chain in a SQLite file. `warn` is
+    told, before the first hour, of configured faults beyond what the consensus engine tolerates."""
     start = time.perf_counter()
     model = StorageMarketModel(scenario, rng=seed, store_path=store_path)
+    for line in model.ledger.fault_warnings() if warn else ():
+        warn(line)
     while model.running:
         model.step()
     model.ledger.close()
@@ -57,7 +61,7 @@ def simulate(scenario: Scenario, seed: int, store_path: str | Path | None = None
     return RunResult(frames, summary, tables.measures(summary), timings, model)
 
 
-def run(scenario: Scenario, seed: int, out_dir: Path) -> list[Path]:
+def run(scenario: Scenario, seed: int, out_dir: Path, warn: Callable[[str], None] | None = None) -> list[Path]:
     """Simulate and write every output to `out_dir`; returns the paths written.
 
     The ledger is written to a temporary file beside its destination and moved into place with
@@ -68,7 +72,7 @@ def run(scenario: Scenario, seed: int, out_dir: Path) -> list[Path]:
     os.close(fd)
     os.unlink(tmp_store)
     try:
-        result = simulate(scenario, seed, store_path=tmp_store)
+        result = simulate(scenario, seed, store_path=tmp_store, warn=warn)
         paths = [out_dir / "report.html"]
         write_report(result, paths[0])  # first: a report that fails to render writes nothing
         for name, frame in result.tables.items():

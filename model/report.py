@@ -102,7 +102,8 @@ def _header(result) -> str:
     description = scenario.description.strip().splitlines()[0] if scenario.description.strip() else ""
     ledger = ('<p>Ledger of this run: <a href="ledger.sqlite">ledger.sqlite</a> '
               "(check it with <code>storagemarket ledger verify ledger.sqlite</code>).</p>")
-    return "\n".join([f'<p class="meta">{meta}</p>', hp.paragraph(description) if description else "",
+    warnings = "".join(f'<p class="warning"><b>Warning:</b> {html.escape(w)}</p>' for w in s.get("warnings", []))
+    return "\n".join([f'<p class="meta">{meta}</p>', warnings, hp.paragraph(description) if description else "",
                       hp.table(headline), ledger])
 
 

@@ -111,6 +111,7 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "main_grid_net_rmb": model.main_grid.net_rmb,
         "chain": {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in chain.items()},
         "design": s.design.model_dump(mode="json"),
+        "warnings": model.ledger.fault_warnings(),
         "outcomes": outcomes(model, frames, chain),
     }
 
@@ -123,6 +124,8 @@ def measures(summary_: dict[str, Any]) -> dict[str, float | int | str]:
         if isinstance(value, dict):
             for k, v in value.items():
                 walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif isinstance(value, list):  # e.g. warnings: one text column, empty when there are none
+            flat[prefix] = "; ".join(str(v) for v in value)
         elif value is not None:
             flat[prefix] = value
 

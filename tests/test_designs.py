@@ -93,7 +93,8 @@ def test_paper_4dn_outputs_are_pinned_byte_for_byte(tmp_path):
     """Every interpreter in the support matrix writes these bytes. The default design reproduced
     every output from before designs existed (summary.json gained `design` and `outcomes`); since
     then, on purpose: exactly rounded money sums (math.fsum) moved the last digit of two fees on
-    chain, and genesis records the run's horizon (summary.json the tip). Re-pin deliberately only,
+    chain, genesis records the run's horizon, and summary.json and the report gained the tip, the
+    lowest honest height, conflicting commits and fault warnings. Re-pin deliberately only,
     saying why: `storagemarket run paper-4dn --out DIR`, then `sha256sum` the files listed."""
     assert main(["run", "paper-4dn", "--seed", "0", "--out", str(tmp_path)]) == 0
     for line in (FIXTURE / "SHA256SUMS").read_text().splitlines():
