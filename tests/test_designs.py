@@ -77,7 +77,8 @@ class ForecastPool(CoordinationStage):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def test_stages():
+def registered_stages():
+    """The two stages above exist only while this module's tests run."""
     REAL_TIME.register(GridOnly)
     COORDINATION.register(ForecastPool)
     yield
