@@ -2,8 +2,10 @@
 
 Prints (1) Ed25519 verifications per second through the ledger's own path (parse the canonical
 envelope, check the signature) against the raw `cryptography` rate, and signing; (2) for Raft and
-BFT with 4, 7, 16 and 31 validators on a small-world graph: simulated block commit time, messages
-and bytes per block, transaction propagation p50/p95 and wall-clock blocks per second.
+BFT (one block due per simulated second) and proof of work (a block every 500 ms on average, final
+after 6 confirmations) with 4, 7, 16 and 31 validators on a small-world graph: simulated block
+commit time, messages and bytes per block, transaction propagation p50/p95 and wall-clock blocks
+per second.
 Run: .venv/bin/python benchmarks/bench_ledger.py  (add --quick for 4 and 16 validators only)
 """
 
@@ -15,11 +17,13 @@ import time
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.alliance import Alliance
+from ledger.consensus import ENGINES
 from ledger.consensus.base import BlockSchedule
 from ledger.consensus.cluster import Cluster
 from ledger.identity import Identity, Role, clear_signature_cache
 from ledger.merkle import merkle_root
 from ledger.network import NetworkParams
+from ledger.service import QUORUM_OF_ENGINE
 from ledger.transactions import SignedTx, sign_transaction
 
 DNOS = [f"dno{i}" for i in range(1, 11)]
@@ -69,8 +73,8 @@ def crypto_rates() -> None:
 
 def consensus_row(engine: str, n: int, blocks: int = 12) -> dict[str, float]:
     names = [f"v{i}" for i in range(1, n + 1)]
-    quorum = "majority_nodes" if engine == "raft" else "two_thirds_power"
-    a = Alliance.create(1, dnos=DNOS, validators=names, quorum=quorum)
+    target_bits = getattr(ENGINES[engine].default_params(), "target_bits", None)  # proof of work's
+    a = Alliance.create(1, dnos=DNOS, validators=names, quorum=QUORUM_OF_ENGINE[engine], pow_target_bits=target_bits)
     net = NetworkParams(n_validators=n, topology="small_world", degree=4, jitter_ms=2.0)
     c = Cluster(a, engine, network=net, seed=1, schedule=BlockSchedule(first_ms=0.0, interval_ms=1000.0))
     for k, dno in enumerate(DNOS):  # ten bids per block
@@ -88,10 +92,11 @@ def consensus_row(engine: str, n: int, blocks: int = 12) -> dict[str, float]:
 
 
 def consensus_table(sizes: list[int]) -> None:
-    print("\nconsensus (small-world graph, degree 4, median hop 20 ms, one block per simulated second, 10 bids/block)")
+    print("\nconsensus (small-world graph, degree 4, median hop 20 ms, 10 bids/block; raft, bft: a block due per "
+          "simulated second; pow: one per 500 ms on average, commit = 6 confirmations)")
     print(f"  {'engine':6} {'n':>3} {'commit ms':>10} {'msgs/block':>11} {'kB/block':>9} "
           f"{'tx p50 ms':>10} {'tx p95 ms':>10} {'finality p50':>13} {'blocks/s wall':>14}")
-    for engine in ("raft", "bft"):
+    for engine in ("raft", "bft", "pow"):
         for n in sizes:
             m = consensus_row(engine, n)
             print(f"  {engine:6} {n:>3} {m['block_commit_ms_mean']:>10.1f} {m['messages_per_block']:>11.0f} "

@@ -4,6 +4,7 @@ Where to look: identity (Ed25519 keys, registry), transactions (kinds, signed en
 mempool, merkle (RFC 6962), block (headers, votes, certificates), store (SQLite), verify
 (`ledger verify`), network and gossip (simulated links and flooding), clock (discrete events),
 consensus/ (engine registry, Raft with double credit, Tendermint-style BFT, Byzantine behaviours,
-the cluster driver), credit, contracts/ (runtime and market clearing), chain (one replica),
+the cluster driver), credit (the double-credit rules), contracts/ (runtime, market clearing,
+agreements, the credit contract that keeps double credit on chain), chain (one replica),
 service (the model's entry point).
 """

@@ -31,7 +31,7 @@ class Alliance:
                quorum: str = "two_thirds_power", credits: Mapping[str, float] | None = None,
                chain_id: str = "storagemarket-1", market: Mapping[str, Any] | None = None,
                gate_offset_ms: float = 600_000.0, hour_ms: float = 3_600_000.0,
-               horizon_hours: int | None = None) -> "Alliance":
+               horizon_hours: int | None = None, pow_target_bits: int | None = None) -> "Alliance":
         """Keys for each (organisation, role); validator powers from credit (equal by default)."""
         roles = [(d, Role.DNO) for d in dnos] + [(s, Role.STORAGE_OWNER) for s in storage_owners]
         roles += [(v, Role.VALIDATOR) for v in validators]
@@ -42,5 +42,5 @@ class Alliance:
         by_name = voting_powers(credit)
         powers = {identities[(v, Role.VALIDATOR)].public_hex: p for v, p in by_name.items()}
         genesis = Genesis(chain_id, Registry.of(list(identities.values())), ValidatorSet(powers, quorum),
-                          dict(market or {}), gate_offset_ms, hour_ms, horizon_hours)
+                          dict(market or {}), gate_offset_ms, hour_ms, horizon_hours, pow_target_bits)
         return cls(genesis, identities)

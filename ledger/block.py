@@ -3,7 +3,8 @@
 The header commits to everything else: the previous header's hash chains blocks, the RFC 6962
 root commits to the entries, the state root to the contracts' result. The certificate sits
 outside the header because it signs the header's hash; it is checked against the validator set
-and the quorum rule named in the genesis document.
+and the quorum rule named in the genesis document. A proof-of-work block has no certificate: the
+nonce in its header, which puts the header's hash below the genesis target, is its seal.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ class MalformedBlock(ValueError):
     """Stored or received bytes that are not a well-formed header, entry or certificate."""
 
 
-def _decode(data: bytes, keys: set[str], what: str) -> dict:
+def _decode(data: bytes, keys: set[str], what: str, optional: frozenset[str] = frozenset()) -> dict:
     try:
         doc = parse_canonical(data)
     except NonCanonical as exc:
         raise MalformedBlock(f"{what}: {exc}") from exc
-    if not isinstance(doc, dict) or set(doc) != keys:
-        raise MalformedBlock(f"{what} must have exactly {sorted(keys)}")
+    if not isinstance(doc, dict) or not keys <= set(doc) <= keys | optional:
+        extra = f" (and optionally {sorted(optional)})" if optional else ""
+        raise MalformedBlock(f"{what} must have exactly {sorted(keys)}{extra}")
     return doc
 
 
@@ -50,11 +52,17 @@ class BlockHeader:
     proposer: str  # validator public key, hex ("" for genesis)
     round: int  # BFT round, or Raft term
     time_ms: float  # simulated time at proposal
+    # Proof of work's nonce (SHA-256 of the header below the genesis target); None, and then left
+    # out of the encoding, for engines that seal blocks with a certificate instead.
+    nonce: int | None = None
 
     def to_doc(self) -> dict:
-        return {"chain_id": self.chain_id, "height": self.height, "prev_hash": self.prev_hash,
-                "tx_root": self.tx_root, "state_root": self.state_root, "proposer": self.proposer,
-                "round": self.round, "time_ms": self.time_ms}
+        doc = {"chain_id": self.chain_id, "height": self.height, "prev_hash": self.prev_hash,
+               "tx_root": self.tx_root, "state_root": self.state_root, "proposer": self.proposer,
+               "round": self.round, "time_ms": self.time_ms}
+        if self.nonce is not None:
+            doc["nonce"] = self.nonce
+        return doc
 
     @cached_property
     def encoded(self) -> bytes:
@@ -67,8 +75,10 @@ class BlockHeader:
     @classmethod
     def from_bytes(cls, data: bytes) -> "BlockHeader":
         doc = _decode(data, {"chain_id", "height", "prev_hash", "tx_root", "state_root", "proposer",
-                             "round", "time_ms"}, "header")
-        ok = (isinstance(doc["height"], int) and isinstance(doc["round"], int)
+                             "round", "time_ms"}, "header", frozenset({"nonce"}))
+        nonce = doc.get("nonce", 0)
+        ok = (isinstance(nonce, int) and not isinstance(nonce, bool) and nonce >= 0
+              and isinstance(doc["height"], int) and isinstance(doc["round"], int)
               and isinstance(doc["time_ms"], (int, float)) and isinstance(doc["chain_id"], str)
               and all(_is_hex(doc[k], 32) for k in ("prev_hash", "tx_root", "state_root"))
               and (doc["proposer"] == "" or _is_hex(doc["proposer"], 32)))

@@ -1,21 +1,24 @@
 """One node's replica of the chain: committed blocks, the state after them, and its mempool.
 
-Consensus engines call `build`, `check` and `commit`; everything here is deterministic, so
-honest replicas that commit the same blocks hold the same state and the same store bytes.
+Consensus engines call `build`, `problem` and `commit`; everything here is deterministic, so
+honest replicas that commit the same blocks hold the same state and the same store bytes. The
+module-level `build_block`, `extension_problem` and `execution_problem` do the same work on any
+parent, for an engine (proof of work) that executes blocks before they are final.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ledger.block import Block, BlockEntry, BlockHeader, CommitCertificate, MalformedBlock, tx_root
-from ledger.contracts import (BlockContext, ContractError, execute_block, genesis_state, state_root,
-                              system_transactions)
+from ledger.contracts import (BlockContext, ContractError, Evidence, evidence_transactions, execute_block,
+                              genesis_state, state_root, system_transactions)
 from ledger.contracts.runtime import apply_entry
 from ledger.genesis import Genesis
 from ledger.identity import Identity
 from ledger.mempool import Mempool
+from ledger.proof_of_work import work_problem
 from ledger.store import BlockStore
 
 
@@ -44,64 +47,99 @@ class Chain:
     def tip(self) -> BlockHeader:
         return self.blocks[-1].block.header
 
-    def _context(self, height: int, time_ms: float, proposer: str) -> BlockContext:
-        return BlockContext(height, time_ms, proposer, self.genesis)
-
-    def build(self, proposer: Identity, round_: int, time_ms: float, entries: list[BlockEntry] | None = None) -> Block:
+    def build(self, proposer: Identity, round_: int, time_ms: float, entries: list[BlockEntry] | None = None,
+              evidence: Evidence | None = None) -> Block:
         """A block on the tip from `entries` (default: what the mempool offers), then the proposer's
-        own gate closures and clearing results, with the state root they all lead to."""
-        entries = list(self.mempool.select() if entries is None else entries)
-        height = self.height + 1
-        ctx = self._context(height, time_ms, proposer.public_hex)
-        work = copy.deepcopy(self.state)  # scratch: users' entries, then the system's, applied in place
-        for index, entry in enumerate(entries):
-            apply_entry(work, entry, ctx, index)
-        entries += system_transactions(work, proposer, ctx)
-        state, events = execute_block(self.state, entries, ctx)
-        header = BlockHeader(self.genesis.chain_id, height, self.tip.hash, tx_root(entries),
-                             state_root(state), proposer.public_hex, round_, time_ms)
-        self._executed[header.hash] = (state, events)
-        return Block(header, tuple(entries))
+        own gate closures and clearing results, with the state root they all lead to. On a chain
+        that keeps credit it carries the tip's certificate as evidence, with `evidence`'s votes."""
+        entries = self.mempool.select() if entries is None else entries
+        evidence = replace(evidence or Evidence(), certificate=self.blocks[-1].certificate)
+        block, state, events = build_block(self.genesis, self.state, self.tip, proposer, round_, time_ms, entries,
+                                           evidence)
+        self._executed[block.hash] = (state, events)
+        return block
 
     def problem(self, block: Block) -> str | None:
         """Why `block` may not extend this replica's tip, or None after executing it."""
-        h = block.header
-        if h.chain_id != self.genesis.chain_id or h.height != self.height + 1 or h.prev_hash != self.tip.hash:
-            return "does not extend the tip"
-        if h.proposer not in self.genesis.validators.powers:
-            return "proposer is not a validator"
-        if h.time_ms < self.tip.time_ms:
-            return "time runs backwards"
-        if h.tx_root != tx_root(block.entries):
-            return "transaction root mismatch"
-        if h.hash in self._executed:
-            return None
-        try:
-            state, events = execute_block(self.state, block.entries, self._context(h.height, h.time_ms, h.proposer))
-        except (ContractError, MalformedBlock) as exc:
-            return f"contract rejected it: {exc}"
-        if state_root(state) != h.state_root:
-            return "state root mismatch"
-        self._executed[h.hash] = (state, events)
-        return None
+        problem = extension_problem(self.genesis, self.tip, block)
+        if problem is not None or block.hash in self._executed:
+            return problem
+        problem, executed = execution_problem(self.genesis, self.state, block)
+        if executed is not None:
+            self._executed[block.hash] = executed
+        return problem
 
-    def commit(self, block: Block, certificate: CommitCertificate | None) -> Committed:
+    def commit(self, block: Block, certificate: CommitCertificate | None,
+               executed: tuple[dict, list[dict]] | None = None) -> Committed:
+        """Append `block`, sealed by `certificate` (or, on a proof-of-work chain, by its nonce).
+        `executed`: the state and events this node already computed for it on the same parent
+        (a proof-of-work node executes blocks while they are still tentative)."""
+        if executed is not None and block.header.prev_hash == self.tip.hash:
+            self._executed[block.hash] = executed
         problem = self.problem(block)
         if problem is not None:
             raise ValueError(f"cannot commit block {block.height}: {problem}")
-        if certificate is not None:
-            cert_problem = certificate.problem(block.header, self.genesis.validators)
-            if cert_problem is not None:
-                raise ValueError(f"cannot commit block {block.height}: {cert_problem}")
+        mined = self.genesis.pow_target_bits is not None
+        if certificate is not None or not mined:
+            seal_problem = certificate.problem(block.header, self.genesis.validators) if certificate else None
+        else:
+            seal_problem = work_problem(block.header, self.genesis)
+        if seal_problem is not None:
+            raise ValueError(f"cannot commit block {block.height}: {seal_problem}")
         self.state, events = self._executed.pop(block.hash)
         self._executed.clear()
         record = Committed(block, certificate, events)
         self.blocks.append(record)
         self.mempool.remove_committed(list(block.entries))
-        if self.store is not None and certificate is not None:
+        if self.store is not None and (certificate is not None or mined):
             self.store.append(block, certificate)
         return record
 
     def close(self) -> None:
         if self.store is not None:
             self.store.close()
+
+
+def build_block(genesis: Genesis, state: dict, parent: BlockHeader, proposer: Identity, round_: int,
+                time_ms: float, entries: list[BlockEntry],
+                evidence: Evidence | None = None) -> tuple[Block, dict, list[dict]]:
+    """A block on `parent` (whose resulting state is `state`) from the users' `entries`, then the
+    proposer's own evidence for the credit contract, gate closures and clearing results; with the
+    state and events it leads to."""
+    entries = list(entries)
+    ctx = BlockContext(parent.height + 1, time_ms, proposer.public_hex, genesis, parent.hash)
+    work = copy.deepcopy(state)  # scratch: users' entries, then the system's, applied in place
+    for index, entry in enumerate(entries):
+        apply_entry(work, entry, ctx, index)
+    entries += system_transactions(work, proposer, ctx, evidence_transactions(work, ctx, evidence))
+    new_state, events = execute_block(state, entries, ctx)
+    header = BlockHeader(genesis.chain_id, ctx.height, parent.hash, tx_root(entries), state_root(new_state),
+                         proposer.public_hex, round_, time_ms)
+    return Block(header, tuple(entries)), new_state, events
+
+
+def extension_problem(genesis: Genesis, parent: BlockHeader, block: Block) -> str | None:
+    """Why `block` cannot follow `parent`, by what its header and entries say (nothing executed)."""
+    h = block.header
+    if h.chain_id != genesis.chain_id or h.height != parent.height + 1 or h.prev_hash != parent.hash:
+        return "does not extend the tip"
+    if h.proposer not in genesis.validators.powers:
+        return "proposer is not a validator"
+    if h.time_ms < parent.time_ms:
+        return "time runs backwards"
+    if h.tx_root != tx_root(block.entries):
+        return "transaction root mismatch"
+    return None
+
+
+def execution_problem(genesis: Genesis, state: dict, block: Block) -> tuple[str | None, tuple[dict, list[dict]] | None]:
+    """Execute `block` on `state` (its parent's): (None, (state, events)), or (why not, None)."""
+    h = block.header
+    try:
+        ctx = BlockContext(h.height, h.time_ms, h.proposer, genesis, h.prev_hash)
+        new_state, events = execute_block(state, block.entries, ctx)
+    except (ContractError, MalformedBlock) as exc:
+        return f"contract rejected it: {exc}", None
+    if state_root(new_state) != h.state_root:
+        return "state root mismatch", None
+    return None, (new_state, events)

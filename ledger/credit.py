@@ -8,6 +8,7 @@ what Raft's safety rests on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +27,13 @@ class CreditParams(BaseModel):
     b_plus: float = Field(0.01, ge=0, description="NC gain per good epoch; [A] B.2.4")
     b_minus: float = Field(0.1, ge=0, description="NC loss per timeout or invalid block; [A] B.2.4")
     initial: float = Field(0.8, ge=0, le=1, description="starting TC and NC; [A] B.2.4")
+    theta_trade: float = Field(
+        0.6, ge=0, le=1, description="TC a DNO needs for its bids to enter the market; [A] B.2.4")
+    delivery_tolerance: float = Field(
+        0.05, ge=0, description="metered delivery may differ from the contracted volume by this share; [A] B.3.6")
+    timeout_blocks: int = Field(
+        3, ge=1, description="blocks in a row a validator missing from the commit evidence has timed out; "
+        "each further miss is another timeout; [A]")
 
 
 @dataclass(frozen=True)
@@ -69,3 +77,28 @@ def election_timeout_ms(c: Credit, p: CreditParams, min_ms: float, max_ms: float
                         rng: np.random.Generator) -> float:
     """Constraint 3: tau = tau_min + (tau_max - tau_min)(1 - CC) + U(0, j); high credit stands first."""
     return min_ms + (max_ms - min_ms) * (1.0 - c.composite(p)) + float(rng.uniform(0.0, jitter_ms))
+
+
+Unit = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Switch(BaseModel):
+    enabled: bool = Field(False, description="keep double credit on chain and let it gate bids and Raft; [A]")
+
+
+class ChainCredit(CreditParams, _Switch):  # bases in this order put `enabled` first in the block
+    """Double credit kept on chain by the credit contract: a scenario's `ledger.credit` block.
+
+    Off by default, so a chain without it is byte for byte the chain it was before credit existed.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    participants: dict[str, Unit] = Field(
+        default_factory=dict, description="DNO -> starting transaction credit; unlisted DNOs start at `initial`")
+    validators: dict[int, Unit] = Field(
+        default_factory=dict, description="validator index -> starting node credit; unlisted ones start at `initial`")
+
+    @property
+    def rules(self) -> CreditParams:
+        """The rules alone, as the genesis document carries them."""
+        return CreditParams(**self.model_dump(include=set(CreditParams.model_fields)))

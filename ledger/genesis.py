@@ -33,6 +33,19 @@ class Genesis:
     # Market hours the run lasts: a verifier then knows where the chain must reach, so a ledger
     # whose last blocks were cut off fails. None for chains without a planned end (some tests).
     horizon_hours: int | None = None
+    # Proof of work only (quorum rule `proof_of_work`): a header's SHA-256 must start with this
+    # many zero bits, so a verifier checks each block's nonce against the chain's own target.
+    pow_target_bits: int | None = None
+    # Double credit kept on chain (ledger.contracts.credit): its rules and everyone's starting
+    # credit. Empty, and then left out of the document, on chains that keep no credit.
+    credit: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if (self.validators.quorum == "proof_of_work") != (self.pow_target_bits is not None):
+            raise ValueError("a proof_of_work chain needs pow_target_bits, and only such a chain has one")
+        bits = self.pow_target_bits
+        if bits is not None and (isinstance(bits, bool) or not isinstance(bits, int) or not 0 <= bits <= 256):
+            raise ValueError(f"pow_target_bits must be an integer in 0..256, not {bits!r}")
 
     def to_doc(self) -> dict:
         doc = {"chain_id": self.chain_id, "members": self.registry.to_doc(),
@@ -40,6 +53,10 @@ class Genesis:
                "gate_offset_ms": self.gate_offset_ms, "hour_ms": self.hour_ms}
         if self.horizon_hours is not None:
             doc["horizon_hours"] = self.horizon_hours
+        if self.pow_target_bits is not None:
+            doc["pow_target_bits"] = self.pow_target_bits
+        if self.credit:
+            doc["credit"] = dict(self.credit)
         return doc
 
     @property
@@ -51,7 +68,7 @@ class Genesis:
         doc = parse_canonical(data)
         return cls(doc["chain_id"], Registry.from_doc(doc["members"]),
                    ValidatorSet.from_doc(doc["validators"]), doc["market"], doc["gate_offset_ms"], doc["hour_ms"],
-                   doc.get("horizon_hours"))
+                   doc.get("horizon_hours"), doc.get("pow_target_bits"), doc.get("credit", {}))
 
     def gate_closure_ms(self, day: int, hour: int) -> float:
         """Simulated time at which hour `hour` (1..24) of day `day` stops taking bids."""

@@ -74,17 +74,21 @@ class Mempool:
             self._by_key[dedup_token(key)] = stx.tx_id
         return entry
 
-    def pending(self) -> list[SignedTx]:
-        """Every pooled transaction, in receipt order (then id), for re-announcing to peers."""
-        return [e.tx for e in sorted(self._by_id.values(), key=lambda e: (e.seen_ms, e.tx.tx_id))]
+    def pending(self, seen_by_ms: float | None = None) -> list[SignedTx]:
+        """Pooled transactions (those received by `seen_by_ms`, if given), in receipt order (then
+        id), for re-announcing to peers."""
+        entries = sorted(self._by_id.values(), key=lambda e: (e.seen_ms, e.tx.tx_id))
+        return [e.tx for e in entries if seen_by_ms is None or e.seen_ms <= seen_by_ms]
 
-    def select(self, limit: int | None = None, seen_by_ms: float | None = None) -> list[BlockEntry]:
-        """Entries a proposer may include now: per sender, consecutive nonces from the committed one.
+    def select(self, limit: int | None = None, seen_by_ms: float | None = None,
+               state: dict | None = None) -> list[BlockEntry]:
+        """Entries a proposer may include now: per sender, consecutive nonces from the committed one
+        (or from `state`'s, for a block on a tip that is not yet committed, as proof of work builds).
 
         Ordered by receipt time, then transaction id, so the proposer's view of the network decides
         the order and nothing else does.
         """
-        state = self._state()
+        state = self._state() if state is None else state
         pending = sorted(self._by_id.values(), key=lambda e: (e.seen_ms, e.tx.tx_id))
         if seen_by_ms is not None:
             pending = [e for e in pending if e.seen_ms <= seen_by_ms]

@@ -95,6 +95,26 @@ class SlowWindow(BaseModel):
         return self.start_ms <= now_ms < self.end_ms and (not self.nodes or u in self.nodes or v in self.nodes)
 
 
+class LossWindow(BaseModel):
+    """While active, every hop touching one of `nodes` (all nodes if empty) also drops a message
+    with probability `loss`, on top of the network's steady loss."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start_ms: float = Field(ge=0, description="simulated ms the lossy spell begins; [A]")
+    end_ms: float = Field(description="simulated ms it ends; [A]")
+    loss: float = Field(gt=0, lt=1, description="probability a hop drops a message while it lasts; [A]")
+    nodes: frozenset[int] = Field(frozenset(), description="affected nodes; empty means all; [A]")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LossWindow":
+        if self.end_ms <= self.start_ms:
+            raise ValueError("a lossy spell must end after it starts")
+        return self
+
+    def applies(self, u: int, v: int, now_ms: float) -> bool:
+        return self.start_ms <= now_ms < self.end_ms and (not self.nodes or u in self.nodes or v in self.nodes)
+
+
 class NetworkParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     topology: str = Field("small_world", description="graph family, a key of TOPOLOGIES; [A]")
@@ -107,6 +127,12 @@ class NetworkParams(BaseModel):
     client_latency_ms: float = Field(10.0, ge=0, description="median client-to-validator latency, ms; [A]")
     partitions: tuple[PartitionWindow, ...] = Field((), description="partition schedule; [A]")
     slowdowns: tuple[SlowWindow, ...] = Field((), description="extra-delay schedule; [A]")
+    losses: tuple[LossWindow, ...] = Field((), description="spells of extra message loss; [A]")
+
+    @property
+    def can_lose(self) -> bool:
+        """Whether a hop may drop a message: then only anti-entropy makes a flood complete."""
+        return self.loss > 0 or bool(self.losses)
 
     @model_validator(mode="after")
     def _known_topology(self) -> "NetworkParams":
@@ -161,15 +187,19 @@ class Network:
             delay += float(self._fault_rng.uniform(0.0, self.params.jitter_ms))
         return delay + sum(w.extra_ms for w in self.params.slowdowns if w.applies(u, v, now_ms))
 
-    def _lost(self) -> bool:
-        return bool(self.params.loss) and bool(self._fault_rng.random() < self.params.loss)
+    def _lost(self, u: int, v: int, now_ms: float) -> bool:
+        p = self.params.loss
+        for w in self.params.losses:
+            if w.applies(u, v, now_ms):
+                p = 1.0 - (1.0 - p) * (1.0 - w.loss)
+        return p > 0 and bool(self._fault_rng.random() < p)
 
     def hop(self, u: int, v: int, size: int, now_ms: float) -> float | None:
         """Send one message over link u-v; its arrival time, or None if cut or lost."""
         if not self.link_up(u, v, now_ms):
             return None
         self._count(u, v, size)
-        if self._lost():
+        if self._lost(u, v, now_ms):
             self.dropped += 1
             return None
         return now_ms + self._hop_delay(u, v, now_ms)
@@ -191,7 +221,7 @@ class Network:
         t = now_ms
         for u, v in zip(path, path[1:]):
             self._count(u, v, size)
-            if self._lost():
+            if self._lost(u, v, now_ms):
                 self.dropped += 1
                 return None
             t += self._hop_delay(u, v, now_ms)

@@ -10,20 +10,24 @@ are tracked here, as a wallet would, so callers only say what to submit and when
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 from ledger.alliance import Alliance
 from ledger.consensus import ENGINES
 from ledger.consensus.base import BlockSchedule
 from ledger.consensus.cluster import Cluster, Crash
-from ledger.contracts import approval_message, hour_key, market_document
+from ledger.contracts import (approval_message, credit_document, hour_key, market_document, participant_credits,
+                              validator_credits)
+from ledger.credit import ChainCredit, Credit
+from ledger.contracts.tokens import token_balances
 from ledger.identity import Role
 from ledger.network import NetworkParams
 from ledger.offchain import OffChainChannel
-from ledger.tolerance import fault_warnings
+from ledger.tolerance import fault_warnings, timing_warnings
 from ledger.transactions import sign_transaction
 
-QUORUM_OF_ENGINE = {"bft": "two_thirds_power", "raft": "majority_nodes"}
+QUORUM_OF_ENGINE = {"bft": "two_thirds_power", "raft": "majority_nodes", "pow": "proof_of_work"}
 
 
 class MarketLedger:
@@ -34,21 +38,32 @@ class MarketLedger:
                  engine_params: Any = None, byzantine: Mapping[int, str] | None = None,
                  crashes: Sequence[Crash] = (), credits: Mapping[str, float] | None = None,
                  storage_owners: Sequence[str] = (), main_grid: str = "main_grid",
-                 horizon_hours: int | None = None):
+                 horizon_hours: int | None = None, chain_credit: ChainCredit | None = None,
+                 validator_hosts: Sequence[str | None] = ()):
         if engine not in ENGINES:
             raise ValueError(f"unknown consensus engine {engine!r}; known: {sorted(ENGINES)}")
         network = network or NetworkParams()
+        if isinstance(engine_params, Mapping):  # e.g. a scenario's ledger.engine_params
+            engine_params = ENGINES[engine].params_model.model_validate(engine_params)
         validators = [f"validator{i + 1}" for i in range(network.n_validators)]
+        # a proof-of-work engine's target goes into genesis, so `ledger verify` checks each nonce
+        target_bits = getattr(engine_params or ENGINES[engine].default_params(), "target_bits", None)
         self.alliance = Alliance.create(
             run_seed, dnos=dnos, validators=validators, main_grid=main_grid, storage_owners=storage_owners,
             quorum=QUORUM_OF_ENGINE.get(engine, "two_thirds_power"), credits=credits, hour_ms=hour_ms,
-            gate_offset_ms=gate_offset_ms, market=market_document(params, tariff, design), horizon_hours=horizon_hours)
+            gate_offset_ms=gate_offset_ms, market=market_document(params, tariff, design), horizon_hours=horizon_hours,
+            pow_target_bits=target_bits)
+        if chain_credit is not None and chain_credit.enabled:  # genesis carries the credit contract's rules
+            keys = [identity.public_hex for identity in self.alliance.validators]  # node order
+            doc = credit_document(chain_credit, dnos, keys, validator_hosts)
+            self.alliance = replace(self.alliance, genesis=replace(self.alliance.genesis, credit=doc))
         self.genesis = self.alliance.genesis
         self.cluster = Cluster(self.alliance, engine, network=network, seed=run_seed, network_seed=network_seed,
                                params=engine_params, schedule=BlockSchedule(gate_offset_ms, hour_ms),
                                byzantine=byzantine, crashes=tuple(crashes), store_path=store_path)
         self._network = (network, run_seed if network_seed is None else network_seed)
         self._crashes = tuple(crashes)
+        self.main_grid = main_grid
         self._nonces: dict[tuple[str, Role], int] = {}
         self._entry = {name: i % network.n_validators for i, name in enumerate(sorted(dnos) + [main_grid])}
 
@@ -69,12 +84,14 @@ class MarketLedger:
 
     # --- submitting ----------------------------------------------------------------------------
 
-    def submit(self, organisation: str, role: Role | str, kind: str, payload: dict, at_ms: float) -> str:
-        """Sign `payload` as (organisation, role) with its next nonce and send it at `at_ms`."""
+    def submit(self, organisation: str, role: Role | str, kind: str, payload: dict, at_ms: float,
+               deadline_ms: float | None = None) -> str:
+        """Sign `payload` as (organisation, role) with its next nonce and send it at `at_ms`; the
+        sender re-sends it until it is committed or `deadline_ms` has passed."""
         key = (organisation, Role(role))
         nonce = self._nonces[key] = self._nonces.get(key, 0) + 1
         stx = sign_transaction(self.alliance.identity(*key), self.genesis.chain_id, kind, nonce, payload)
-        self.cluster.submit(stx, organisation, self._entry.get(organisation, 0), at_ms)
+        self.cluster.submit(stx, organisation, self._entry.get(organisation, 0), at_ms, deadline_ms)
         return stx.tx_id
 
     def register_all(self, at_ms: float = 0.0, details: Mapping[str, dict] | None = None) -> None:
@@ -91,7 +108,7 @@ class MarketLedger:
         at = self.hour_start_ms(day, hour) if at_ms is None else at_ms
         payload = {"day": day, "hour": hour, "round": 1, "side": side, "quantity_mwh": quantity_mwh,
                    "price_per_mwh": price_per_mwh}
-        return self.submit(dno, Role.DNO, "bid", payload, at)
+        return self.submit(dno, Role.DNO, "bid", payload, at, self.gate_closure_ms(day, hour))
 
     def offchain_channel(self, start_ms: float) -> OffChainChannel:
         """A channel for participants' off-chain messages over this chain's validator network."""
@@ -128,6 +145,12 @@ class MarketLedger:
                 "trades": pick("trade"), "grid": pick("grid_settlement"), "compensation": pick("compensation"),
                 "fees": pick("fee"), "clearing": events[0]["result"] if events else None}
 
+    def credits(self) -> tuple[dict[str, float], dict[str, Credit]]:
+        """Double credit as committed: each DNO's transaction credit and each validator's (TC, NC)
+        by key; both empty on a chain that keeps no credit."""
+        state = self.chain.state
+        return participant_credits(state), validator_credits(state)
+
     def metrics(self) -> dict[str, float]:
         """The cluster's metrics, the lowest height an honest validator reached and the heights
         where honest validators committed different blocks (a safety violation, never hidden)."""
@@ -137,8 +160,13 @@ class MarketLedger:
     def fault_warnings(self) -> list[str]:
         """The configured faults that exceed what the engine tolerates, one line each."""
         c = self.cluster
-        powers = [self.genesis.validators.powers[node.key] for node in c.nodes]
-        return fault_warnings(c.engine, powers, sorted(c.byzantine), self._crashes, self.genesis.hour_ms)
+        weights = [node.fault_weight() for node in c.nodes]  # voting power, or hash rate
+        return (fault_warnings(c.engine, weights, sorted(c.byzantine), self._crashes, self.genesis.hour_ms)
+                + timing_warnings(c.engine, c.nodes[0].params, c.network))
+
+    def token_balances(self) -> dict[str, float]:
+        """Token balances (1 token = 1 RMB) of every account from the final settlements on chain."""
+        return token_balances(self.genesis, self.chain.blocks, self.main_grid)
 
     def close(self) -> None:
         self.cluster.close()

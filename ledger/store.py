@@ -68,13 +68,15 @@ class BlockStore:
         self._db.execute("COMMIT")
         self.height, self.tip_hash = 0, genesis_header.hash
 
-    def append(self, block: Block, certificate: CommitCertificate) -> None:
+    def append(self, block: Block, certificate: CommitCertificate | None) -> None:
+        """Append `block` with its commit certificate (None for proof of work: its nonce seals it)."""
         header = block.header
         if header.height != self.height + 1 or header.prev_hash != self.tip_hash:
             raise StoreError(f"block {header.height} does not extend the tip at {self.height}")
         self._db.execute("BEGIN")
         self._db.execute("INSERT INTO blocks VALUES (?, ?, ?, ?)",
-                         (header.height, header.hash, header.encoded, certificate.encoded))
+                         (header.height, header.hash, header.encoded,
+                          None if certificate is None else certificate.encoded))
         self._db.executemany("INSERT INTO txs VALUES (?, ?, ?, ?)",
                              [(header.height, i, e.tx.tx_id, e.encoded) for i, e in enumerate(block.entries)])
         self._db.execute("COMMIT")

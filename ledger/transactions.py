@@ -120,6 +120,12 @@ register_kind(TxKind("day_settlement", VALIDATOR_ONLY, {"day": DAY, "dno": text,
                                                         "compensation_funded_rmb": MONEY}))
 register_kind(TxKind("fee", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, "dno": text, "quantity_mwh": MWH,
                                              "amount_rmb": MONEY}))
+# Double credit (ledger.contracts.credit): the proposer's evidence of consensus behaviour (the
+# parent block's commit votes, conflicting votes), and the metering party's reading of a delivery.
+register_kind(TxKind("evidence", VALIDATOR_ONLY, {"last_commit": lambda v: v is None or mapping(v),
+                                                  "conflicts": lambda v: isinstance(v, list)}))
+register_kind(TxKind("meter_reading", frozenset({Role.MAIN_GRID}), {"day": DAY, "hour": HOUR, "dno": text,
+                                                                    "delivered_mwh": MWH}))
 
 
 @dataclass(frozen=True)

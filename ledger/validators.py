@@ -3,7 +3,8 @@
 Quorum rules sit in a registry so the verifier checks a certificate by the rule named in the
 genesis document, whichever engine produced it. BFT needs more than two thirds of voting power;
 Raft needs a majority of nodes, whatever their credit (SPEC B.2.4: credit never moves the
-majority rule).
+majority rule). Proof of work needs no votes: validators are its miners, and the genesis target
+decides which blocks are sealed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ register_quorum_rule(QuorumRule(
     lambda vs, signers: 3 * sum(vs.powers[v] for v in signers) > 2 * vs.total_power))
 register_quorum_rule(QuorumRule(
     "majority_nodes", "ack", lambda vs, signers: 2 * len(signers) > len(vs.powers)))
+# Proof of work seals a block with its header's nonce, not with votes: no set of signers is a
+# quorum, so a certificate never finalises anything on such a chain.
+register_quorum_rule(QuorumRule("proof_of_work", "", lambda vs, signers: False))
 
 
 @dataclass(frozen=True)

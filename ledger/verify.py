@@ -3,7 +3,8 @@
 Checks, height by height: canonical encodings, the stored hash, the previous-hash chain, the
 RFC 6962 transaction root, every transaction signature, nonce and contract (by re-executing the
 block, which also recomputes the state root), and the commit certificate against the validator
-set and quorum rule of the genesis document. A light client trusting only the genesis document
+set and quorum rule of the genesis document (on a proof-of-work chain instead: the header's hash
+against the genesis target). A light client trusting only the genesis document
 learns from this whether the file is the chain the validators signed.
 
 Blocks cut off the end would leave a valid prefix, so the chain must also reach the run's horizon
@@ -22,6 +23,7 @@ from ledger.canonical import NonCanonical
 from ledger.contracts import BlockContext, ContractError, execute_block, genesis_state, state_root
 from ledger.genesis import Genesis
 from ledger.merkle import inclusion_proof, verify_inclusion
+from ledger.proof_of_work import work_problem
 from ledger.store import StoreError, read_rows
 
 
@@ -74,12 +76,10 @@ def _check_block(height, hash_, header_bytes, cert_bytes, rows, prev: BlockHeade
         entries.append(entry)
     if tx_root(entries) != header.tx_root:
         raise _Bad("transaction Merkle root mismatch")
-    if cert_bytes is None:
-        raise _Bad("no commit certificate")
-    cert_problem = CommitCertificate.from_bytes(cert_bytes).problem(header, genesis.validators)
-    if cert_problem:
-        raise _Bad(cert_problem)
-    ctx = BlockContext(height, header.time_ms, header.proposer, genesis)
+    seal = _seal_problem(header, cert_bytes, genesis)
+    if seal:
+        raise _Bad(seal)
+    ctx = BlockContext(height, header.time_ms, header.proposer, genesis, header.prev_hash)
     try:
         new_state, _ = execute_block(state, entries, ctx)
     except ContractError as exc:
@@ -87,6 +87,17 @@ def _check_block(height, hash_, header_bytes, cert_bytes, rows, prev: BlockHeade
     if state_root(new_state) != header.state_root:
         raise _Bad("state root mismatch")
     return header, new_state, len(entries)
+
+
+def _seal_problem(header: BlockHeader, cert_bytes: bytes | None, genesis: Genesis) -> str | None:
+    """Why the block is not final: its certificate falls short, or (proof of work) its nonce does."""
+    if genesis.pow_target_bits is not None:
+        if cert_bytes is not None:
+            return "a proof-of-work block carries no certificate"
+        return work_problem(header, genesis)
+    if cert_bytes is None:
+        return "no commit certificate"
+    return CommitCertificate.from_bytes(cert_bytes).problem(header, genesis.validators)
 
 
 def verify_store(path: str) -> VerifyReport:

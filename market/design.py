@@ -63,16 +63,21 @@ def choose(slot: str, block: Any) -> StageChoice:
         if raw:
             raise StageFieldError(sorted(raw)[0], f"unknown field ({name}'s parameters are the {stage.params_at}: block)")
         return StageChoice(stage=name, params=None)
+    return StageChoice(stage=name, params=validated(stage.Params, raw))
+
+
+def validated(model: type[BaseModel], raw: Any, prefix: str = "") -> Any:
+    """`raw` validated by `model`; the first bad field raises StageFieldError naming its path
+    (after `prefix`), so a scenario error names e.g. `ledger.engine_params.confirmations`."""
     try:
-        params = stage.Params.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
+        where = ".".join([prefix] * bool(prefix) + [str(p) for p in first["loc"]])
         message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
         if first["type"] == "finite_number":
             message = "must be a finite number (NaN and infinity are not allowed)"
         raise StageFieldError(where, message) from None
-    return StageChoice(stage=name, params=params)
 
 
 class Design(BaseModel):

@@ -52,6 +52,8 @@ def simulate(scenario: Scenario, seed: int, store_path: str | Path | None = None
         "trades": tables.trades(model),
         "settlement": tables.settlement(model),
     }
+    if scenario.ledger.credit.enabled:
+        frames["credit"] = tables.credit(model)
     summary = tables.summary(model, frames)
     timings = {
         "total_seconds": time.perf_counter() - start,

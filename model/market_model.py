@@ -93,10 +93,13 @@ class StorageMarketModel(mesa.Model):
             tariff=scenario.tariff,
             design=scenario.design,
             horizon_hours=self.hours_total,
+            chain_credit=chain.credit,
+            validator_hosts=chain.validator_hosts,
             hour_ms=hour_ms,
             gate_offset_ms=chain.gate_offset_ms,
             store_path=str(store_path) if store_path else None,
             byzantine=chain.byzantine,
+            engine_params=chain.engine_params or None,
             crashes=[
                 Crash(c.node, c.at_hour * hour_ms, None if c.restart_hour is None else c.restart_hour * hour_ms)
                 for c in chain.crashes
@@ -112,6 +115,8 @@ class StorageMarketModel(mesa.Model):
             )
             for i in range(chain.network.n_validators)
         ]
+        self._validator_names = {identity.public_hex: v.name
+                                 for identity, v in zip(self.ledger.alliance.validators, self.validators)}
         self.ledger.register_all(at_ms=0.0, details={d.name: _device_data(d.spec) for d in self.dnos})
 
         # Rows of the output tables, appended as hours are booked (DESIGN: build frames once).
@@ -119,6 +124,7 @@ class StorageMarketModel(mesa.Model):
         self.bid_rows: list[dict] = []
         self.trade_rows: list[dict] = []
         self.plan_rows: list[dict] = []  # per day and DNO: committed and own day-ahead plans
+        self.credit_rows: list[dict] = []  # double credit changes, when the chain keeps credit
         self.coordination_metrics: dict[str, float] = defaultdict(int)
         self.own_grid_rmb: dict[str, float] = {d.name: 0.0 for d in self.dnos}  # every own deviation with the grid
         self.clearings: dict[tuple[int, int], object] = {}  # (day, hour) -> ClearingResult
@@ -268,6 +274,8 @@ class StorageMarketModel(mesa.Model):
             for event in committed.events:
                 if event.get("event") == "hour_cleared":
                     self._book_clearing(event["day"], event["hour"], event["result"])
+                elif event.get("event") == "credit":
+                    self._book_credit(event)
         self._booked_height = chain.height
         self._settle_from_chain()
 
@@ -293,6 +301,13 @@ class StorageMarketModel(mesa.Model):
                                           "price_per_mwh": bid.price_per_mwh,
                                           "submitted_at": first[bid.bidder]["submitted_at"], "included": True,
                                           "tx_id": first[bid.bidder]["tx_id"]})
+
+    def _book_credit(self, event: dict) -> None:
+        """One credit change: a DNO's transaction credit, or a validator's both credits and composite."""
+        self.credit_rows.append({**self._base(event["day"], event["hour"]),
+                                 "node_or_participant": self._validator_names.get(event["who"], event["who"]),
+                                 "transaction_credit": event["transaction"], "node_credit": event["node"],
+                                 "composite": event["composite"], "event": event["reason"]})
 
     def _trade_row(self, p: dict, tx_id: str, height: int, **fields) -> dict:
         valley = self.config.tariff.is_valley(p["hour"])

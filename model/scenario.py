@@ -15,8 +15,9 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from market.design import Design, StageFieldError
+from market.design import Design, StageFieldError, validated
 from market.params import MechanismParams
+from ledger.credit import ChainCredit
 from ledger.network import NetworkParams
 from market.tariff import HOURS, Tariff
 
@@ -175,7 +176,14 @@ class CrashSpec(_Strict):
 class LedgerParams(_Strict):
     """The permissioned chain carrying the market (DESIGN "The ledger")."""
 
-    engine: str = Field("bft", description="consensus engine: bft (Byzantine faults) or raft (crash faults); [A]")
+    engine: str = Field(
+        "bft", description="consensus engine: bft (Byzantine faults), raft (crash faults) or pow (proof of work); [A]"
+    )
+    engine_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the engine's own parameters (e.g. pow: confirmations, mean_block_interval_ms); "
+        "defaults if empty; [A]",
+    )
     network: NetworkParams = Field(default_factory=NetworkParams, description="validator network; [A]")
     validator_hosts: list[str] = Field(
         default_factory=list,
@@ -190,6 +198,11 @@ class LedgerParams(_Strict):
     )
     gate_offset_ms: float = Field(
         2_000.0, gt=0, description="gate closure after the hour's start, simulated ms; [A]"
+    )
+    credit: ChainCredit = Field(
+        default_factory=ChainCredit,
+        description="double credit on chain (docs/credit.md): off unless enabled; with engine raft it is the "
+        "paper's Raft with double credit; [A]",
     )
 
     @model_validator(mode="after")
@@ -209,11 +222,22 @@ class LedgerParams(_Strict):
         for crash in self.crashes:
             if crash.node >= n:
                 raise ValueError(f"crashed validator {crash.node} is not one of 0..{n - 1}")
+        _check_engine_params(ENGINES[self.engine], self.engine_params, n)
         if len(self.validator_hosts) > n:
             raise ValueError(f"{len(self.validator_hosts)} hosts for {n} validators")
+        for node in self.credit.validators:
+            if not 0 <= node < n:
+                raise ValueError(f"credit.validators: validator {node} is not one of 0..{n - 1}")
         if self.gate_offset_ms >= self.hour_ms:
             raise ValueError("gate_offset_ms must be shorter than hour_ms")
         return self
+
+
+def _check_engine_params(engine: Any, raw: dict[str, Any], n_validators: int) -> None:
+    """Validate `ledger.engine_params` against the engine's parameter model, naming the field."""
+    problem = validated(engine.params_model, raw, "engine_params").validator_problem(n_validators)
+    if problem is not None:
+        raise StageFieldError(f"engine_params.{problem[0]}", problem[1])
 
 
 class CarbonParams(_Strict):
@@ -247,6 +271,9 @@ class ScenarioBase(_Strict):
         for host in self.ledger.validator_hosts:
             if host not in hosts:
                 raise ValueError(f"validator host {host!r} is neither a DNO nor main_grid")
+        for name in self.ledger.credit.participants:
+            if name not in hosts - {"main_grid"}:
+                raise ValueError(f"ledger.credit.participants: {name!r} is not a DNO")
         return self
 
 

@@ -44,6 +44,13 @@ def trades(model) -> pd.DataFrame:
     return frame
 
 
+def credit(model) -> pd.DataFrame:
+    """credit.csv: every change of double credit the chain committed, in chain order (node credit
+    and composite are empty for DNOs, which hold transaction credit only)."""
+    columns = ["day", "hour", "node_or_participant", "transaction_credit", "node_credit", "composite", "event"]
+    return pd.DataFrame(model.credit_rows, columns=columns).astype({"node_credit": float, "composite": float})
+
+
 def settlement(model) -> pd.DataFrame:
     """One row per DNO: the money terms as settled on chain, net revenue, S0 baseline and gain."""
     rows = []
@@ -88,7 +95,7 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
     chain["bids_missed_gate"] = int((~frames["bids"].included).sum()) if len(frames["bids"]) else 0
     trades = frames["trades"]
     valley_p2p = trades[(trades.kind == "p2p") & trades.valley.astype(bool)]
-    return {
+    out = {
         "scenario": s.name,
         "seed": model.seed,
         "days": s.days,
@@ -113,6 +120,24 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "design": s.design.model_dump(mode="json"),
         "warnings": model.ledger.fault_warnings(),
         "outcomes": outcomes(model, frames, chain),
+    }
+    if s.ledger.credit.enabled:  # only then: a chain without credit has the summary it always had
+        out["credit"] = credit_summary(model)
+    return out
+
+
+def credit_summary(model) -> dict[str, Any]:
+    """Double credit at the end of the run: each DNO's transaction credit, each validator's node
+    credit and composite, and how many bids the trading contract refused for low credit."""
+    participants, validators = model.ledger.credits()
+    names = {v.name: model.ledger.alliance.validators[v.index].public_hex for v in model.validators}
+    rules = model.config.ledger.credit.rules
+    refused = sum(len([r for r in book if "refused" in r]) for book in model.ledger.chain.state["bids"].values())
+    return {
+        "transaction_by_dno": participants,
+        "node_by_validator": {name: validators[key].node for name, key in names.items()},
+        "composite_by_validator": {name: validators[key].composite(rules) for name, key in names.items()},
+        "bids_refused": refused,
     }
 
 

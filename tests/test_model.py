@@ -139,8 +139,14 @@ def baseline():
         # sent on: the successor must collect acks for that earlier-term block again
         ["ledger.engine=raft", "ledger.crashes=[{node: 0, at_hour: 6.2001}]"],
         ["ledger.byzantine={2: equivocating}"],
+        # hops slower than the election timeout depose leader after leader; once it ends, all up
+        ["ledger.engine=raft", "ledger.network.slowdowns=[{start_ms: 50000, end_ms: 90000, extra_ms: 250}]"],
+        # a lossy spell: floods get holes, the pools' anti-entropy and the clients' re-sends fill them
+        ["ledger.engine=raft", "ledger.network.losses=[{start_ms: 30000, end_ms: 120000, loss: 0.3}]"],
+        ["ledger.network.losses=[{start_ms: 30000, end_ms: 120000, loss: 0.3}]"],
     ],
-    ids=["raft", "raft-crash-restart", "raft-leader-crash", "raft-leader-crash-mid-block", "bft-byzantine"],
+    ids=["raft", "raft-crash-restart", "raft-leader-crash", "raft-leader-crash-mid-block", "bft-byzantine",
+         "raft-after-slowdown", "raft-lossy", "bft-lossy"],
 )
 def test_faults_do_not_change_the_market_outcome(baseline, overrides):
     faulty = simulate(load("paper-4dn", overrides), 1)
@@ -231,3 +237,58 @@ def test_the_model_never_shadows_a_name_mesa_owns():
     assert "scenario" not in vars(model) and model.config.name == "paper-4dn"
     for cls in (StorageMarketModel, LiveModel):  # SolaraViz's reset passes Mesa's own scenario=
         assert "scenario" not in cls.__init__.__code__.co_varnames[: cls.__init__.__code__.co_argcount]
+
+
+# --- double credit on chain ----------------------------------------------------------------------
+
+CREDIT_COLUMNS = ["day", "hour", "node_or_participant", "transaction_credit", "node_credit", "composite", "event"]
+
+
+@pytest.fixture(scope="module")
+def credit_run(tmp_path_factory) -> Path:
+    """paper-4dn on Raft with double credit, DN1 starting below the trade-admission threshold."""
+    out = tmp_path_factory.mktemp("credit")
+    run(load("paper-4dn", ["ledger.engine=raft", "ledger.credit.enabled=true",
+                           "ledger.credit.participants={DN1: 0.5}"]), 1, out)
+    return out
+
+
+def test_credit_is_written_only_when_the_chain_keeps_it(paper, credit_run):
+    import json
+
+    assert not (paper / "credit.csv").exists() and "credit" not in json.loads((paper / "summary.json").read_text())
+    assert list(_csv(credit_run, "credit").columns) == CREDIT_COLUMNS
+    assert verify_store(str(credit_run / "ledger.sqlite")).ok  # the verifier replays the credit contract
+
+
+def test_transaction_credit_replays_from_the_bids(credit_run):
+    """Each DNO's credit.csv rows are its round-1 bids in order: on time and admitted, settled (+a+);
+    refused exactly while its credit is below theta_trade, settled with the grid (+a+ as well)."""
+    import json
+
+    credit, bids = _csv(credit_run, "credit"), _csv(credit_run, "bids")
+    first = bids[bids["round"] == 1].sort_values(["day", "hour"])
+    final = {}
+    for dno, own in first.groupby("dno"):
+        tc, expected = (0.5 if dno == "DN1" else 0.8), []
+        for bid in own.itertuples():
+            assert bool(bid.included) == (tc >= 0.6)
+            tc = min(1.0, tc + 0.02)
+            expected.append(("settled" if bid.included else "refused", round(tc, 6)))
+        rows = credit[credit.node_or_participant == dno]
+        assert list(zip(rows.event, rows.transaction_credit.round(6))) == expected
+        assert rows.node_credit.isna().all() and rows.composite.isna().all()
+        final[dno] = tc
+    summary = json.loads((credit_run / "summary.json").read_text())["credit"]
+    assert summary["transaction_by_dno"] == pytest.approx(final)
+    assert summary["bids_refused"] == int((~first.included.astype(bool)).sum()) > 0
+
+
+def test_validators_earn_node_credit_by_voting(credit_run):
+    credit = _csv(credit_run, "credit")
+    validators = credit[credit.node_or_participant.str.startswith("validator")]
+    assert set(validators.event) == {"vote"}  # no faults: every validator votes for every block
+    assert validators.composite.to_numpy() == pytest.approx(
+        (0.5 * validators.transaction_credit + 0.5 * validators.node_credit).to_numpy())
+    last = validators.groupby("node_or_participant").node_credit.last()
+    assert (last == 1.0).all() and len(last) == 4

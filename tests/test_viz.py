@@ -260,6 +260,36 @@ def test_components_redraw_their_figures_on_every_step():
     rc.close()
 
 
+def test_the_credit_knob_keeps_double_credit_on_chain_and_the_page_shows_it():
+    assert user_params("paper-4dn")["credit"] == {"type": "Checkbox", "label": "Double credit on chain",
+                                                  "value": False}
+    scenario = scenario_for("paper-4dn", knobs_for("paper-4dn", {"credit": True, "engine": "raft"}))
+    assert scenario == load("paper-4dn", ["ledger.credit.enabled=true", "ledger.engine=raft"])
+    model = LiveModel(engine="raft", credit=True)
+    for _ in range(3):
+        model.step()
+    table = data.credit(model).set_index("name")
+    participants, validators = model.ledger.credits()
+    assert list(table.index) == ["DN1", "DN2", "DN3", "DN4", "v1", "v2", "v3", "v4"]
+    assert table.loc["DN1", "transaction_credit"] == participants["DN1"] > 0.8  # two settled hours so far
+    v1 = validators[model.ledger.alliance.validators[0].public_hex]
+    assert table.loc["v1", ["transaction_credit", "node_credit"]].tolist() == [v1.transaction, v1.node]
+    assert table.loc["v1", "status"] == "may stand" and table.loc["DN1", "status"] == "bids admitted"
+
+    def rows(m):
+        @solara.component
+        def Page():
+            components.DoubleCredit(m)
+
+        _, rc = solara.render(Page(), handle_error=False)
+        shown = "".join(w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets)
+        rc.close()
+        return shown.count("<tr class='sm-credit-row'>")
+
+    assert rows(model) == 8
+    assert rows(LiveModel()) == 0 and data.credit(LiveModel()).empty  # no credit, no card
+
+
 def test_blocks_table_escapes_and_shortens_hashes(stepped):
     table = components.blocks_table(data.latest_blocks(stepped, 2))
     assert table.count("<tr class='sm-block'>") == 2

@@ -50,6 +50,12 @@ class EngineParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     max_block_txs: int | None = Field(None, description="cap on user transactions per block; [A]")
+
+    def validator_problem(self, n_validators: int) -> tuple[str, str] | None:
+        """(field, message) if these parameters do not fit `n_validators` validators, else None."""
+        return None
+
+
 CommitHook = Callable[[int, Block, float], None]
 
 
@@ -106,6 +112,15 @@ class ConsensusNode(ABC):
     def relays(self, msg: Any) -> bool:
         """Whether this node forwards a flooded message (honest nodes do)."""
         return True
+
+    def fault_weight(self) -> float:
+        """What this validator weighs in the engine's fault bound: its voting power by default."""
+        return self.chain.genesis.validators.powers[self.key]
+
+    @classmethod
+    def cluster_metrics(cls, cluster: Any) -> dict[str, float]:
+        """Figures only this engine has, added to `Cluster.metrics` (none by default)."""
+        return {}
 
 
 ENGINES: dict[str, type[ConsensusNode]] = {}

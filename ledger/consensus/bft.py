@@ -19,6 +19,7 @@ from pydantic import Field
 
 from ledger.block import Block, CommitCertificate, Vote
 from ledger.canonical import canonical_bytes
+from ledger.contracts import Evidence
 from ledger.consensus.base import (Action, Broadcast, ConsensusNode, EngineParams, Send, SetTimer,
                                    register_engine)
 from ledger.identity import verify_signature
@@ -54,6 +55,9 @@ class Proposal:
     valid_round: int
     proposer: str
     signature: bytes
+    # the prevotes that justify re-proposing a block of `valid_round` (its proof of lock): a node
+    # that missed that round's votes could otherwise never accept the block, nor any other
+    pol: tuple[Vote, ...] = ()
 
     @property
     def msg_id(self) -> str:
@@ -61,7 +65,8 @@ class Proposal:
 
     @cached_property
     def size(self) -> int:
-        return len(self.block.header.encoded) + sum(len(e.encoded) for e in self.block.entries) + 200
+        return (len(self.block.header.encoded) + sum(len(e.encoded) for e in self.block.entries) + 200
+                + VOTE_SIZE * len(self.pol))
 
     def signature_valid(self, chain_id: str) -> bool:
         message = proposal_signing_bytes(chain_id, self.height, self.round, self.block.hash, self.valid_round)
@@ -195,12 +200,15 @@ class BftNode(ConsensusNode):
 
     def _new_block(self, now: float, round_: int) -> Block:
         entries = self.chain.mempool.select(self.params.max_block_txs)
-        return self.chain.build(self.identity, round_, max(now, self.chain.tip.time_ms), entries)
+        # conflicting votes seen go to the credit contract as evidence (on chains that keep credit)
+        return self.chain.build(self.identity, round_, max(now, self.chain.tip.time_ms), entries,
+                                Evidence(conflicts=tuple(self.evidence)))
 
     def _sign_proposal(self, block: Block, valid_round: int) -> Proposal:
         sig = self.identity.sign(proposal_signing_bytes(self.chain.genesis.chain_id, self.height, self.round,
                                                         block.hash, valid_round))
-        return Proposal(self.height, self.round, block, valid_round, self.key, sig)
+        pol = tuple(self._quorum_for(PREVOTE, self.height, valid_round, block.hash)) if valid_round >= 0 else ()
+        return Proposal(self.height, self.round, block, valid_round, self.key, sig, pol)
 
     # --- the state machine ----------------------------------------------------------------------
 
@@ -209,19 +217,29 @@ class BftNode(ConsensusNode):
         return self._start_round(0, now)
 
     def on_restart(self, now: float) -> list[Action]:
-        # Locks and logs survive in the write-ahead log, as in Tendermint; only timers are lost.
-        return self._start_round(self.round, now) + self._progress(now)
+        """Step, locks and the votes already cast survive in the write-ahead log, as in Tendermint;
+        only timers die. Starting the round afresh would let a node that prevoted nil before the
+        crash prevote the block after it: an honest node equivocating."""
+        h, r = self.height, self.round
+        self.done -= {("prevote_timer", h, r), ("precommit_timer", h, r)}  # their timers died too
+        actions = self._round_timer(now) if self.step == PROPOSE else []
+        if getattr(self, "_own", None):  # absent if it was down from the start
+            actions.append(SetTimer(self.params.resend_ms, "resend", (h, r)))
+        return actions + self._progress(now)
 
     def _start_round(self, round_: int, now: float) -> list[Action]:
         self.round, self.step = round_, PROPOSE
         self._own: list[Any] = []
-        due = max(now, self.schedule.due(self.height))
-        if self.proposer(self.height, round_) == self.key:
-            actions = [SetTimer(due - now, f"propose:{self.height}:{round_}", (self.height, round_))]
-        else:
-            wait = due - now + self._timeout(self.params.timeout_propose_ms, round_)
-            actions = [SetTimer(wait, f"timeout_propose:{self.height}:{round_}", (self.height, round_))]
-        return actions + self._progress(now)
+        return self._round_timer(now) + self._progress(now)
+
+    def _round_timer(self, now: float) -> list[Action]:
+        """The proposer's timer to propose when the block is due, everyone else's to give up on it."""
+        h, r = self.height, self.round
+        due = max(now, self.schedule.due(h))
+        if self.proposer(h, r) == self.key:
+            return [SetTimer(due - now, f"propose:{h}:{r}", (h, r))]
+        wait = due - now + self._timeout(self.params.timeout_propose_ms, r)
+        return [SetTimer(wait, f"timeout_propose:{h}:{r}", (h, r))]
 
     def on_timer(self, name: str, data: tuple, now: float) -> list[Action]:
         h, r = data
@@ -256,6 +274,9 @@ class BftNode(ConsensusNode):
         if p.block.height != p.height or not p.signature_valid(self.chain.genesis.chain_id):
             return []
         self.proposals[key] = p
+        for vote in p.pol:  # counted like votes received directly (signatures checked there)
+            if vote.vote_type == PREVOTE and vote.height == p.height and vote.round == p.valid_round:
+                self._count_vote(vote)
         return self._maybe_sync(p.proposer, p.height, now) + self._progress(now)
 
     def _on_vote(self, m: VoteMessage, now: float) -> list[Action]:
@@ -264,15 +285,23 @@ class BftNode(ConsensusNode):
             return []
         if v.validator not in self.validators.powers or v.vote_type not in (PREVOTE, PRECOMMIT):
             return []
-        # Votes are counted per (validator, value): an equivocator's two votes each count once for
-        # their own value, which is what the quorum-intersection argument already allows for.
+        if not self._count_vote(v):
+            return []
+        return self._maybe_sync(v.validator, v.height, now) + self._progress(now)
+
+    def _count_vote(self, v: Vote) -> bool:
+        """Record a validator's signed vote; False if already known or forged. Votes are counted per
+        (validator, value): an equivocator's two votes each count once for their own value, which
+        is what the quorum-intersection argument already allows for."""
+        if v.validator not in self.validators.powers:
+            return False
         cast = self.votes.setdefault((v.vote_type, v.height, v.round), {}).setdefault(v.validator, {})
         if v.block_hash in cast or not v.signature_valid():
-            return []
+            return False
         if cast:
             self.evidence.append((next(iter(cast.values())), v))
         cast[v.block_hash] = v
-        return self._maybe_sync(v.validator, v.height, now) + self._progress(now)
+        return True
 
     def _progress(self, now: float) -> list[Action]:
         """Apply every rule whose guard holds until none does (the paper's "upon" clauses)."""

@@ -39,7 +39,8 @@ class Cluster:
                  network_seed: int | None = None, params: Any = None, schedule: BlockSchedule = BlockSchedule(),
                  crashes: tuple[Crash, ...] = (), byzantine: Mapping[int, str] | None = None,
                  store_path: str | None = None, store_node: int | None = None,
-                 collusion_split: tuple[frozenset[int], frozenset[int]] | None = None):
+                 collusion_split: tuple[frozenset[int], frozenset[int]] | None = None,
+                 client_resend_ms: float = 1000.0, mempool_sync_ms: float = 500.0):
         if engine not in ENGINES:
             raise ValueError(f"unknown consensus engine {engine!r}; known: {sorted(ENGINES)}")
         identities = alliance.validators
@@ -78,12 +79,19 @@ class Cluster:
         self.tx_final: dict[str, float] = {}
         for i in range(len(self.nodes)):
             self.clock.schedule(0.0, self._start, i)
+        self.crashes = tuple(crashes)
         for crash in crashes:
             self.clock.schedule(crash.at_ms, self._crash, crash.node)
             if crash.restart_ms is not None:
                 self.clock.schedule(crash.restart_ms, self._restart, crash.node)
         for window in network.partitions:  # peers that reconnect exchange their pending pools
             self.clock.schedule(window.end_ms, self._sync_mempools)
+        self.client_resend_ms = client_resend_ms
+        self.mempool_sync_ms = mempool_sync_ms
+        self.tx_rejected: dict[str, str] = {}  # tx id -> why its client gave up on it
+        self.client_resends = 0
+        if network.can_lose:  # a lossy hop can leave a hole in any flood: anti-entropy fills it
+            self.clock.schedule(mempool_sync_ms, self._anti_entropy)
 
     # --- carrying out actions ---------------------------------------------------------------
 
@@ -141,14 +149,20 @@ class Cluster:
         self._apply(node, self.nodes[node].on_restart(self.clock.now))
         self._sync_mempools()
 
-    def _sync_mempools(self) -> None:
+    def _sync_mempools(self, seen_by_ms: float | None = None) -> None:
         """Every live node re-announces its pending transactions: a flood cut by a partition or a
         crash would otherwise leave them stranded on the nodes that hold them."""
         for node in range(len(self.nodes)):
             if node in self.network.down or node in self.byzantine:
                 continue
-            for stx in self.nodes[node].chain.mempool.pending():
+            for stx in self.nodes[node].chain.mempool.pending(seen_by_ms):
                 self.gossip.reannounce(node, "tx:" + stx.tx_id, stx, len(stx.encoded))
+
+    def _anti_entropy(self) -> None:
+        """On a lossy network, every `mempool_sync_ms` each node offers its neighbours what it has
+        held pending that long (as a mempool reactor does); a reliable network never needs it."""
+        self._sync_mempools(self.clock.now - self.mempool_sync_ms)
+        self.clock.schedule(self.clock.now + self.mempool_sync_ms, self._anti_entropy)
 
     def _committed(self, node: int, block: Block, now: float) -> None:
         h = block.height
@@ -163,21 +177,45 @@ class Cluster:
 
     # --- driving ----------------------------------------------------------------------------
 
-    def submit(self, tx: SignedTx, client: str, entry_node: int, at_ms: float) -> None:
-        """A client (e.g. a DNO) sends `tx` to its entry validator at `at_ms`; it then floods."""
+    def submit(self, tx: SignedTx, client: str, entry_node: int, at_ms: float,
+               deadline_ms: float | None = None) -> None:
+        """A client (e.g. a DNO) sends `tx` to its entry validator at `at_ms`; it then floods. The
+        client keeps it until it is committed or `deadline_ms` (e.g. its hour's gate) has passed."""
         self.tx_submitted.setdefault(tx.tx_id, at_ms)
         arrival = at_ms + self.network.client_latency(client)
         self.clock.schedule(arrival, self._client_send, tx, client, entry_node, 0)
+        self.clock.schedule(arrival + self.client_resend_ms, self._client_check, tx, client, entry_node, deadline_ms)
 
-    def _client_send(self, tx: SignedTx, client: str, node: int, tried: int) -> None:
+    def _client_send(self, tx: SignedTx, client: str, node: int, tried: int, attempt: int = 0) -> None:
         """Hand `tx` to `node`; if it is down the client times out and tries the next validator,
-        as a real client with a list of endpoints does (each at most once)."""
+        as a real client with a list of endpoints does (each at most once per attempt)."""
         if node in self.network.down:
             if tried + 1 < len(self.nodes):
                 retry = self.clock.now + self.network.client_latency(client)
-                self.clock.schedule(retry, self._client_send, tx, client, (node + 1) % len(self.nodes), tried + 1)
+                self.clock.schedule(retry, self._client_send, tx, client, (node + 1) % len(self.nodes), tried + 1,
+                                    attempt)
             return
-        self.gossip.publish(node, "tx:" + tx.tx_id, tx, len(tx.encoded), "tx")
+        problem = self.nodes[node].chain.mempool.problem(tx)
+        if problem not in (None, "duplicate_tx") and tx.tx_id not in self.tx_final:
+            self.tx_rejected.setdefault(tx.tx_id, problem)  # the validator's answer: the client stops
+        # a re-send is a new message, so validators that dropped the first copy take this one
+        message_id = "tx:" + tx.tx_id + (f":{attempt}" if attempt else "")
+        self.gossip.publish(node, message_id, tx, len(tx.encoded), "tx")
+
+    def _client_check(self, tx: SignedTx, client: str, node: int, deadline_ms: float | None) -> None:
+        """The client asks its validator about `tx` every `client_resend_ms`: committed or refused,
+        it stops; past its deadline it gives up; otherwise, unless the validator holds it
+        pending (its pool spreads it), it sends it again. A reliable run never re-sends."""
+        now = self.clock.now
+        if tx.tx_id in self.tx_final or tx.tx_id in self.tx_rejected:
+            return
+        if deadline_ms is not None and now >= deadline_ms:
+            return
+        if node in self.network.down or tx.tx_id not in self.nodes[node].chain.mempool:
+            self.client_resends += 1
+            self.clock.schedule(now + self.network.client_latency(client), self._client_send, tx, client, node, 0,
+                                self.client_resends)
+        self.clock.schedule(now + self.client_resend_ms, self._client_check, tx, client, node, deadline_ms)
 
     def honest_height(self) -> int:
         return min(self.nodes[i].chain.height for i in self.honest)
@@ -211,7 +249,15 @@ class Cluster:
             "block_commit_ms_mean": float(np.mean(commit_lat)) if commit_lat else float("nan"),
             "finality_p50_ms": pct(finality, 50),
             "finality_p95_ms": pct(finality, 95),
+            **ENGINES[self.engine].cluster_metrics(self),
         }
+
+    def uptime_ms(self, node: int) -> float:
+        """Simulated ms `node` has been up since the start, by the crash schedule."""
+        now = self.clock.now
+        down = sum(max(0.0, min(now, c.restart_ms if c.restart_ms is not None else now) - c.at_ms)
+                   for c in self.crashes if c.node == node and c.at_ms < now)
+        return now - down
 
     def close(self) -> None:
         for node in self.nodes:

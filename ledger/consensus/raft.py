@@ -19,6 +19,8 @@ from pydantic import Field
 
 from ledger.block import Block, CommitCertificate, Vote
 from ledger.consensus.base import Action, ConsensusNode, EngineParams, Send, SetTimer, register_engine
+from ledger.contracts import Evidence, validator_credits
+from ledger.contracts.credit import rules_of
 from ledger.credit import (Credit, CreditParams, election_timeout_ms, may_grant_vote, may_lead,
                            may_stand)
 
@@ -99,6 +101,10 @@ class RaftNode(ConsensusNode):
         super().__init__(*args, **kwargs)
         p = self.params.credit
         self.credit = {k: Credit(*self.params.credits.get(k, (p.initial, p.initial))) for k in self.peers}
+        on_chain = rules_of(self.chain.genesis)
+        if on_chain is not None:  # credit kept on chain: its rules and the committed credits decide
+            self.params = self.params.model_copy(update={"credit": on_chain})
+            self._refresh_credit()
         # persistent state (survives a crash)
         self.term = 0
         self.voted_for: int | None = None
@@ -134,6 +140,20 @@ class RaftNode(ConsensusNode):
         """A credit update as replicated by the credit contract; every node applies the same one."""
         self.credit[key] = credit
 
+    def _refresh_credit(self) -> None:
+        """Take every validator's credit from the committed state (the credit contract's): every
+        node that applied the same blocks holds the same credits. No-op on a chain without credit."""
+        self.credit.update(validator_credits(self.chain.state))
+
+    def _tip_acks(self) -> tuple[Vote, ...]:
+        """Every ack this leader holds for the chain's tip block, for the credit contract's evidence:
+        acks keep arriving after the commit, so they show more of who is up than the certificate."""
+        for index in range(self.last_index, 0, -1):
+            block = self.log[index].block
+            if block is not None and block.hash == self.chain.tip.hash:
+                return tuple(self.acks.get(index, {}).values())
+        return ()
+
     def _election_timer(self) -> SetTimer:
         p = self.params
         tau = election_timeout_ms(self.credit[self.key], p.credit, p.election_min_ms, p.election_max_ms,
@@ -167,6 +187,7 @@ class RaftNode(ConsensusNode):
                 if cert is None:
                     return  # wait for the leader to pass the certificate on
                 self.chain.commit(entry.block, cert)
+                self._refresh_credit()
                 self.on_commit(self.id, entry.block, now)
             self.applied += 1
 
@@ -268,7 +289,8 @@ class RaftNode(ConsensusNode):
         if self.applied < self.last_index:
             return [SetTimer(self.params.heartbeat_ms, "propose")]
         entries = self.chain.mempool.select(self.params.max_block_txs)
-        block = self.chain.build(self.identity, self.term, max(now, self.chain.tip.time_ms), entries)
+        block = self.chain.build(self.identity, self.term, max(now, self.chain.tip.time_ms), entries,
+                                 Evidence(votes=self._tip_acks()))
         self.log.append(LogEntry(self.term, block))
         self.match_index[self.id] = self.last_index
         self.acks.setdefault(self.last_index, {})[self.key] = self._ack(self.last_index)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from functools import lru_cache
+from typing import Sequence
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from market.tariff import Tariff
 
 from ledger.block import BlockEntry
 from ledger.canonical import canonical_bytes
+from ledger.contracts.credit import bid_refusal
 from ledger.contracts.runtime import (BlockContext, ContractError, apply_entry, contract, hour_key,
                                       organisation)
 from ledger.genesis import Genesis
@@ -77,16 +79,20 @@ def _book(state: dict, dno: str, account: DnoAccount) -> None:
 
 @contract("bid")
 def bid(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
-    """Record a bid with its upload time; one seen after gate closure misses the hour."""
+    """Record a bid with its upload time; one seen after gate closure misses the hour, and one from
+    a DNO whose transaction credit is below the trade-admission threshold is refused. Either is
+    settled with the grid at once."""
     p = tx.payload
     day, hour, dno = p["day"], p["hour"], organisation(state, tx)
     key = hour_key(day, hour)
-    on_time = (entry.seen_ms <= ctx.genesis.gate_closure_ms(day, hour) and key not in state["closed"]
-               and p["round"] == 1)  # later rounds are the contract's own concessions
-    state["bids"].setdefault(key, []).append({
-        "bidder": dno, "side": p["side"], "quantity_mwh": p["quantity_mwh"],
-        "price_per_mwh": p["price_per_mwh"], "submitted_at": entry.seen_ms, "tx_id": entry.tx.tx_id,
-        "included": on_time})
+    late = not (entry.seen_ms <= ctx.genesis.gate_closure_ms(day, hour) and key not in state["closed"]
+                and p["round"] == 1)  # later rounds are the contract's own concessions
+    refusal = None if late else bid_refusal(state, ctx.genesis, dno)
+    on_time = not late and refusal is None
+    record = {"bidder": dno, "side": p["side"], "quantity_mwh": p["quantity_mwh"],
+              "price_per_mwh": p["price_per_mwh"], "submitted_at": entry.seen_ms, "tx_id": entry.tx.tx_id,
+              "included": on_time}
+    state["bids"].setdefault(key, []).append(record if refusal is None else {**record, "refused": refusal})
     if not on_time:
         rules = rules_for(ctx.genesis, hour)
         sells = p["side"] == "sell"
@@ -96,8 +102,8 @@ def bid(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> l
                                                "quantity_mwh": p["quantity_mwh"], "price_per_mwh": price})
             money = p["quantity_mwh"] * price
             _book(state, dno, DnoAccount(grid_sales_rmb=money) if sells else DnoAccount(grid_purchases_rmb=money))
-    return [{"event": "bid_recorded" if on_time else "bid_missed_gate", "day": day, "hour": hour,
-             "bidder": dno, "tx_id": entry.tx.tx_id}]
+    kind = "bid_recorded" if on_time else "bid_missed_gate" if late else "bid_refused"
+    return [{"event": kind, "day": day, "hour": hour, "bidder": dno, "tx_id": entry.tx.tx_id}]
 
 
 def _network_order(state: dict, day: int, hour: int, book: list[dict]) -> list[float]:
@@ -213,9 +219,11 @@ for _kind in RESULT_KINDS:
     contract(_kind)(_posted_result(_kind))
 
 
-def system_transactions(work: dict, proposer: Identity, ctx: BlockContext) -> list[BlockEntry]:
-    """What the proposer appends after the users' entries: pending results of missed bids, then a
-    gate closure for every hour whose gate has passed, each followed by its clearing results.
+def system_transactions(work: dict, proposer: Identity, ctx: BlockContext,
+                        first: Sequence[tuple[str, dict]] = ()) -> list[BlockEntry]:
+    """What the proposer appends after the users' entries: `first` (kind, payload) (its evidence
+    for the credit contract), pending results of missed bids, then a gate closure for every hour
+    whose gate has passed, each followed by its clearing results.
 
     `work` is the proposer's scratch state after the users' entries; it is advanced in place (the
     caller owns it), so a proposal copies the chain state once, not once per step of building.
@@ -234,6 +242,8 @@ def system_transactions(work: dict, proposer: Identity, ctx: BlockContext) -> li
         while work["expected"]:
             emit(work["expected"][0]["kind"], work["expected"][0]["payload"])
 
+    for kind, payload in first:
+        emit(kind, payload)
     post_expected()
     due = sorted((int(d), int(h)) for d, h in (k.split(":") for k in work["bids"])
                  if f"{d}:{h}" not in work["closed"] and ctx.genesis.gate_closure_ms(int(d), int(h)) <= ctx.time_ms)

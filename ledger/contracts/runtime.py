@@ -28,12 +28,18 @@ class BlockContext:
     time_ms: float
     proposer: str
     genesis: Genesis
+    prev_hash: str = ""  # the parent block's hash: what the commit evidence of the parent must sign
 
 
 Contract = Callable[[dict, Transaction, BlockEntry, BlockContext], list[dict]]
 CONTRACTS: dict[str, Contract] = {}
 # Run after every transaction of a block, e.g. to insist clearing results are complete.
 END_OF_BLOCK_CHECKS: list[Callable[[dict, BlockContext], None]] = []
+# Then these, with the block's events so far; they may update state and return more events (the
+# credit contract books what each settlement does to the settled DNOs' credit here).
+AFTER_BLOCK: list[Callable[[dict, BlockContext, list[dict]], list[dict]]] = []
+# State a contract keeps only on chains whose genesis document asks for it (e.g. credit).
+GENESIS_PARTS: list[Callable[[Genesis], dict]] = []
 
 
 def contract(kind: str) -> Callable[[Contract], Contract]:
@@ -63,7 +69,7 @@ def genesis_state(genesis: Genesis) -> dict:
         "results": {},
         "accounts": {},
         "days": {},
-    }
+    } | {key: value for part in GENESIS_PARTS for key, value in part(genesis).items()}
 
 
 def state_root(state: dict) -> str:
@@ -127,6 +133,8 @@ def execute_block(state: dict, entries: Iterable[BlockEntry], ctx: BlockContext)
         events.extend(apply_entry(new, entry, ctx, index))
     for check in END_OF_BLOCK_CHECKS:
         check(new, ctx)
+    for hook in AFTER_BLOCK:
+        events.extend(hook(new, ctx, events))
     new["height"] = ctx.height
     return new, events
 

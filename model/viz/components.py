@@ -51,7 +51,8 @@ def RunStatus(model):
                     if model.hour_index else f"Ready: {model.hours_total} hours to run", classes=["sm-hour"],
                     style={"font-size": "18px", "font-weight": "bold"})
         solara.Text(f"{model.config.name}: {len(model.dnos)} DNOs, seed {model.seed}; "
-                    f"{k.engine} over {len(model.validators)} validators, faulty: {faults}; "
+                    f"{k.engine}{' with double credit' if k.credit else ''} over {len(model.validators)} "
+                    f"validators, faulty: {faults}; "
                     f"chain height {model.ledger.chain.height}, {model.ledger.cluster.network.messages} messages")
         solara.Text(f"concession {k.seller_concession:g} (sellers) / {k.buyer_concession:g} (buyers) per round; "
                     f"valley compensation {k.compensation_per_mwh:g}, service fee {k.service_fee_per_mwh:g} RMB/MWh; "
@@ -125,17 +126,41 @@ def LatestBlocks(model):
         solara.Text(f"{path} (check it with: storagemarket ledger verify {path})", style={"font-size": "11px"})
 
 
+@solara.component
+def DoubleCredit(model):
+    """Each DNO's and validator's credit as committed, when the chain keeps double credit."""
+    update_counter.get()
+    table = data.credit(model)
+    if table.empty:
+        return
+    with solara.Card("Double credit on chain", classes=["sm-credit"]):
+        solara.HTML(tag="div", unsafe_innerHTML=credit_table(table))
+
+
+def _table(head: tuple[str, ...], rows: list[str]) -> str:
+    cells = "".join(f"<th style='text-align:left;padding:2px 8px'>{h}</th>" for h in head)
+    return f"<table style='border-collapse:collapse;font-size:13px'><tr>{cells}</tr>{''.join(rows)}</table>"
+
+
+_TD = "<td style='padding:2px 8px'>"
+
+
 def blocks_table(blocks) -> str:
     """An HTML table of blocks; the full hash is in each row's title."""
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{h}</th>"
-                   for h in ("height", "proposer", "tx", "hash", "time (s)"))
-    rows = "".join(
-        f"<tr class='sm-block'><td style='padding:2px 8px'>{b.height}</td><td style='padding:2px 8px'>{b.proposer}</td>"
-        f"<td style='padding:2px 8px'>{b.transactions}</td>"
+    return _table(("height", "proposer", "tx", "hash", "time (s)"), [
+        f"<tr class='sm-block'>{_TD}{b.height}</td>{_TD}{b.proposer}</td>{_TD}{b.transactions}</td>"
         f"<td style='padding:2px 8px;font-family:monospace' title='{html.escape(b.hash)}'>{b.hash[:16]}…</td>"
-        f"<td style='padding:2px 8px'>{b.time_s:g}</td></tr>"
-        for b in blocks.itertuples())
-    return f"<table style='border-collapse:collapse;font-size:13px'><tr>{head}</tr>{rows}</table>"
+        f"{_TD}{b.time_s:g}</td></tr>"
+        for b in blocks.itertuples()])
 
 
-VIEWS = [RunStatus, ValidatorNetwork, DnoStorage, Auction, Money, LatestBlocks]
+def credit_table(credit) -> str:
+    """An HTML table of credits: TC for DNOs; TC, NC and the composite for validators."""
+    number = lambda x: "" if x != x else f"{x:.3f}"  # noqa: E731  (NaN: a DNO has no node credit)
+    return _table(("", "transaction", "node", "composite", ""), [
+        f"<tr class='sm-credit-row'>{_TD}{html.escape(c.name)}</td>{_TD}{number(c.transaction_credit)}</td>"
+        f"{_TD}{number(c.node_credit)}</td>{_TD}{number(c.composite)}</td>{_TD}{c.status}</td></tr>"
+        for c in credit.itertuples()])
+
+
+VIEWS = [RunStatus, ValidatorNetwork, DnoStorage, Auction, Money, LatestBlocks, DoubleCredit]

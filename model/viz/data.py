@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from ledger.credit import may_stand
 from market.design import SLOTS
 from market.scheduling import HOURS
 
@@ -157,3 +158,21 @@ def latest_blocks(model, n: int = 6) -> pd.DataFrame:
              "time_s": c.block.header.time_ms / 1000.0}
             for c in reversed(model.ledger.chain.blocks[-n:])]
     return pd.DataFrame(rows, columns=["height", "proposer", "transactions", "hash", "time_s"])
+
+
+def credit(model) -> pd.DataFrame:
+    """Double credit as committed so far: each DNO's transaction credit and whether its bids are
+    admitted, each validator's both credits, composite and whether it may stand for leader.
+    Empty when the chain keeps no credit."""
+    participants, validators = model.ledger.credits()
+    rules = model.config.ledger.credit.rules
+    rows = [{"name": dno, "transaction_credit": tc, "node_credit": np.nan, "composite": np.nan,
+             "status": "bids admitted" if tc >= rules.theta_trade else "bids refused"}
+            for dno, tc in sorted(participants.items())]
+    keys = [identity.public_hex for identity in model.ledger.alliance.validators]
+    for v in model.validators if validators else ():
+        c = validators[keys[v.index]]
+        rows.append({"name": f"v{v.index + 1}", "transaction_credit": c.transaction, "node_credit": c.node,
+                     "composite": c.composite(rules),
+                     "status": "may stand" if may_stand(c, rules) else "may not stand"})
+    return pd.DataFrame(rows, columns=["name", "transaction_credit", "node_credit", "composite", "status"])

@@ -5,6 +5,7 @@ and the forecast-error level change the day itself, so they need the scenario's 
 bundled recipe of the same name): the day is then drawn again from the recipe, with the recipe's
 own seed, so only the knob moves. Faulty validators follow each engine's fault model: under
 `bft` the last f validators equivocate (Byzantine), under `raft` they crash at `CRASH_HOUR`.
+Double credit on chain is one switch (the scenario's `ledger.credit.enabled`).
 The market design has a knob per slot, listing the stages registered when the page is built, so
 a stage registered at run time is offered too.
 """
@@ -36,6 +37,7 @@ class Knobs:
     n_dnos: int
     engine: str
     faulty_validators: int
+    credit: bool  # double credit kept on chain (ledger.credit.enabled)
 
 
 def recipe_for(scenario: str) -> Recipe | None:
@@ -57,6 +59,7 @@ def defaults(scenario: Scenario, recipe: Recipe | None) -> Knobs:
         n_dnos=len(scenario.dnos),
         engine=ledger.engine,
         faulty_validators=0,
+        credit=ledger.credit.enabled,
     )
 
 
@@ -88,6 +91,8 @@ def scenario_for(name: str, knobs: Knobs) -> Scenario:
     }
     data["design"] = _design(data.get("design", {}), knobs, own)
     data["ledger"] = _ledger(data.get("ledger", {}), knobs.engine, knobs.faulty_validators)
+    if knobs.credit != own.credit:
+        data["ledger"]["credit"] = {**data["ledger"].get("credit", {}), "enabled": knobs.credit}
     return validate(data, source=f"{source} with the viewer's controls")
 
 
@@ -143,6 +148,7 @@ def user_params(name: str) -> dict:
     params["engine"] = _select("Consensus engine", own.engine, sorted(ENGINES))
     params["faulty_validators"] = {"type": "SliderInt", "label": "Faulty validators",
                                    "value": 0, "min": 0, "max": n_validators - 1, "step": 1}
+    params["credit"] = {"type": "Checkbox", "label": "Double credit on chain", "value": own.credit}
     params["seed"] = {"type": "SliderInt", "label": "Seed", "value": 0, "min": 0, "max": SEED_MAX, "step": 1}
     return params
 

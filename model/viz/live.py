@@ -34,6 +34,7 @@ class LiveModel(StorageMarketModel):
         n_dnos: int | None = None,
         engine: str | None = None,
         faulty_validators: int | None = None,
+        credit: bool | None = None,
         seed: int = 0,
     ) -> None:
         """Knobs left at None keep the scenario's own value."""
