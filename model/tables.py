@@ -123,6 +123,8 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
     }
     if s.ledger.credit.enabled:  # only then: a chain without credit has the summary it always had
         out["credit"] = credit_summary(model)
+    if s.ledger.engine == "pow":  # proof of work settles in tokens (1 token = 1 RMB) on final blocks
+        out["tokens"] = model.ledger.token_balances()
     return out
 
 

@@ -326,3 +326,4 @@ def test_faults_beyond_what_an_engine_tolerates_are_named():
     assert fault_note("bft", 1, 4) is None and fault_note("raft", 1, 4) is None
     assert "3f" in fault_note("bft", 2, 4)
     assert "stalls" in fault_note("raft", 2, 4)
+    assert fault_note("pow", 3, 4) is None and "no block" in fault_note("pow", 4, 4)

@@ -4,7 +4,7 @@ A knob left at the scenario's own value leaves the scenario file as it is. The n
 and the forecast-error level change the day itself, so they need the scenario's recipe (the
 bundled recipe of the same name): the day is then drawn again from the recipe, with the recipe's
 own seed, so only the knob moves. Faulty validators follow each engine's fault model: under
-`bft` the last f validators equivocate (Byzantine), under `raft` they crash at `CRASH_HOUR`.
+`bft` the last f validators equivocate (Byzantine), under `raft` and `pow` they crash at `CRASH_HOUR`.
 Double credit on chain is one switch (the scenario's `ledger.credit.enabled`).
 The market design has a knob per slot, listing the stages registered when the page is built, so
 a stage registered at run time is offered too.
@@ -20,7 +20,7 @@ from market.design import SLOTS
 from model.scenario import Scenario, load, read_yaml, resolve, validate
 from model.synthetic import RECIPES_DIR, Recipe, build, load_recipe, with_n_dnos
 
-CRASH_HOUR = 6.0  # raft's faulty validators stop after hour 6, so the network shows the change
+CRASH_HOUR = 6.0  # crash-fault engines' faulty validators stop after hour 6, so the network shows the change
 MAX_DNOS = 8
 SEED_MAX = 99
 
@@ -123,6 +123,8 @@ def fault_note(engine: str, faulty: int, n_validators: int) -> str | None:
         return f"n = {n_validators} <= 3f = {3 * faulty}: BFT no longer guarantees that honest validators agree"
     if engine == "raft" and 2 * faulty >= n_validators:
         return f"{faulty} of {n_validators} validators crash: no majority is left, so the chain stalls after hour {CRASH_HOUR:g}"
+    if engine == "pow" and faulty >= n_validators:
+        return f"every miner crashes: no block is found after hour {CRASH_HOUR:g}"
     return None
 
 

@@ -303,6 +303,7 @@ def test_tokens_from_final_settlements_are_conserved_and_match_the_books(pow_run
     result, _ = pow_run
     model = result.model
     balances = model.ledger.token_balances()
+    assert result.summary["tokens"] == balances  # summary.json carries them on a pow chain
     moved = [abs(t) for c in model.ledger.chain.blocks for e in c.block.entries
              for _, t in postings(e.tx.tx.kind, e.tx.tx.payload)]
     assert sum(moved) > 1000  # the run settled real money
