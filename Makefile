@@ -18,6 +18,7 @@ CHROMIUM := /usr/bin/chromium
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@echo "== installing storagemarket and its dependencies into $(VENV) with pip (about a minute the first time; quiet until done)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

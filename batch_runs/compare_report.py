@@ -1,8 +1,8 @@
 """compare.html, compare.csv and the figures of a comparison (`storagemarket compare`).
 
 For every outcome measure of market.measures.MEASURES the runs report (`outcomes.NAME`, and
-`outcomes.NAME.DNO` for per-DNO ones): per design the mean over days with its 95 % t interval,
-and each design's paired difference to the reference (batch_runs.paired). Byte-deterministic
+`outcomes.NAME.DNO` for per-DNO ones): per design the mean over days with its 95 % t interval
+(cut to the measure's feasible range and marked, batch_runs.stats), and each design's paired difference to the reference (batch_runs.paired). Byte-deterministic
 like analysis.html: the same rows give the same page, table and PNGs (model.htmlpage).
 """
 
@@ -18,10 +18,10 @@ from batch_runs import figures, paired
 from batch_runs.comparison import LABEL, ComparisonDesign
 from batch_runs.design import DesignError
 from batch_runs.run_one import override_text
-from batch_runs.stats import natural_key
 from batch_runs.store import ResultStore
 from market.measures import MEASURES
 from model import htmlpage as hp
+from model.colours import natural_key
 from model.outputs import write_atomic, write_csv
 
 OUTCOMES = "outcomes."
@@ -43,6 +43,7 @@ class CompareReport:
     csv: Path
     figures: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)  # store files moved aside (warned already; shown in the page)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def write_report(out: str | Path) -> CompareReport:
     df = store.read()
     if df.empty:
         raise DesignError(f"{store.dir}: no runs yet")
-    report = CompareReport(store.dir / "compare.html", store.dir / "compare.csv")
+    report = CompareReport(store.dir / "compare.html", store.dir / "compare.csv", damaged=store.damaged)
     measures = outcome_measures(df.columns)
     missing = [n for n in MEASURES if not any(m.name == n for m in measures)]
     if missing:
@@ -134,11 +135,11 @@ def _figures(df: pd.DataFrame, table: pd.DataFrame, design: ComparisonDesign, re
         ("compare-gain-by-dno.png", None if gain_columns else f"the runs report no {GAIN_BY_DNO}.DNO",
          lambda: figures.by_dno(df, GAIN_BY_DNO, gain_columns, designs, colours, "gain against planning alone (RMB)"),
          "Each DNO's gain against planning alone and settling every deviation with the grid, by design: mean over "
-         "the days with its 95 % t interval."),
+         "the days with its 95 % t interval (n in the title, or beside each bar when it differs)."),
         ("compare-cost-import.png", None if cost_import else "the runs report neither total cost nor grid import",
          lambda: figures.by_design(df, cost_import, designs, colours),
          "Total cost of all DNOs and energy imported from the main grid, by design: mean over the days with its "
-         "95 % t interval."),
+         "95 % t interval (n in the title, or beside each point when it differs)."),
         ("compare-fairness-gain.png",
          None if all(m in measured for m, _ in FAIRNESS_GAIN) else "the runs report no gain or no fairness",
          lambda: figures.against(table, *FAIRNESS_GAIN, designs, colours),
@@ -186,7 +187,9 @@ def _header(df: pd.DataFrame, table: pd.DataFrame, design: ComparisonDesign) -> 
         f"design is paired with {design.reference} day by day. Δ is the design minus {design.reference} on the same "
         f"day, averaged over the days both ran; its 95 % intervals come from the paired t and from a percentile "
         f"bootstrap of the mean ({paired.RESAMPLES} resamples, seed {BOOTSTRAP_SEED}); p is the paired t-test's "
-        "(two-sided). Tables: compare.csv; runs: results.parquet."))
+        "(two-sided); n is the number of days (pairs) behind each. A design's own interval is cut to what the measure "
+        "can be (volumes and counts are never negative, shares and fairness lie in [0, 1]): a cut end is starred. "
+        "Tables: compare.csv; runs: results.parquet."))
     return "\n".join(p for p in parts if p)
 
 
@@ -196,7 +199,7 @@ def _glance(table: pd.DataFrame, measures: list[Measure], design: ComparisonDesi
     for m in measures:
         sub = table[table.measure == m.column].set_index(LABEL)
         digits = _digits(sub)
-        cells = [f"{_num(r.diff_mean, digits)} {_ci(r.diff_t_low, r.diff_t_high, digits)}".strip()
+        cells = [f"{_num(r.diff_mean, digits)} {_ci(r.diff_t_low, r.diff_t_high, digits)} n={r.pairs}".strip()
                  for r in (sub.loc[name] for name in others)]
         rows.append([m.title, m.unit, m.better, _num(sub.loc[design.reference, "mean"], digits), *cells])
     frame = pd.DataFrame(rows, columns=["measure", "unit", "better", f"{design.reference} (mean)", *others])
@@ -210,7 +213,7 @@ def _per_measure(table: pd.DataFrame, measures: list[Measure], design: Compariso
         digits = _digits(sub.set_index(LABEL))
         rows = []
         for r in sub.itertuples(index=False):
-            own = [getattr(r, LABEL), r.n, _num(r.mean, digits), _ci(r.ci95_low, r.ci95_high, digits)]
+            own = [getattr(r, LABEL), r.n, _num(r.mean, digits), _ci(r.ci95_low, r.ci95_high, digits, r.ci95_cut)]
             if getattr(r, LABEL) == ref:
                 rows.append(own + ["reference", "", "", "", ""])
             else:
@@ -224,7 +227,7 @@ def _per_measure(table: pd.DataFrame, measures: list[Measure], design: Compariso
 
 
 def _notes(df: pd.DataFrame, design: ComparisonDesign, report: CompareReport) -> str:
-    notes = list(report.notes)
+    notes = list(report.damaged) + list(report.notes)
     failed = df[df.status != "ok"]
     for (name, error), group in failed.groupby([LABEL, "error"], sort=True):
         notes.append(f"{name}: {len(group)} run(s) failed (seeds {_seeds(sorted(group.seed))}): {error}")
@@ -256,9 +259,12 @@ def _num(value: float, digits: int) -> str:
     return f"{round(float(value), digits) + 0.0:,.{digits}f}"  # + 0.0: no "-0"
 
 
-def _ci(low: float, high: float, digits: int) -> str:
-    """[low, high], kept on one line (a no-break space) when a table cell wraps."""
-    return "" if pd.isna(low) else f"[{_num(low, digits)},\u00a0{_num(high, digits)}]"
+def _ci(low: float, high: float, digits: int, cut: str = "") -> str:
+    """[low, high], kept on one line (a no-break space) when a table cell wraps; an end cut to
+    the measure's feasible range is starred (the page says so)."""
+    if pd.isna(low):
+        return ""
+    return f"[{_num(low, digits)}{'*' * ('low' in cut)},\u00a0{_num(high, digits)}{'*' * ('high' in cut)}]"
 
 
 def _p(p: float) -> str:

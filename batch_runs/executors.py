@@ -115,7 +115,7 @@ class ProcessExecutor(Executor):
         return [f.result() for f in wait(running).done if f.exception() is None]
 
     def describe(self) -> str:
-        return f"{self.workers} local processes"
+        return f"{self.workers} local process{'es' * (self.workers != 1)}"
 
 
 class DaskExecutor(Executor):
@@ -172,7 +172,8 @@ class DaskExecutor(Executor):
     def describe(self) -> str:
         if self.scheduler:
             return f"Dask cluster at {self.scheduler}"
-        return f"local Dask cluster of {self.workers or os.cpu_count()} workers"
+        n = self.workers or os.cpu_count()
+        return f"local Dask cluster of {n} worker{'s' * (n != 1)}"
 
 
 EXECUTORS: dict[str, type[Executor]] = {cls.name: cls for cls in (SerialExecutor, ProcessExecutor, DaskExecutor)}

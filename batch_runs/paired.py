@@ -1,7 +1,7 @@
 """Paired statistics of designs run on the same days: each design against a reference.
 
 Plain functions on arrays and DataFrames. Per design: the mean over days with a Student-t 95 %
-interval. Per design against the reference: the day-by-day differences (same seed, same day),
+interval, cut to the measure's feasible range (batch_runs.stats.interval). Per design against the reference: the day-by-day differences (same seed, same day),
 their mean, a 95 % interval by the paired t and by a percentile bootstrap of the mean, and the
 paired t-test's two-sided p-value. Pairing removes the day-to-day variation both designs share,
 so a difference can be clear while the designs' own intervals overlap.
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sp
 
-from batch_runs.stats import ci95
+from batch_runs.stats import ci95, interval
 
 CONFIDENCE = 0.95  # ci95 is the t interval at this level
 RESAMPLES = 9999  # scipy.stats.bootstrap's default
@@ -91,20 +91,23 @@ def compare(
     seed: int = 0,
     resamples: int = RESAMPLES,
 ) -> pd.DataFrame:
-    """One row per measure and design: days (n), mean, sd and t interval; for every design but
-    the reference, its paired difference to the reference (DIFFERENCE_COLUMNS)."""
+    """One row per measure and design: days (n), mean, sd and t interval cut to the feasible
+    range (`ci95_cut` names the ends cut); for every design but the reference, its paired
+    difference to the reference (DIFFERENCE_COLUMNS, never cut: a difference may take any sign)."""
     rows = []
     for measure in measures:
         wide = by_day(df, measure, by, on).reindex(columns=list(designs))
         for name in designs:
             values = _finite(wide[name])
-            mean, low, high = t_interval(values)
-            row = {"measure": measure, by: name, "n": len(values), "mean": mean,
-                   "sd": float(values.std(ddof=1)) if len(values) > 1 else np.nan, "ci95_low": low, "ci95_high": high}
+            ci = interval(values, measure)
+            row = {"measure": measure, by: name, "n": ci.n, "mean": ci.mean,
+                   "sd": float(values.std(ddof=1)) if len(values) > 1 else np.nan, "ci95_low": ci.low,
+                   "ci95_high": ci.high, "ci95_cut": ci.cut}
             if name == reference:
                 row.update(dict.fromkeys(DIFFERENCE_COLUMNS, np.nan))
             else:
                 row.update(paired_difference(wide[name], wide[reference], seed, resamples))
             rows.append(row)
-    table = pd.DataFrame(rows, columns=["measure", by, "n", "mean", "sd", "ci95_low", "ci95_high", *DIFFERENCE_COLUMNS])
+    table = pd.DataFrame(rows, columns=["measure", by, "n", "mean", "sd", "ci95_low", "ci95_high", "ci95_cut",
+                                        *DIFFERENCE_COLUMNS])
     return table.astype({"n": "Int64", "pairs": "Int64"})

@@ -17,8 +17,9 @@ import pandas as pd
 from batch_runs import figures
 from batch_runs.design import DesignBase, DesignError, SobolDesign
 from batch_runs.sensitivity import SensitivityError, sobol_indices
-from batch_runs.stats import default_measures, measure_columns, per_dno_groups, summary_table
+from batch_runs.stats import MIN_N, SMALL_N_NOTE, default_measures, measure_columns, per_dno_groups, summary_table
 from batch_runs.store import ResultStore
+from model import htmlpage as hp
 
 MAX_DNO_GROUPS = 3
 
@@ -32,6 +33,7 @@ class Report:
     sobol_csv: Path | None = None
     measures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)  # files moved aside (warned already; shown in the page)
 
 
 def analyze(out: str | Path, measures: list[str] | None = None, heatmaps: list[tuple[str, str]] | None = None) -> Report:
@@ -39,21 +41,25 @@ def analyze(out: str | Path, measures: list[str] | None = None, heatmaps: list[t
     design = store.design()
     df = store.read()
     if df.empty:
-        raise DesignError(f"{store.dir}: no runs yet")
+        raise DesignError(f"{store.dir}: no runs yet" + (" that can be read (see the warning above)" if store.damaged else ""))
     parameters = list(design.parameters)
     available = measure_columns(df, parameters)
     measures = measures or design.analysis.measures or default_measures(df, parameters)
     unknown = [m for m in measures if m not in available]
     if unknown:
         raise DesignError(f"{store.dir}: no measure {', '.join(unknown)}; the runs report: {', '.join(available)}")
-    report = Report(store.dir / "analysis.html", store.dir / "summary.csv", measures=measures)
+    report = Report(store.dir / "analysis.html", store.dir / "summary.csv", measures=measures, damaged=store.damaged)
     if not measures:
         report.notes.append("no numeric measures in the runs (did every run fail?)")
-    summary_table(df, parameters, measures).to_csv(report.summary_csv, index=False)
-    sections = [_overview(design, df), _heatmaps(design, df, measures, heatmaps, report), _effects(design, df, measures)]
-    sections.append(_per_dno(design, df, available, report))
-    if isinstance(design, SobolDesign):
-        sections.append(_sobol(design, df, measures, report))
+    summary = summary_table(df, parameters, measures)
+    summary.to_csv(report.summary_csv, index=False)
+    if len(summary) and summary.n.min() < MIN_N:
+        report.notes.append(f"n = {summary.n.min()} at the fewest: {SMALL_N_NOTE}")
+    with hp.style():
+        sections = [_overview(design, df), _heatmaps(design, df, measures, heatmaps, report),
+                    _effects(design, df, measures), _per_dno(design, df, available, report)]
+        if isinstance(design, SobolDesign):
+            sections.append(_sobol(design, df, measures, report))
     sections.append(_notes(report))
     report.html.write_text(_page(design.name, "\n".join(s for s in sections if s)))
     return report
@@ -120,7 +126,8 @@ def _sobol(design, df, measures, report) -> str:
 
 
 def _notes(report: Report) -> str:
-    return "<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in report.notes) + "</ul>" if report.notes else ""
+    notes = report.damaged + report.notes
+    return "<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>" if notes else ""
 
 
 def _img(fig) -> str:

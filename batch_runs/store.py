@@ -7,7 +7,10 @@ Layout of the output directory:
     results.parquet   all rows, sorted; parts are folded into it when a sweep ends or stops
 
 A run id is written once: reading drops repeated ids (a kill between folding and deleting
-parts), and a resume runs only ids not yet present. Wall-clock and host columns (ENV_COLUMNS and
+parts), and a resume runs only ids not yet present. A file that cannot be read (truncated by a
+full disk, overwritten, not Parquet at all) is moved aside as `NAME.damaged` (never deleted, so
+nothing is lost silently), a DamagedStoreWarning says so in one line, and reading goes on with
+the intact files: its runs count as not run, so --resume runs them again. Wall-clock and host columns (ENV_COLUMNS and
 `timing.*`) are the only ones that differ between identical sweeps.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,11 @@ STATUS_COLUMNS = ["status", "error"]
 ENV_COLUMNS = ["seconds", "worker", "traceback"]
 RESERVED = set(ID_COLUMNS) | set(STATUS_COLUMNS) | set(ENV_COLUMNS)
 RESULTS = "results.parquet"
+DAMAGED = ".damaged"
+
+
+class DamagedStoreWarning(UserWarning):
+    """A results file could not be read and was moved aside; its runs count as not run."""
 
 
 def environment_columns(columns) -> list[str]:
@@ -45,6 +54,7 @@ class ResultStore:
     def __init__(self, out: str | Path):
         self.dir = Path(out)
         self.parts = self.dir / "runs"
+        self.damaged: list[str] = []  # one line per file moved aside, as warned
 
     # -- the design -----------------------------------------------------------------------------
 
@@ -80,7 +90,7 @@ class ResultStore:
             raise DesignError(f"{self.dir}: holds a different design; resume needs the same one (or a new --out)")
         self.parts.mkdir(parents=True, exist_ok=True)
         write_atomic(self.design_path, design.to_yaml())
-        return set(self.read(columns=["run_id"])["run_id"]) if resume else set()
+        return set(self.read()["run_id"]) if resume else set()  # every column: damage anywhere shows
 
     def close(self) -> None:
         """Release the directory for the next sweep."""
@@ -98,10 +108,9 @@ class ResultStore:
 
     def read(self, columns: list[str] | None = None) -> pd.DataFrame:
         """All rows so far, one per run id, in design order (point, then seed)."""
-        files = self._files()
-        if not files:
+        frames = [f for f in (self._load(path, columns) for path in self._files()) if f is not None]
+        if not frames:
             return pd.DataFrame(columns=columns or ID_COLUMNS + STATUS_COLUMNS)
-        frames = [pq.read_table(f, columns=_present(f, columns)).to_pandas() for f in files]
         df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
         df = df.drop_duplicates("run_id", keep="first")
         if "point" in df and "seed" in df:
@@ -118,6 +127,39 @@ class ResultStore:
         for part in parts:
             part.unlink()
         return len(df)
+
+    def _load(self, path: Path, columns: list[str] | None) -> pd.DataFrame | None:
+        """One file's rows; None when it is gone (folded by a sweep meanwhile) or damaged."""
+        try:
+            names = pq.read_schema(path).names
+            if "run_id" not in names:
+                raise ValueError("no run_id column")
+            present = None if columns is None else [c for c in columns if c in names]
+            return pq.read_table(path, columns=present).to_pandas()
+        except FileNotFoundError:
+            return None
+        except PermissionError as exc:  # unreadable for us, not damaged: leave it where it is
+            raise DesignError(f"{path}: cannot be read ({exc.strerror})") from None
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            self._quarantine(path, exc)
+            return None
+
+    def _quarantine(self, path: Path, exc: Exception) -> None:
+        """Move a damaged file aside as NAME.damaged (NAME.damaged-2, ... if taken) and say so."""
+        target, k = path.with_name(path.name + DAMAGED), 1
+        while target.exists():
+            k += 1
+            target = path.with_name(f"{path.name}{DAMAGED}-{k}")
+        try:
+            path.replace(target)
+        except FileNotFoundError:  # moved aside meanwhile by another reader
+            return
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = reason.split("': ", 1)[-1] if reason.startswith("Could not open") else reason
+        line = (f"{path}: not a readable results file ({reason}); moved to {target.name}, "
+                f"its runs count as not run (--resume runs them again)")
+        self.damaged.append(line)
+        warnings.warn(line, DamagedStoreWarning, stacklevel=4)
 
     def _files(self) -> list[Path]:
         results = [self.dir / RESULTS] if (self.dir / RESULTS).exists() else []
@@ -156,13 +198,6 @@ class Writer:
 
     def __exit__(self, *exc) -> None:
         self.flush()
-
-
-def _present(path: Path, columns: list[str] | None) -> list[str] | None:
-    if columns is None:
-        return None
-    names = set(pq.read_schema(path).names)
-    return [c for c in columns if c in names]
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:

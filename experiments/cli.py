@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from model import synthetic
@@ -37,23 +39,42 @@ def _cmd_scenario_show(args: argparse.Namespace) -> int:
 
 def _cmd_scenario_generate(args: argparse.Namespace) -> int:
     recipe = synthetic.load_recipe(Path(args.recipe))
+    if args.n_dnos is not None:
+        recipe = synthetic.with_n_dnos(recipe, args.n_dnos, source=args.recipe)
     data = synthetic.build(recipe, seed=args.seed, error_scale=args.forecast_error_scale)
-    scenario = validate(data, source=args.recipe)
+    # A written scenario is named after its file, so `run my.yaml` writes to out/my, not over the recipe's run.
+    name = args.name or (Path(args.out).stem if args.out else None)
+    scenario = validate({**data, "name": name or data["name"]}, source=args.recipe + (f" named {name!r}" if name else ""))
     text = to_yaml(scenario)
     if args.out:
-        Path(args.out).write_text(text)
-        print(f"wrote {args.out}")
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ScenarioError(f"--out {args.out}: cannot write ({exc.strerror})") from None
+        print(f"wrote {args.out} (scenario {scenario.name!r})")
     else:
         print(text, end="")
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    scenario = load(args.scenario, args.set)
-    out = Path(args.out) if args.out else Path("out") / scenario.name
-    from model import job  # the model, its plots and the chain: only when a run needs them
+    from model.out_dir import check
 
-    paths = job.run(scenario, args.seed, out, warn=lambda line: print(f"warning: {line}", file=sys.stderr))
+    scenario = load(args.scenario, args.set)
+    source = args.scenario + "".join(f" --set {item}" for item in args.set)
+    if args.day_seed is not None:
+        scenario = synthetic.with_fresh_actuals(scenario, args.day_seed, source)
+    out = Path(args.out) if args.out else Path("out") / scenario.name
+    check(out, scenario.name, force=args.force)  # before anything runs: never over another scenario's outputs
+    from market.scheduling import SchedulingError  # the model and the chain: only when a run needs them
+    from model import job
+    from model.market_model import ChainStalled
+
+    try:
+        paths = job.run(scenario, args.seed, out, warn=lambda line: print(f"warning: {line}", file=sys.stderr),
+                        notes=lambda line: print(f"warning: {line}"))
+    except (SchedulingError, ChainStalled) as exc:  # caused by the input: say so in one line, nothing written
+        raise ScenarioError(f"{source}: " + " ".join(str(exc).split()).rstrip(":")) from None
     print(f"outputs of {scenario.name} (seed {args.seed}) written to {out}/: " + ", ".join(p.name for p in paths))
     print(f"report: {out / 'report.html'}")
     return 0
@@ -102,6 +123,20 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _store_warnings():
+    """A damaged file of a results store (moved aside, its runs to run again) as one `warning:` line each."""
+    from batch_runs.store import DamagedStoreWarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DamagedStoreWarning)
+        warnings.showwarning = show
+        yield
+
+
 def _run_design(design, args: argparse.Namespace, again: str):
     """Run a design into --out on the executor the flags ask for: the sweep's report, or the exit
     code when it stopped (`again` is the command that finishes it)."""
@@ -111,7 +146,8 @@ def _run_design(design, args: argparse.Namespace, again: str):
     executor = executor_for(processes=args.processes, workers=args.workers, scheduler=args.scheduler)
     print(f"{design.name}: {len(design.runs())} runs on {executor.describe()} -> {args.out}", file=sys.stderr)
     try:
-        return sweep(design, args.out, executor, resume=args.resume)
+        with _store_warnings():
+            return sweep(design, args.out, executor, resume=args.resume)
     except KeyboardInterrupt:
         print(f"interrupted: finished runs are saved in {args.out}; `{again}` runs the rest", file=sys.stderr)
         return 130
@@ -130,7 +166,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     report = _run_design(design, args, f"storagemarket compare {args.comparison} --out {args.out}{seeds} --resume")
     if isinstance(report, int):
         return report
-    page = write_report(args.out)
+    with _store_warnings():
+        page = write_report(args.out)
     print(f"{report.ran} runs done ({report.failed} failed), {report.resumed} already there; wrote {page.html}, "
           f"{page.csv.name}, {len(page.figures)} figures; runs in {report.store.dir / 'results.parquet'}")
     for note in page.notes:
@@ -141,7 +178,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from batch_runs.report import analyze
 
-    report = analyze(args.dir, measures=args.measure, heatmaps=[tuple(p) for p in args.heatmap or []])
+    with _store_warnings():
+        report = analyze(args.dir, measures=args.measure, heatmaps=[tuple(p) for p in args.heatmap or []])
     written = [report.html, report.summary_csv] + ([report.sobol_csv] if report.sobol_csv else [])
     print("wrote " + ", ".join(str(p) for p in written))
     for note in report.notes:
@@ -153,6 +191,19 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return int(text)
+
+
+def _seed(text: str) -> int:
+    """A seed: a whole number in 0 .. 2**63 - 1 (what numpy's SeedSequence and Parquet both hold)."""
+    if not text.isdigit() or int(text) >= 2**63:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**63 - 1, got {text!r}")
+    return int(text)
+
+
+_SET_HELP = ("override a scenario parameter; repeat for several, e.g. --set mechanism.seller_concession=0.1 "
+             "--set dnos.DN2.pv_mw=30")
+_RUN_SEED_HELP = ("run seed (default 0): draws the chain's keys, network topology and latencies and, when days > 1, "
+                  "the actuals of the days after the first; the first day's profiles are the scenario file's")
 
 
 def _add_run_options(p: argparse.ArgumentParser, also: str = "") -> None:
@@ -202,9 +253,9 @@ def _add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     experiment_sub = experiment.add_subparsers(dest="experiment", required=True, parser_class=_Parser)
     p = experiment_sub.add_parser("paper", help="one day under S0, S1, S2 and S3 compared as in the paper's Tables 2-4")
     p.add_argument("--scenario", default="paper-4dn", help="bundled name or YAML path (default paper-4dn)")
-    p.add_argument("--seed", type=int, default=0, help="run seed")
+    p.add_argument("--seed", type=_seed, default=0, help=_RUN_SEED_HELP)
     p.add_argument("--out", default="out/paper-experiment", help="output directory (default out/paper-experiment)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a scenario parameter")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
     p.set_defaults(func=_cmd_experiment_paper)
 
 
@@ -231,6 +282,7 @@ def _add_viz_command(sub: argparse._SubParsersAction) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="storagemarket", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"storagemarket {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("scenarios", help="list the bundled scenarios")
@@ -243,16 +295,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_scenario_show)
     p = scenario_sub.add_parser("generate", help="draw a scenario's profiles from a recipe")
     p.add_argument("recipe", help="recipe YAML path (see experiments/recipes/)")
-    p.add_argument("--seed", type=int, default=None, help="generator seed (default: the recipe's)")
-    p.add_argument("--forecast-error-scale", type=float, default=None, help="multiply all forecast errors")
+    p.add_argument("--seed", type=_seed, default=None,
+                   help="generator seed (default: the recipe's `seed`): draws the day's weather, load and forecast errors")
+    p.add_argument("--forecast-error-scale", type=float, default=None, help="multiply all forecast errors (0 to 10)")
+    p.add_argument("--n-dnos", type=_positive, default=None, metavar="N",
+                   help="N DNOs named DN1..DNN, cycling the recipe's DNOs (default: the recipe's own)")
+    p.add_argument("--name", default=None,
+                   help="the scenario's name (default: the --out file's name without .yaml, else the recipe's)")
     p.add_argument("--out", default=None, help="write the scenario here instead of standard output")
     p.set_defaults(func=_cmd_scenario_generate)
 
     p = sub.add_parser("run", help="run a scenario and write its outputs")
-    p.add_argument("scenario", nargs="?", default="paper-4dn", help="bundled name or YAML path")
-    p.add_argument("--seed", type=int, default=0, help="run seed")
-    p.add_argument("--out", default=None, help="output directory (default out/SCENARIO)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a parameter, e.g. mechanism.seller_concession=0.1")
+    p.add_argument("scenario", nargs="?", default="paper-4dn", help="bundled name or YAML path (default paper-4dn)")
+    p.add_argument("--seed", type=_seed, default=0, help=_RUN_SEED_HELP + " (see --day-seed)")
+    p.add_argument("--day-seed", type=_seed, default=None, metavar="N",
+                   help="redraw the first day's actual PV, wind and load around the file's forecasts from seed N "
+                   "(the error model of the days after the first); forecasts, assets and rules stay the file's")
+    p.add_argument("--out", default=None, help="output directory (default out/NAME, NAME the scenario's `name`)")
+    p.add_argument("--force", action="store_true",
+                   help="write to --out even if it holds another scenario's outputs or files no run writes")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("designs", help="list the market-design stages of each slot with their parameters")
@@ -271,6 +333,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_experiment_commands(sub)  # paper experiment (issue 5)
     _add_viz_command(sub)  # live view (issue 7)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("storagemarket")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,26 +13,28 @@ from typing import Annotated
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ledger.network import NodeIndex
+
 
 class CreditParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
     w_transaction: float = Field(0.5, ge=0, le=1, description="weight w_T of TC in the composite; [A] B.2.4")
     w_node: float = Field(0.5, ge=0, le=1, description="weight w_N of NC in the composite; [A] B.2.4")
     theta_transaction: float = Field(0.6, ge=0, le=1, description="TC needed to stand; [A] B.2.4")
     theta_node: float = Field(0.6, ge=0, le=1, description="NC needed to stand or stay leader; [A] B.2.4")
     theta_composite: float = Field(0.6, ge=0, le=1, description="candidate CC needed for a vote; [A] B.2.4")
     vote_needs_higher_credit: bool = Field(False, description="option: grant only if CC_cand >= CC_voter; [A]")
-    a_plus: float = Field(0.02, ge=0, description="TC gain per fulfilled share; [A] B.2.4")
-    a_minus: float = Field(0.1, ge=0, description="TC loss per deviation or late payment; [A] B.2.4")
-    b_plus: float = Field(0.01, ge=0, description="NC gain per good epoch; [A] B.2.4")
-    b_minus: float = Field(0.1, ge=0, description="NC loss per timeout or invalid block; [A] B.2.4")
+    a_plus: float = Field(0.02, ge=0, le=1, description="TC gain per fulfilled share, in [0, 1]; [A] B.2.4")
+    a_minus: float = Field(0.1, ge=0, le=1, description="TC loss per deviation or late payment, in [0, 1]; [A] B.2.4")
+    b_plus: float = Field(0.01, ge=0, le=1, description="NC gain per good epoch, in [0, 1]; [A] B.2.4")
+    b_minus: float = Field(0.1, ge=0, le=1, description="NC loss per timeout or invalid block, in [0, 1]; [A] B.2.4")
     initial: float = Field(0.8, ge=0, le=1, description="starting TC and NC; [A] B.2.4")
     theta_trade: float = Field(
         0.6, ge=0, le=1, description="TC a DNO needs for its bids to enter the market; [A] B.2.4")
     delivery_tolerance: float = Field(
-        0.05, ge=0, description="metered delivery may differ from the contracted volume by this share; [A] B.3.6")
+        0.05, ge=0, le=1, description="metered delivery may differ from the contracted volume by this share; [A] B.3.6")
     timeout_blocks: int = Field(
-        3, ge=1, description="blocks in a row a validator missing from the commit evidence has timed out; "
+        3, ge=1, le=10_000, description="blocks in a row a validator missing from the commit evidence has timed out; "
         "each further miss is another timeout; [A]")
 
 
@@ -92,10 +94,10 @@ class ChainCredit(CreditParams, _Switch):  # bases in this order put `enabled` f
     Off by default, so a chain without it is byte for byte the chain it was before credit existed.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
     participants: dict[str, Unit] = Field(
         default_factory=dict, description="DNO -> starting transaction credit; unlisted DNOs start at `initial`")
-    validators: dict[int, Unit] = Field(
+    validators: dict[NodeIndex, Unit] = Field(
         default_factory=dict, description="validator index -> starting node credit; unlisted ones start at `initial`")
 
     @property

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ledger.alliance import Alliance
+from ledger.consensus import ENGINES
 from ledger.consensus.base import BlockSchedule
 from ledger.consensus.cluster import Cluster, Crash
 from ledger.network import LossWindow, NetworkParams, PartitionWindow, SlowWindow
 from ledger.tolerance import fault_warnings
 from ledger.transactions import sign_transaction
 
-QUORUM = {"bft": "two_thirds_power", "raft": "majority_nodes"}
+QUORUM = {"bft": "two_thirds_power", "raft": "majority_nodes", "pow": "proof_of_work"}
 CLIENTS = ("dno1", "dno2", "dno3", "dno4")
 
 
@@ -53,7 +54,9 @@ class FaultCase:
 
 
 def _bound(engine: str, n: int) -> int:
-    """The most equal-power nodes that may be faulty at once."""
+    """The most equal-power nodes that may be faulty at once. Proof of work is held to a third of
+    the hash rate too: its finality is probabilistic, and a side cut off long enough to bury k
+    blocks of its own forks for good (the fuzz would report that as a conflict)."""
     return (n - 1) // 2 if engine == "raft" else (n - 1) // 3
 
 
@@ -120,14 +123,16 @@ def random_case(engine: str, seed: int, *, beyond_bound: bool = False) -> FaultC
 
 
 def _leader(cluster: Cluster) -> int | None:
-    """The node that drives progress now: Raft's leader of the highest term, or the proposer BFT's
-    most advanced live node is waiting for."""
+    """The node that drives progress now: Raft's leader of the highest term, the proposer BFT's
+    most advanced live node is waiting for, or the miner with most blocks so far."""
     up = [node for node in cluster.nodes if node.id not in cluster.network.down]
     if not up:
         return None
     if cluster.engine == "raft":
         leaders = [node for node in up if node.role == "leader"]
         return max(leaders, key=lambda node: node.term).id if leaders else None
+    if cluster.engine == "pow":  # no leader: the miner that found the most blocks so far
+        return max(up, key=lambda node: (len(node.mined), -node.id)).id
     ahead = max(up, key=lambda node: (node.height, node.round))
     return cluster.nodes[0].index[ahead.proposer(ahead.height, ahead.round)]
 
@@ -153,7 +158,9 @@ def run_case(case: FaultCase, settle_ms: float = 30_000.0, step_ms: float = 250.
     """Drive the case to `heal_ms`, then up to `settle_ms` more, stopping once every node has
     committed every submitted transaction."""
     names = [f"v{i + 1}" for i in range(case.n)]
-    alliance = Alliance.create(case.seed, dnos=list(CLIENTS), validators=names, quorum=QUORUM[case.engine])
+    target_bits = getattr(ENGINES[case.engine].default_params(), "target_bits", None)  # proof of work's seal
+    alliance = Alliance.create(case.seed, dnos=list(CLIENTS), validators=names, quorum=QUORUM[case.engine],
+                               pow_target_bits=target_bits)
     cluster = Cluster(alliance, case.engine, network=case.network, seed=case.seed, crashes=case.crashes,
                       schedule=BlockSchedule(case.block_interval_ms / 2, case.block_interval_ms))
     bound = _bound(case.engine, case.n)

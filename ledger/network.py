@@ -3,16 +3,35 @@
 All randomness comes from one seed split with numpy's SeedSequence (topology, latencies, loss
 and jitter draws, client access links), so changing the network seed changes who hears what
 when, and nothing else. Links are checked against the partition schedule at send time.
+
+The parameters are strict: every number finite, `true` is not a number, delays within what a
+simulated chain can live with, and every node a fault names one of the network's validators.
 """
 
 from __future__ import annotations
 
 import zlib
-from typing import Callable
+from typing import Annotated, Any, Callable
 
 import networkx as nx
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
+
+MAX_VALIDATORS = 1000  # far beyond a permissioned consortium; the simulation is quadratic in it
+MAX_DELAY_MS = 60_000.0  # a minute per hop: anything slower is no network a chain can run on
+MAX_EXTRA_MS = 3_600_000.0  # a slowdown adds at most an hour per hop
+MAX_TIME_MS = 366 * 24 * 3_600_000.0  # the end of the longest run: 366 days of hours of at most an hour
+
+
+def _index(value: Any) -> Any:
+    """A validator index: a whole number, never a boolean; digits (a --set path segment) read as one."""
+    if isinstance(value, bool):
+        raise ValueError(f"a validator index is a whole number, not {str(value).lower()}")
+    return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
+NodeIndex = Annotated[int, BeforeValidator(_index), Field(ge=0, lt=MAX_VALIDATORS)]
+_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 Topology = Callable[[int, int, int], nx.Graph]  # (n, degree, seed) -> connected graph
 TOPOLOGIES: dict[str, Topology] = {}
@@ -64,70 +83,75 @@ def _scale_free(n: int, degree: int, seed: int) -> nx.Graph:
     return nx.barabasi_albert_graph(n, max(1, min(degree // 2, n - 1)), seed=seed) if n > 2 else nx.complete_graph(n)
 
 
-class PartitionWindow(BaseModel):
-    """While active, a link is up only between nodes that share a group; unlisted nodes are cut off."""
+class _Window(BaseModel):
+    """A fault that lasts from `start_ms` until just before `end_ms` (simulated ms since the run began)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    start_ms: float = Field(ge=0, description="simulated ms the partition begins; [A]")
-    end_ms: float = Field(description="simulated ms it heals; [A]")
-    groups: tuple[frozenset[int], ...] = Field(description="node groups that still reach each other; [A]")
+    model_config = _STRICT
+    start_ms: float = Field(ge=0, le=MAX_TIME_MS, description="simulated ms it begins; [A]")
+    end_ms: float = Field(le=MAX_TIME_MS, description="simulated ms it ends, after start_ms (a later end than the "
+                          "run's lasts to its end); [A]")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "PartitionWindow":
+    def _ordered(self) -> "_Window":
         if self.end_ms <= self.start_ms:
-            raise ValueError("a partition must end after it starts")
+            raise ValueError(f"must end after it starts (end_ms {self.end_ms:g}, start_ms {self.start_ms:g})")
         return self
+
+    def nodes_named(self) -> frozenset[int]:
+        """Every validator this window names (checked against the network's size)."""
+        return getattr(self, "nodes", frozenset())
+
+
+class PartitionWindow(_Window):
+    """While active, a link is up only between nodes that share a group; unlisted nodes are cut off."""
+
+    groups: tuple[Annotated[frozenset[NodeIndex], Strict(False)], ...] = Field(
+        strict=False, description="node groups (validator indices) that still reach each other; [A]")
 
     def link_up(self, u: int, v: int) -> bool:
         return any(u in g and v in g for g in self.groups)
 
+    def nodes_named(self) -> frozenset[int]:
+        return frozenset().union(*self.groups)
 
-class SlowWindow(BaseModel):
-    """While active, every hop touching one of `nodes` (all nodes if empty) takes `extra_ms` longer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    start_ms: float = Field(ge=0, description="simulated ms the slowdown begins; [A]")
-    end_ms: float = Field(description="simulated ms it ends; [A]")
-    extra_ms: float = Field(gt=0, description="added delay per hop, ms; [A]")
-    nodes: frozenset[int] = Field(frozenset(), description="affected nodes; empty means all; [A]")
+class _NodeWindow(_Window):
+    nodes: frozenset[NodeIndex] = Field(
+        frozenset(), strict=False, description="affected validator indices; empty means all; [A]")
 
     def applies(self, u: int, v: int, now_ms: float) -> bool:
         return self.start_ms <= now_ms < self.end_ms and (not self.nodes or u in self.nodes or v in self.nodes)
 
 
-class LossWindow(BaseModel):
+class SlowWindow(_NodeWindow):
+    """While active, every hop touching one of `nodes` (all nodes if empty) takes `extra_ms` longer."""
+
+    extra_ms: float = Field(gt=0, le=MAX_EXTRA_MS, description="added delay per hop, ms, at most an hour; [A]")
+
+
+class LossWindow(_NodeWindow):
     """While active, every hop touching one of `nodes` (all nodes if empty) also drops a message
     with probability `loss`, on top of the network's steady loss."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    start_ms: float = Field(ge=0, description="simulated ms the lossy spell begins; [A]")
-    end_ms: float = Field(description="simulated ms it ends; [A]")
     loss: float = Field(gt=0, lt=1, description="probability a hop drops a message while it lasts; [A]")
-    nodes: frozenset[int] = Field(frozenset(), description="affected nodes; empty means all; [A]")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "LossWindow":
-        if self.end_ms <= self.start_ms:
-            raise ValueError("a lossy spell must end after it starts")
-        return self
-
-    def applies(self, u: int, v: int, now_ms: float) -> bool:
-        return self.start_ms <= now_ms < self.end_ms and (not self.nodes or u in self.nodes or v in self.nodes)
 
 
 class NetworkParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
     topology: str = Field("small_world", description="graph family, a key of TOPOLOGIES; [A]")
-    n_validators: int = Field(4, ge=1, description="validator nodes; [A]")
-    degree: int = Field(4, ge=1, description="target neighbours per node (family-specific); [A]")
-    latency_median_ms: float = Field(20.0, gt=0, description="median one-hop latency, ms, lognormal; [A]")
-    latency_sigma: float = Field(0.5, ge=0, description="lognormal shape of per-edge latency; [A]")
-    jitter_ms: float = Field(0.0, ge=0, description="uniform extra delay per message and hop, ms; [A]")
-    loss: float = Field(0.0, ge=0, lt=1, description="probability a hop drops a message; [A]")
-    client_latency_ms: float = Field(10.0, ge=0, description="median client-to-validator latency, ms; [A]")
-    partitions: tuple[PartitionWindow, ...] = Field((), description="partition schedule; [A]")
-    slowdowns: tuple[SlowWindow, ...] = Field((), description="extra-delay schedule; [A]")
-    losses: tuple[LossWindow, ...] = Field((), description="spells of extra message loss; [A]")
+    n_validators: int = Field(4, ge=1, le=MAX_VALIDATORS, description="validator nodes, at most 1000; [A]")
+    degree: int = Field(4, ge=1, le=MAX_VALIDATORS, description="target neighbours per node (family-specific); [A]")
+    latency_median_ms: float = Field(
+        20.0, gt=0, le=MAX_DELAY_MS, description="median one-hop latency, ms, lognormal, at most 60 000; [A]")
+    latency_sigma: float = Field(0.5, ge=0, le=3, description="lognormal shape of per-edge latency, at most 3; [A]")
+    jitter_ms: float = Field(
+        0.0, ge=0, le=MAX_DELAY_MS, description="uniform extra delay per message and hop, ms, at most 60 000; [A]")
+    loss: float = Field(0.0, ge=0, lt=1, description="probability a hop drops a message, in [0, 1); [A]")
+    client_latency_ms: float = Field(
+        10.0, ge=0, le=MAX_DELAY_MS, description="median client-to-validator latency, ms, at most 60 000; [A]")
+    partitions: tuple[PartitionWindow, ...] = Field((), strict=False, description="partition schedule; [A]")
+    slowdowns: tuple[SlowWindow, ...] = Field((), strict=False, description="extra-delay schedule; [A]")
+    losses: tuple[LossWindow, ...] = Field((), strict=False, description="spells of extra message loss; [A]")
 
     @property
     def can_lose(self) -> bool:
@@ -138,6 +162,11 @@ class NetworkParams(BaseModel):
     def _known_topology(self) -> "NetworkParams":
         if self.topology not in TOPOLOGIES:
             raise ValueError(f"unknown topology {self.topology!r}; known: {sorted(TOPOLOGIES)}")
+        for field in ("partitions", "slowdowns", "losses"):
+            for i, window in enumerate(getattr(self, field)):
+                beyond = sorted(n for n in window.nodes_named() if n >= self.n_validators)
+                if beyond:
+                    raise ValueError(f"{field}[{i}]: validator {beyond[0]} is not one of 0..{self.n_validators - 1}")
         return self
 
 

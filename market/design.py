@@ -13,6 +13,7 @@ scenario loader can print one line naming the field.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
@@ -74,9 +75,15 @@ def validated(model: type[BaseModel], raw: Any, prefix: str = "") -> Any:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join([prefix] * bool(prefix) + [str(p) for p in first["loc"]])
-        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
-        if first["type"] == "finite_number":
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            top = len(first["loc"]) == 1  # a nested block's names are not the model's own
+            close = difflib.get_close_matches(str(first["loc"][-1]), list(model.model_fields) * top, n=1)
+            message = "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
+        elif first["type"] == "finite_number":
             message = "must be a finite number (NaN and infinity are not allowed)"
+        elif isinstance(first.get("input"), bool) and first["type"] in {"int_type", "float_type"}:
+            message = f"must be a number, not {str(first['input']).lower()}"
         raise StageFieldError(where, message) from None
 
 

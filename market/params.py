@@ -12,11 +12,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from market.limits import MAX_PRICE_PER_MWH
+
 
 class MechanismParams(BaseModel):
-    """How bids are priced, matched, conceded and settled (SPEC A.4-A.9, decisions A.13)."""
+    """How bids are priced, matched, conceded and settled (SPEC A.4-A.9, decisions A.13).
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    Strict like every stage's parameters (market/stages.py): numbers finite and never booleans,
+    rates in [0, 1), money at most 100 000 RMB/MWh (market/limits.py).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
     # A.4 bid prices
     bid_price_rule: str = Field(
@@ -40,26 +46,27 @@ class MechanismParams(BaseModel):
     )
     # A.6 concession
     seller_concession: float = Field(
-        0.05, ge=0, lt=1, description="seller concession rate per round, fraction; [A] A.6.2"
+        0.05, ge=0, lt=1, description="seller concession rate per round, fraction in [0, 1); [A] A.6.2"
     )
     buyer_concession: float = Field(
-        0.05, ge=0, description="buyer concession rate per round, fraction; [A] A.6.2"
+        0.05, ge=0, lt=1, description="buyer concession rate per round, fraction in [0, 1); [A] A.6.2"
     )
     concession_form: Literal["multiplicative", "additive"] = Field(
         "multiplicative", description="price update form between rounds; [A] A.6.2"
     )
-    max_rounds: int = Field(3, ge=1, description="rounds per hour including the first; [P] A.6.2")
+    max_rounds: int = Field(3, ge=1, le=1000, description="rounds per hour including the first, at most 1000; [P] A.6.2")
     clamp_to_band: bool = Field(
         False, description="clamp conceded prices to the tariff band; [A] A.6.2"
     )
     max_idle_rounds: int = Field(
         3,
         ge=1,
+        le=1000,
         description="stop after this many consecutive rounds with no trade and no price move; [A] A.6.3",
     )
     # A.8 compensation
     valley_compensation_per_mwh: float = Field(
-        100.0, ge=0, description="paid to both sides of a valley trade, RMB/MWh; [P] A.8"
+        100.0, ge=0, le=MAX_PRICE_PER_MWH, description="paid to both sides of a valley trade, RMB/MWh; [P] A.8"
     )
     comp_payer: Literal["platform", "pro_rata_dnos"] = Field(
         "platform",
@@ -68,7 +75,7 @@ class MechanismParams(BaseModel):
     )
     # A.9 fees
     service_fee_per_mwh: float = Field(
-        100.0, ge=0, description="blockchain service fee per traded MWh, RMB/MWh; [P] A.9"
+        100.0, ge=0, le=MAX_PRICE_PER_MWH, description="blockchain service fee per traded MWh, RMB/MWh; [P] A.9"
     )
     fee_payer: Literal["split", "buyer", "seller", "both"] = Field(
         "split", description="who pays the service fee; [A] A.9"
@@ -97,7 +104,7 @@ class MechanismParams(BaseModel):
     )
     # A.3 tolerance
     quantity_tolerance_mwh: float = Field(
-        1e-6, gt=0, description="|Q| below this is zero, MWh; [A] A.3.2"
+        1e-6, gt=0, le=1, description="|Q| below this is zero, MWh, at most 1; [A] A.3.2"
     )
 
     @field_validator("bid_price_rule")

@@ -31,7 +31,14 @@ _SNAP_MW = 1e-9  # realised actions below this are exact zeros when fixed for a 
 
 
 class SchedulingError(RuntimeError):
-    """The MILP had no optimal solution; the message names the DNO, the hour and the solver's words."""
+    """The MILP had no optimal solution; the message names the DNO, the hour and the solver's words.
+
+    `dno` and `hour` say where; when the data explain it (a load no supply can meet, with no value
+    of lost load to shed it at), the message says so, as the input is then what needs fixing."""
+
+    def __init__(self, message: str, dno: str = "", hour: int = 0) -> None:
+        super().__init__(message)
+        self.dno, self.hour = dno, hour
 
 
 class StorageUnitLike(Protocol):
@@ -95,6 +102,8 @@ class DnoScheduler:
         if tie_break_per_mwh is None:
             tie_break_per_mwh = default_tie_break_per_mwh(self._buy_price, self._sell_price)
         self.voll_per_mwh = voll_per_mwh
+        self._buy_max_mw = buy_max_mw
+        self._inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # pv, wind, load of the solve
         self._build(buy_max_mw, sell_max_mw, tie_break_per_mwh)
 
     def _build(self, buy_max_mw: float, sell_max_mw: float, eps: float) -> None:
@@ -176,6 +185,7 @@ class DnoScheduler:
         `fixed_charge_mw`/`fixed_discharge_mw` (units x hours, only the first from_hour-1
         columns are read), so the plan continues from the state of charge they leave.
         """
+        self._inputs = (np.asarray(pv_available_mw), np.asarray(wind_available_mw), np.asarray(load_mw))
         for t in range(HOURS):
             self._pv[t].upper_bound = float(pv_available_mw[t])
             self._wind[t].upper_bound = float(wind_available_mw[t])
@@ -200,7 +210,8 @@ class DnoScheduler:
         try:
             result = solve_optimal(self._model, _SOLVERS[self.solver], self._params)
         except SolverError as exc:
-            raise SchedulingError(f"DNO {self.dno!r}, hour {from_hour}: {exc}") from exc
+            hour, why = self._shortfall(from_hour)
+            raise SchedulingError(f"DNO {self.dno!r}, hour {hour}: {why}{exc}", self.dno, hour) from exc
         seconds = time.perf_counter() - start
         values = result.variable_values()
 
@@ -225,6 +236,23 @@ class DnoScheduler:
             solver=f"{self.solver} (OR-Tools MathOpt {ORTOOLS_VERSION})",
             solve_seconds=seconds,
         )
+
+
+    def _shortfall(self, from_hour: int) -> tuple[int, str]:
+        """The first hour whose load exceeds every source at full output, and why; else from_hour.
+
+        PV, wind, the import limit and every unit discharging at its rating bound what a DNO can
+        supply in an hour, so a larger load has no schedule unless it may be shed."""
+        if self._inputs is None or self.voll_per_mwh is not None:
+            return from_hour, ""
+        pv, wind, load = self._inputs
+        storage = sum(u.power_mw for u in self.units)
+        for t in range(from_hour - 1, HOURS):
+            most = float(pv[t] + wind[t]) + self._buy_max_mw + storage
+            if load[t] > most:
+                return t + 1, (f"load {float(load[t]):,.3f} MW exceeds all it can supply ({most:,.3f} MW) and no "
+                               "value of lost load is set to shed it at; ")
+        return from_hour, ""
 
 
 def _snap(value: float, power_mw: float) -> float:

@@ -15,13 +15,16 @@ from pydantic import BaseModel, ConfigDict
 
 
 class StageParams(BaseModel):
-    """A stage's own parameters: strict (unknown keys, NaN and infinity refused), immutable.
+    """A stage's own parameters: strict (unknown keys, NaN, infinity and `true` for a number
+    refused), immutable.
 
-    Each field's description gives its unit, and ends with its source tag ([P] paper,
-    [R] reconstruction, [L] literature, [A] assumption), as the scenario's other fields do.
+    Each field's description gives its unit and its bounds (money within market/limits.py's
+    100 000 RMB/MWh, rates in [0, 1) where a rate of 1 means nothing is left), and ends with its
+    source tag ([P] paper, [R] reconstruction, [L] literature, [A] assumption), as the
+    scenario's other fields do. Fields that take a list for a tuple say `strict=False`.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class Stage:

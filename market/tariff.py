@@ -11,7 +11,10 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from market.limits import MAX_PRICE_PER_MWH
+
 HOURS = 24
+_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 Period = Literal["valley", "flat", "peak"]
 
 # SPEC A.11.2 assumed split: valley {1..7, 24}, peak {9..12, 18..21}, flat otherwise.
@@ -28,19 +31,21 @@ def default_periods() -> list[str]:
 
 
 class TouPrices(BaseModel):
-    """Purchase price from the main grid in each TOU period."""
+    """Purchase price from the main grid in each TOU period, each in [0, 100 000] RMB/MWh."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = _STRICT
 
-    valley_per_mwh: float = Field(270.0, ge=0, description="RMB/MWh; [P] seed 004 hour 2")
-    flat_per_mwh: float = Field(650.0, ge=0, description="RMB/MWh; [A] SPEC A.11.2 assumed default")
-    peak_per_mwh: float = Field(1100.0, ge=0, description="RMB/MWh; [A] SPEC A.11.2 assumed default")
+    valley_per_mwh: float = Field(270.0, ge=0, le=MAX_PRICE_PER_MWH, description="RMB/MWh; [P] seed 004 hour 2")
+    flat_per_mwh: float = Field(
+        650.0, ge=0, le=MAX_PRICE_PER_MWH, description="RMB/MWh; [A] SPEC A.11.2 assumed default")
+    peak_per_mwh: float = Field(
+        1100.0, ge=0, le=MAX_PRICE_PER_MWH, description="RMB/MWh; [A] SPEC A.11.2 assumed default")
 
 
 class Tariff(BaseModel):
     """TOU purchase tariff by period plus the feed-in (grid purchase) price."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = _STRICT
 
     periods: list[Period] = Field(
         default_factory=default_periods,
@@ -51,7 +56,7 @@ class Tariff(BaseModel):
     prices: TouPrices = Field(default_factory=TouPrices, description="TOU purchase prices, RMB/MWh")
     feed_in_per_mwh: float | list[float] = Field(
         400.0,
-        description="price the grid pays a DNO, RMB/MWh, flat or 24 values; [R] SPEC A.11.1",
+        description="price the grid pays a DNO, RMB/MWh in [0, 100 000], flat or 24 values; [R] SPEC A.11.1",
     )
 
     @field_validator("feed_in_per_mwh")
@@ -60,8 +65,8 @@ class Tariff(BaseModel):
         values = value if isinstance(value, list) else [value]
         if isinstance(value, list) and len(value) != HOURS:
             raise ValueError(f"needs {HOURS} hourly values, got {len(value)}")
-        if any(v < 0 for v in values):
-            raise ValueError("must be non-negative")
+        if any(not 0 <= v <= MAX_PRICE_PER_MWH for v in values):
+            raise ValueError(f"must be in [0, {MAX_PRICE_PER_MWH:,.0f}] RMB/MWh")
         return value
 
     def buy_per_mwh(self) -> np.ndarray:

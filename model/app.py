@@ -18,6 +18,13 @@ from model.viz.live import LiveModel
 
 settings.telemetry.mixpanel_enable = False  # also under a plain `solara run`: no calls home
 SCENARIO = os.environ.get("STORAGEMARKET_VIZ_SCENARIO", "paper-4dn")
+# Mesa's sliders show their value only while dragged: keep Vuetify's value bubble on the thumb
+# (with room above it), and hide Mesa's tab bar while it holds a single tab ("PAGE 0").
+PAGE_CSS = """
+.v-slider__thumb-label-container { display: block !important; }
+.v-input__slider { margin-top: 26px !important; }
+.v-tabs:not(:has(.v-tab ~ .v-tab)) { display: none; }
+"""
 
 
 @solara.component
@@ -27,6 +34,8 @@ def Page():
                                                   for k, v in params.items()}), [])
     model = solara.use_reactive(first)  # Mesa's Reset puts a new model here
     solara.use_effect(lambda: model.value.discard, [model.value])  # drop the old one's ledger directory
+    solara.Title("storagemarket")  # the browser tab's name (Solara's default reads "PAGE 0")
+    solara.Style(PAGE_CSS)
     with solara.Sidebar():
         StageGuide()
     SolaraViz(model, components=[(view, 0) for view in VIEWS], model_params=params,

@@ -3,7 +3,9 @@
 `simulate` is the one entry point for everything that runs the model (the CLI, sweeps, the
 paper experiment): it runs `StorageMarketModel` to the end and returns the run's tables, its
 deterministic summary, flat measures for sweeps and wall-clock timings. `run` writes them all,
-computing everything first so that a failed run leaves an existing output directory as it was.
+computing everything first so that a failed run leaves an existing output directory as it was
+(and a directory it created for the run gone); which directories it may write to is
+model/out_dir.py's to say.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import pandas as pd
 
 from model import tables
 from model.market_model import StorageMarketModel
+from model.out_dir import remove_stale
 from model.outputs import publish, write_csv, write_json
 from model.report import write_report
 from model.scenario import Scenario
+from model.shedding import unserved_note
 
 
 @dataclass
@@ -63,12 +67,15 @@ def simulate(scenario: Scenario, seed: int, store_path: str | Path | None = None
     return RunResult(frames, summary, tables.measures(summary), timings, model)
 
 
-def run(scenario: Scenario, seed: int, out_dir: Path, warn: Callable[[str], None] | None = None) -> list[Path]:
-    """Simulate and write every output to `out_dir`; returns the paths written.
+def run(scenario: Scenario, seed: int, out_dir: Path, warn: Callable[[str], None] | None = None,
+        notes: Callable[[str], None] | None = None) -> list[Path]:
+    """Simulate and write every output to `out_dir`; returns the paths written. `warn` is told of
+    faults before the first hour (as `simulate`), `notes` of unserved energy after the last.
 
     The ledger is written to a temporary file beside its destination and moved into place with
     the other outputs, so an earlier run's files survive a failure.
     """
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_store = tempfile.mkstemp(prefix=".ledger.", suffix=".sqlite", dir=out_dir)
     os.close(fd)
@@ -86,6 +93,13 @@ def run(scenario: Scenario, seed: int, out_dir: Path, warn: Callable[[str], None
         write_json(result.timings, paths[-1])
         paths.append(out_dir / "ledger.sqlite")
         publish(tmp_store, paths[-1])
-    finally:
+        remove_stale(out_dir, paths)
+    except BaseException:
         Path(tmp_store).unlink(missing_ok=True)
+        if created and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        raise
+    note = unserved_note(result.tables["hourly"])
+    if note and notes:
+        notes(note)
     return paths

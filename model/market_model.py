@@ -38,6 +38,27 @@ HOURS = 24
 _MAX_EXTRA_HOURS = 48  # how long the chain may lag behind the market before the run fails
 
 
+# Per agent type, what the DataCollector records after every hour: one frame per type through
+# `model.datacollector.get_agenttype_vars_dataframe(DNO)`, indexed by (Step, AgentID). Every column
+# is documented in docs/agents.md; the flows are those of the hour just stepped, the money and
+# volumes cumulative since the start of the run.
+AGENT_REPORTERS = {
+    DNO: {
+        "name": "name",
+        "deviation_case": lambda a: a.deviation.case if a.deviations else 0,
+        "supply_mwh": lambda a: a.deviation.supply_mwh if a.deviations else 0.0,
+        "demand_mwh": lambda a: a.deviation.demand_mwh if a.deviations else 0.0,
+        "storage_action_mw": lambda a: a.action_mw(a.model.hour) if a.deviations else 0.0,
+        "unserved_mw": lambda a: float(a.intraday.unserved_mw[a.model.hour - 1]) if a.deviations else 0.0,
+        "revenue_rmb": "revenue_rmb",
+    },
+    StorageOwner: {"name": "name", "dno": "dno", "soc_mean": lambda a: float(np.mean(a.soc)) if len(a.soc) else 0.0,
+                   "throughput_mwh": "throughput_mwh", "revenue_rmb": "revenue_rmb"},
+    MainGrid: {"sold_mwh": "sold_mwh", "bought_mwh": "bought_mwh", "net_rmb": "net_rmb"},
+    Validator: {"name": "name", "node": "index", "host": "host", "height": "height", "status": "status"},
+}
+
+
 class ChainStalled(RuntimeError):
     """Consensus lost liveness: hours never closed (e.g. too many validators crashed)."""
 
@@ -150,18 +171,7 @@ class StorageMarketModel(mesa.Model):
                 "chain_height": lambda m: m.ledger.chain.height,
                 "chain_messages": lambda m: m.ledger.cluster.network.messages,
             },
-            agenttype_reporters={
-                DNO: {
-                    "name": "name",
-                    "deviation_case": lambda a: a.deviation.case if a.deviations else 0,
-                    "supply_mwh": lambda a: a.deviation.supply_mwh if a.deviations else 0.0,
-                    "demand_mwh": lambda a: a.deviation.demand_mwh if a.deviations else 0.0,
-                    "revenue_rmb": "revenue_rmb",
-                },
-                StorageOwner: {"name": "name", "soc_mean": lambda a: float(np.mean(a.soc)) if len(a.soc) else 0.0,
-                               "throughput_mwh": "throughput_mwh", "revenue_rmb": "revenue_rmb"},
-                Validator: {"name": "name", "height": "height", "status": "status"},
-            },
+            agenttype_reporters=AGENT_REPORTERS,
         )
 
     # --- the hourly step ----------------------------------------------------------------------

@@ -14,10 +14,14 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from agents.main_grid import MainGrid
 from model import htmlpage as hp
+from model.colours import POSITION_LABEL, SUPPLY_HATCH, dno_colours, validator_label
 from model.outputs import tidy
+from model.shedding import shed_hours, unserved_note
 
 HOURS = 24
 _PLANS = ["day-ahead", "intraday"]
@@ -32,15 +36,17 @@ _SETTLEMENT_EXTRA = ["revenue_rmb", "baseline_s0_rmb", "gain_rmb", "p2p_volume_m
 _TITLES = ["Storage action: day-ahead plan vs intraday", "Supply and demand by hour", "Trades by round, with prices",
            "Settlement per DNO", "Network propagation and the chain"]
 _CAPTIONS = [
-    "Storage action per DNO (MW, + charge / − discharge); valley hours shaded. The gap between the two plans is "
-    "the DAF-IDO deviation (SPEC A.3).",
-    "DAF-IDO quantity per DNO and hour: demand (+, buyer) and supply (−, seller), MWh; valley hours shaded.",
+    "Storage action per DNO (MW, + charge / − discharge), each DNO in its colour; valley hours shaded. The gap "
+    "between the two plans is the DAF-IDO deviation (SPEC A.3).",
+    "DAF-IDO quantity per DNO and hour, MWh, signed as the storage action (energy taken +): demand (+, buyer, plain) "
+    "and supply (−, seller, hatched); valley hours shaded.",
     "Top: price of every trade (P2P by round; compulsory grid trades) against the TOU purchase tariff and the "
     "feed-in price; the band between them is shaded. Bottom: volume by hour, by kind of trade.",
     "Left: each money term of SPEC A.9 with the sign it enters revenue. Right: net revenue against the S0 baseline "
     "(all deviations settled with the grid); the gain is written beside the bars.",
     "Left: first-seen delay of every gossiped message at every validator it reached, by kind. Middle: finality of "
-    "each transaction (submitted to committed). Right: the validator graph, edge labels one-hop latency in ms.",
+    "each transaction (submitted to committed). Right: the validator graph, edge labels one-hop latency in ms; "
+    "v0 is the scenario's validator 0 (ledger.crashes, ledger.byzantine).",
 ]
 
 
@@ -98,11 +104,14 @@ def _header(result) -> str:
         *((f"platform {k.removesuffix('_rmb').replace('_', ' ')} (RMB)", v) for k, v in sorted(platform.items())),
         ("main grid net (RMB)", s["main_grid_net_rmb"]),
     ], columns=["measure", "value"])
+    if s.get("unserved_mwh", 0) > 0:  # only then, so a run that serves all load keeps its page
+        headline.loc[len(headline)] = ("unserved energy: load shed (MWh)", s["unserved_mwh"])
     headline["value"] = headline["value"].map(_fmt)
     description = scenario.description.strip().splitlines()[0] if scenario.description.strip() else ""
     ledger = ('<p>Ledger of this run: <a href="ledger.sqlite">ledger.sqlite</a> '
               "(check it with <code>storagemarket ledger verify ledger.sqlite</code>).</p>")
-    warnings = "".join(f'<p class="warning"><b>Warning:</b> {html.escape(w)}</p>' for w in s.get("warnings", []))
+    notes = [*s.get("warnings", []), *filter(None, [unserved_note(result.tables["hourly"])])]
+    warnings = "".join(f'<p class="warning"><b>Warning:</b> {html.escape(w)}</p>' for w in notes)
     return "\n".join([f'<p class="meta">{meta}</p>', warnings, hp.paragraph(description) if description else "",
                       hp.table(headline), ledger])
 
@@ -129,13 +138,19 @@ def _storage_figure(hourly: pd.DataFrame, tariff):
     long = hourly.assign(t=_time(hourly)).melt(
         id_vars=["t", "dno"], value_vars=["day_ahead_action_mw", "intraday_action_mw"], var_name="plan", value_name="mw")
     long["plan"] = long["plan"].map({"day_ahead_action_mw": "day-ahead", "intraday_action_mw": "intraday"})
+    colours = dno_colours(dnos)
     for ax, dno in zip(axes.flat, dnos):
         _shade_valleys(ax, tariff, int(long["t"].max()))
         sns.lineplot(data=long[long.dno == dno], x="t", y="mw", hue="plan", hue_order=_PLANS, style="plan",
                      style_order=_PLANS, dashes={"day-ahead": (4, 2), "intraday": ""}, drawstyle="steps-mid",
-                     ax=ax, legend=ax is axes.flat[0])
+                     palette={plan: colours[dno] for plan in _PLANS}, ax=ax, legend=False)
         ax.axhline(0, color="#888", lw=0.6)
-        ax.set(title=dno, xlabel="hour", ylabel="storage action (MW)")
+        ax.set(xlabel="hour", ylabel="storage action (MW)")
+        ax.set_title(dno, color=colours[dno], fontweight="bold")
+    axes.flat[0].legend(handles=[Line2D([], [], color="#555555", dashes=(4, 2), label="day-ahead"),
+                                 Line2D([], [], color="#555555", label="intraday")], title="plan")
+    for ax, dno in zip(axes.flat, dnos):
+        _mark_shed(ax, hourly[hourly.dno == dno])
     for ax in list(axes.flat)[len(dnos):]:
         ax.set_visible(False)
     return fig
@@ -147,13 +162,35 @@ def _deviation_figure(hourly: pd.DataFrame, tariff):
     ax = axes[0, 0]
     n_hours = int(data["t"].max())
     _shade_valleys(ax, tariff, n_hours, offset=-1.0)  # categorical axis: hour t sits at position t-1
-    sns.barplot(data=data, x="t", y="q_mwh", hue="dno", errorbar=None, ax=ax, order=range(1, n_hours + 1))
+    colours = dno_colours(data["dno"])
+    sns.barplot(data=data, x="t", y="q_mwh", hue="dno", hue_order=list(colours), palette=colours, saturation=1,
+                errorbar=None, ax=ax, order=range(1, n_hours + 1))
+    for bar in (bar for bars in ax.containers for bar in bars):  # the role by hatch, not colour: supply hatched
+        if bar.get_height() < 0:
+            bar.set_hatch(SUPPLY_HATCH)
+            bar.set_edgecolor("white")
+    ax.legend(handles=[*ax.get_legend_handles_labels()[0], Patch(facecolor="#bbbbbb", label="demand (+)"),
+                       Patch(facecolor="#bbbbbb", hatch=SUPPLY_HATCH, edgecolor="white", label="supply (−)")],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.axhline(0, color="#444", lw=0.8)
-    ax.set(xlabel="hour (valley shaded)", ylabel="demand (+) / supply (−), MWh")
+    ax.set(xlabel="hour (valley shaded)", ylabel=POSITION_LABEL)
+    _mark_shed(ax, hourly, offset=-1.0)
     ax.tick_params(axis="x", labelsize=7)
     if n_hours > HOURS:  # several days: label every sixth hour
         ax.set_xticks([t - 1 for t in range(6, n_hours + 1, 6)], labels=[str(t) for t in range(6, n_hours + 1, 6)])
     return fig
+
+
+def _mark_shed(ax, hourly: pd.DataFrame, offset: float = 0.0) -> None:
+    """Red triangles along the top of `ax` at the hours in which load was shed (nothing if none)."""
+    shed = shed_hours(hourly)
+    if shed.empty:
+        return
+    t = np.array(sorted(set(_time(shed)))) + offset
+    top = ax.get_xaxis_transform()  # x in hours, y as a fraction of the axes' height
+    ax.scatter(t, np.full(len(t), 0.97), transform=top, marker="v", s=36, color="#d62728", zorder=5, clip_on=False)
+    ax.annotate("load shed", (t[-1], 0.97), xycoords=top, xytext=(7, 0), textcoords="offset points",
+                va="center", fontsize=7, color="#d62728")  # labelled in place: the figure's legend stays its own
 
 
 def _trade_label(row) -> str:
@@ -202,6 +239,8 @@ def _settlement_figure(settlement: pd.DataFrame):
     terms["rmb"] = terms["rmb"] * terms["term"].map({k: v[1] for k, v in _MONEY_TERMS.items()})
     terms["term"] = terms["term"].map({k: v[0] for k, v in _MONEY_TERMS.items()})
     sns.barplot(data=terms, y="dno", x="rmb", hue="term", errorbar=None, ax=axes[0, 0], orient="h")
+    colours = dno_colours(settlement["dno"])
+    _colour_ticks(axes[0, 0].get_yticklabels(), colours)  # the DNO names in their colours, as in every figure
     axes[0, 0].axvline(0, color="#444", lw=0.8)
     axes[0, 0].set(xlabel="RMB (signed as it enters revenue)", ylabel="")
     sns.move_legend(axes[0, 0], "upper center", bbox_to_anchor=(0.5, -0.15), ncol=4, title=None, frameon=False)
@@ -209,6 +248,7 @@ def _settlement_figure(settlement: pd.DataFrame):
     versus["case"] = versus["case"].map({"baseline_s0_rmb": "S0 baseline", "revenue_rmb": "with the mechanism"})
     ax = axes[0, 1]
     sns.barplot(data=versus, y="dno", x="rmb", hue="case", errorbar=None, ax=ax, orient="h")
+    _colour_ticks(ax.get_yticklabels(), colours)
     for i, row in enumerate(settlement.itertuples()):
         ax.annotate(f"gain {row.gain_rmb:+,.0f}", (max(row.revenue_rmb, row.baseline_s0_rmb, 0), i),
                     xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
@@ -236,12 +276,19 @@ def _network_figure(model):
     pos = nx.circular_layout(sorted(graph.nodes))
     ax = axes[0, 2]
     nx.draw_networkx(graph, pos, ax=ax, node_color="#4c72b0", font_color="white", node_size=300, font_size=8,
-                     labels={n: str(n) for n in graph.nodes})
+                     labels={n: validator_label(n) for n in graph.nodes})
     nx.draw_networkx_edge_labels(graph, pos, ax=ax, font_size=6,
                                  edge_labels={(u, v): f"{d['latency_ms']:.0f}" for u, v, d in sorted(graph.edges(data=True))})
     ax.set(title=f"validators ({cluster.engine})")
     ax.axis("off")
     return fig
+
+
+def _colour_ticks(labels, colours: dict[str, str]) -> None:
+    for label in labels:
+        if label.get_text() in colours:
+            label.set_color(colours[label.get_text()])
+            label.set_fontweight("bold")
 
 
 def _chain_table(chain: dict) -> pd.DataFrame:

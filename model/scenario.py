@@ -1,25 +1,35 @@
 """Scenario schema: DNOs with their profiles and storage, the tariff, mechanism and scheduling options.
 
 A scenario file is YAML validated by these pydantic models; every mistake a user can make
-(a negative capacity, 23 hours, an unknown key, NaN, a typo in an option) becomes a
-`ScenarioError` whose message is one line naming the file and the field.
+(a negative capacity, 23 hours, an unknown key, NaN or infinity at any depth, `true` where a
+number belongs, a magnitude no distribution network has, a key given twice, a file that is not
+UTF-8 text, a typo in an option) becomes a `ScenarioError` whose message is one line naming the
+file and the field.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import math
+import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_serializer, model_validator,
+)
 
 from market.design import Design, StageFieldError, validated
+from market.limits import MAX_MW, MAX_MWH, MAX_PRICE_PER_MWH
 from market.params import MechanismParams
 from ledger.credit import ChainCredit
-from ledger.network import NetworkParams
+from ledger.network import NetworkParams, NodeIndex
 from market.tariff import HOURS, Tariff
+from model.network_config import DistributionNetwork
+
+MAX_DAYS = 366
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "experiments" / "scenarios"
 
@@ -32,10 +42,18 @@ class ScenarioError(ValueError):
 
 
 class _Strict(BaseModel):
+    """Unknown keys, NaN and infinity refused; immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class Profile(_Strict):
+class _Typed(_Strict):
+    """A scenario block: strict types too, so `true` is not the number 1 nor "3" the number 3."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class Profile(_Typed):
     """24 forecast and 24 actual hourly values (index 0 is hour 1)."""
 
     forecast: list[float] = Field(min_length=HOURS, max_length=HOURS)
@@ -55,24 +73,25 @@ class RatioProfile(Profile):
 
 
 class LoadProfile(Profile):
-    """Load in MW, non-negative."""
+    """Load in MW, in [0, 10 000] (market/limits.py: a distribution network's scale)."""
 
     @field_validator("forecast", "actual")
     @classmethod
     def _non_negative(cls, values: list[float]) -> list[float]:
         for hour, v in enumerate(values, start=1):
-            if v < 0:
-                raise ValueError(f"hour {hour}: load {v} MW is negative")
+            if not 0 <= v <= MAX_MW:
+                raise ValueError(f"hour {hour}: load {v} MW is outside [0, {MAX_MW:,.0f}]")
         return values
 
 
-class StorageUnit(_Strict):
+class StorageUnit(_Typed):
     """One storage unit; field names match market.scheduling.StorageUnitLike."""
 
     name: str = Field(min_length=1)
-    energy_mwh: float = Field(ge=0, description="energy capacity, MWh; input")
+    energy_mwh: float = Field(ge=0, le=MAX_MWH, description="energy capacity, MWh, at most 100 000; input")
     power_mw: float = Field(
-        None, ge=0, validate_default=False, description="power rating, MW; [A] 0.25 x energy"
+        None, ge=0, le=MAX_MW, validate_default=False,
+        description="power rating, MW, at most 10 000; [A] 0.25 x energy",
     )
     charge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] SPEC A.2.1")
     discharge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] SPEC A.2.1")
@@ -99,21 +118,21 @@ class StorageUnit(_Strict):
         return self
 
 
-class StorageOwner(_Strict):
+class StorageOwner(_Typed):
     """A named owner of storage units inside a DNO (dispatched by that DNO)."""
 
     name: str = Field(min_length=1)
     units: list[StorageUnit] = Field(min_length=1)
 
 
-class DnoAssets(_Strict):
-    """What a DNO owns and may exchange, without its hourly profiles."""
+class DnoAssets(_Typed):
+    """What a DNO owns and may exchange, without its hourly profiles (MW at most 10 000 each)."""
 
     name: str = Field(min_length=1)
-    pv_mw: float = Field(ge=0, description="installed PV, MW; input")
-    wind_mw: float = Field(ge=0, description="installed wind, MW; input")
-    buy_max_mw: float = Field(1000.0, ge=0, description="grid import limit, MW; [A] large")
-    sell_max_mw: float = Field(1000.0, ge=0, description="grid export limit, MW; [A] large")
+    pv_mw: float = Field(ge=0, le=MAX_MW, description="installed PV, MW; input")
+    wind_mw: float = Field(ge=0, le=MAX_MW, description="installed wind, MW; input")
+    buy_max_mw: float = Field(1000.0, ge=0, le=MAX_MW, description="grid import limit, MW; [A] large")
+    sell_max_mw: float = Field(1000.0, ge=0, le=MAX_MW, description="grid export limit, MW; [A] large")
     owner_revenue_share: float = Field(
         0.8,
         ge=0,
@@ -145,7 +164,7 @@ class Dno(DnoAssets):
     load_mw: LoadProfile
 
 
-class SchedulingParams(_Strict):
+class SchedulingParams(_Typed):
     """How DNOs schedule (SPEC A.2)."""
 
     intraday_mode: Literal["oracle", "rolling"] = Field(
@@ -155,25 +174,35 @@ class SchedulingParams(_Strict):
     )
     solver: Literal["highs", "scip"] = Field("highs", description="MILP solver via OR-Tools MathOpt")
     tie_break_per_mwh: float | None = Field(
-        None, ge=0, description="throughput penalty, RMB/MWh; [A] 1e-6 x max price when unset"
+        None, ge=0, le=MAX_PRICE_PER_MWH,
+        description="throughput penalty, RMB/MWh, at most 100 000; [A] 1e-6 x max price when unset",
     )
     value_of_lost_load_per_mwh: float | None = Field(
         20_000.0,
         gt=0,
-        description="price of unserved load, RMB/MWh; unset means a DNO that cannot serve its load "
-        "is an error; [A]",
+        le=MAX_PRICE_PER_MWH,
+        description="price of unserved load, RMB/MWh, at most 100 000; unset (null) means a DNO that "
+        "cannot serve its load is an error; [A]",
     )
 
 
-class CrashSpec(_Strict):
+class CrashSpec(_Typed):
     """A validator that stops (and maybe restarts) at a given simulated hour of the run."""
 
-    node: int = Field(ge=0, description="validator index (0-based)")
-    at_hour: float = Field(ge=0, description="hours since the start of the run")
-    restart_hour: float | None = Field(None, ge=0, description="hours since the start; never if unset")
+    node: NodeIndex = Field(description="validator index (0-based, below ledger.network.n_validators)")
+    at_hour: float = Field(ge=0, le=MAX_DAYS * HOURS, description="hours since the start of the run")
+    restart_hour: float | None = Field(
+        None, ge=0, le=MAX_DAYS * HOURS, description="hours since the start, after at_hour; never if unset"
+    )
+
+    @model_validator(mode="after")
+    def _restart_after_crash(self) -> CrashSpec:
+        if self.restart_hour is not None and self.restart_hour <= self.at_hour:
+            raise ValueError(f"restart_hour {self.restart_hour} must be after at_hour {self.at_hour}")
+        return self
 
 
-class LedgerParams(_Strict):
+class LedgerParams(_Typed):
     """The permissioned chain carrying the market (DESIGN "The ledger")."""
 
     engine: str = Field(
@@ -190,11 +219,12 @@ class LedgerParams(_Strict):
         description="organisation running validator i (a DNO or main_grid); unlisted ones are independent; [A]",
     )
     crashes: list[CrashSpec] = Field(default_factory=list, description="crash faults; [A]")
-    byzantine: dict[int, str] = Field(
+    byzantine: dict[NodeIndex, str] = Field(
         default_factory=dict, description="validator index -> Byzantine behaviour, e.g. equivocating; [A]"
     )
     hour_ms: float = Field(
-        10_000.0, gt=0, description="simulated chain time per market hour, ms; market results do not depend on it; [A]"
+        10_000.0, gt=0, le=3_600_000.0,
+        description="simulated chain time per market hour, ms, at most an hour; market results do not depend on it; [A]",
     )
     gate_offset_ms: float = Field(
         2_000.0, gt=0, description="gate closure after the hour's start, simulated ms; [A]"
@@ -240,7 +270,7 @@ def _check_engine_params(engine: Any, raw: dict[str, Any], n_validators: int) ->
         raise StageFieldError(f"engine_params.{problem[0]}", problem[1])
 
 
-class CarbonParams(_Strict):
+class CarbonParams(_Typed):
     """What the grid's electricity emits, for the emissions measure of every design."""
 
     grid_emission_t_per_mwh: float = Field(
@@ -248,10 +278,12 @@ class CarbonParams(_Strict):
     )
 
 
-class ScenarioBase(_Strict):
+class ScenarioBase(_Typed):
     """What every scenario and scenario recipe has: the tariff and the rules."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(
+        min_length=1, max_length=100, description="names the default output folder, out/NAME: no / or \\"
+    )
     description: str = ""
     tariff: Tariff = Field(default_factory=Tariff)
     dnos: list[DnoAssets] = Field(min_length=1)
@@ -260,7 +292,33 @@ class ScenarioBase(_Strict):
     ledger: LedgerParams = Field(default_factory=LedgerParams)
     design: Design = Field(default_factory=Design, description="the market design: one stage per slot; [P] the paper's")
     carbon: CarbonParams = Field(default_factory=CarbonParams)
-    days: int = Field(1, ge=1, description="operating days; days after the first draw fresh actuals; [A]")
+    days: int = Field(
+        1, ge=1, le=MAX_DAYS, description="operating days, at most 366; days after the first draw fresh actuals; [A]"
+    )
+    network: DistributionNetwork | None = Field(
+        None, description="the distribution network (docs/network.md); none: no network, as in the paper; [A]"
+    )
+
+    @field_validator("network")
+    @classmethod
+    def _every_dno_at_a_bus(cls, network: DistributionNetwork | None, info: ValidationInfo) -> DistributionNetwork | None:
+        if network is not None and "dnos" in info.data:
+            network.check_participants([d.name for d in info.data["dnos"]])
+        return network
+
+    @model_serializer(mode="wrap")
+    def _without_unset_network(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)  # no network block is written as none at all, so older files stay as they are
+        if isinstance(data, dict) and "network" in data and data["network"] is None:
+            del data["network"]
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, name: str) -> str:
+        if name in {".", ".."} or re.search(r"[/\\]", name) or not name.isprintable():
+            raise ValueError(f"{name!r} cannot name an output folder (no / or \\, not . or ..)")
+        return name
 
     @model_validator(mode="after")
     def _unique_names(self) -> ScenarioBase:
@@ -309,19 +367,67 @@ def resolve(name_or_path: str) -> Path:
     )
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """A YAML mapping from a file; syntax errors become one line with the position."""
+class _DuplicateKey(yaml.MarkedYAMLError):
+    """A mapping that gives a key twice (plain YAML lets the last one win without a word)."""
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that refuses duplicate keys and reads 1e3 as a number (YAML 1.2), not a string."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be overridden key by key
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                seen = key in first_line
+            except TypeError:  # an unhashable key: the base class names it
+                continue
+            if seen:
+                raise _DuplicateKey(problem=f"duplicate key {key!r} (first given on line {first_line[key] + 1})",
+                                    problem_mark=key_node.start_mark)
+            first_line[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text as Python data, duplicate keys refused (raises yaml.YAMLError)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+def read_text(path: Path) -> str:
+    """A file's text; unreadable, binary or non-UTF-8 files become one line naming the file."""
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read file ({exc.strerror})") from None
+    if b"\0" in raw:
+        raise ScenarioError(f"{path}: not a text file (it holds binary data)")
     try:
-        data = yaml.safe_load(text)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping from a file; syntax errors and duplicate keys become one line with the position."""
+    text = read_text(path)
+    try:
+        data = parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"{path}: {where}YAML syntax error: {problem}") from None
+        kind = "" if isinstance(exc, _DuplicateKey) else "YAML syntax error: "
+        raise ScenarioError(f"{path}: {where}{kind}{problem}") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: top level must be a mapping of scenario fields")
     return data
@@ -331,44 +437,103 @@ def load(name_or_path: str, overrides: list[str] | None = None) -> Scenario:
     """Read, override (`key.path=value` strings) and validate a scenario."""
     path = resolve(name_or_path)
     data = read_yaml(path)
-    scenario = validate(data, source=str(path))
+    scenario = validate(data, source=str(path), base_dir=path.parent)
     if not overrides:
         return scenario
     for item in overrides:
         data = apply_override(data, item)
-    return validate(data, source=f"{path} with --set {' --set '.join(overrides)}")
+    return validate(data, source=f"{path} with --set {' --set '.join(overrides)}", base_dir=path.parent)
 
 
-def validate(data: dict[str, Any], source: str, schema: type[_M] | None = None) -> _M:
-    """Validate a mapping (a Scenario unless `schema` says), naming `source` and the first bad field."""
+_NOT_FINITE = "must be a finite number (NaN and infinity are not allowed)"
+_NUMBER_TYPES = {"int_type", "float_type", "int_parsing", "float_parsing", "int_from_float"}
+
+
+def validate(data: dict[str, Any], source: str, schema: type[_M] | None = None, base_dir: Path | None = None) -> _M:
+    """Validate a mapping (a Scenario unless `schema` says), naming `source` and the first bad field.
+
+    NaN and infinity are refused wherever they sit, even inside free-form blocks such as
+    `engine_params`, before any model sees them."""
+    schema = schema or Scenario
+    where = non_finite(data)
+    if where is not None:
+        raise ScenarioError(f"{source}: {_dotted(where, data)}: {_NOT_FINITE}")
     try:
-        return (schema or Scenario).model_validate(data)
+        return schema.model_validate(data, context={"base_dir": base_dir})  # base_dir: network.file's folder
     except ValidationError as exc:
-        raise ScenarioError(f"{source}: {describe_error(exc, data)}") from None
+        raise ScenarioError(f"{source}: {describe_error(exc, data, schema)}") from None
 
 
-def describe_error(exc: ValidationError, data: Any) -> str:
-    """The first pydantic error as 'field.path: message' (DNO list items named by index and name)."""
+def non_finite(value: Any, loc: tuple = ()) -> tuple | None:
+    """Where the first NaN or infinity sits in parsed YAML (keys and list indices), or None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else loc
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = non_finite(item, (*loc, key))
+        if found is not None:
+            return found
+    return None
+
+
+def describe_error(exc: ValidationError, data: Any, schema: type[BaseModel] | None = None) -> str:
+    """The first pydantic error as 'field.path: message' (DNO list items named by index and name);
+    an unknown field gets the closest known name of its block when `schema` is given."""
     errors = exc.errors(include_url=False)
     first = errors[0]
     field = _dotted(first["loc"], data)
-    message = first["msg"]
+    message = first["msg"].removeprefix("Value error, ")
     nested = (first.get("ctx") or {}).get("error")
     if isinstance(nested, StageFieldError):  # a stage's own parameter: name it in the path
         field = ".".join(p for p in (field, nested.path) if p)
         message = nested.message
     elif first["type"] == "extra_forbidden":
-        message = "unknown field"
+        known = _fields_at(schema, first["loc"]) if schema else []
+        message = "unknown field" + did_you_mean(str(first["loc"][-1]), known)
     elif first["type"] in {"finite_number"}:
-        message = "must be a finite number (NaN and infinity are not allowed)"
+        message = _NOT_FINITE
+    elif first["type"] in _NUMBER_TYPES and isinstance(first.get("input"), bool):
+        message = f"must be a number, not {str(first['input']).lower()}"
+    elif first["type"] in _NUMBER_TYPES and isinstance(first.get("input"), str):
+        message = f"must be a number, not the text {first['input']!r}"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return f"{field}: {message}{more}"
+
+
+def did_you_mean(name: str, known: Any) -> str:
+    """' (did you mean 'x'?)' for the closest of `known` names, or ''."""
+    close = difflib.get_close_matches(name, [str(k) for k in known], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _fields_at(schema: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names of the block that holds `loc`'s last key (list items keep their model)."""
+    model: type[BaseModel] | None = schema
+    for key in loc[:-1]:
+        if isinstance(key, int) or model is None:
+            continue
+        field = model.model_fields.get(key)
+        model = _model_in(field.annotation) if field else None
+    return list(model.model_fields) if model else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside a field's type (itself, or in Optional, list, tuple or dict)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _dotted(loc: tuple, data: Any) -> str:
     parts: list[str] = []
     node = data
     for key in loc:
+        if isinstance(key, str) and node is not None and not isinstance(node, dict):
+            continue  # a union member's tag (e.g. `float` of `float | list[float]`), not a key
         if isinstance(key, int):
             name = node[key].get("name") if isinstance(node, list) and isinstance(node[key], dict) else None
             parts[-1] += f"[{key}]" if name is None else f"[{key}:{name}]"
@@ -387,11 +552,13 @@ def apply_override(data: dict[str, Any], item: str) -> dict[str, Any]:
         raise ScenarioError(f"--set {item}: expected key.path=value")
     key, raw = item.split("=", 1)
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        raise ScenarioError(f"--set {key}: cannot parse value {raw!r}") from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ScenarioError(f"--set {key}: must be a finite number")
+        value = parse_yaml(raw)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or "not YAML"
+        raise ScenarioError(f"--set {key}: cannot parse value {raw!r} ({problem})") from None
+    where = non_finite(value)
+    if where is not None:  # named as a --set path would name it
+        raise ScenarioError(f"--set {key}{''.join(f'.{k}' for k in where)}: {_NOT_FINITE}")
     data = copy.deepcopy(data)
     node: Any = data
     parts = key.split(".")
@@ -401,7 +568,8 @@ def apply_override(data: dict[str, Any], item: str) -> dict[str, Any]:
         if isinstance(node, list):
             index = _list_index(node, part)
             if index is None:
-                raise ScenarioError(f"--set {key}: no item {part!r} at {where}")
+                names = [i["name"] for i in node if isinstance(i, dict) and "name" in i]
+                raise ScenarioError(f"--set {key}: no item {part!r} at {where}{did_you_mean(part, names)}")
             if last:
                 node[index] = value
             node = node[index]

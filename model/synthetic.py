@@ -14,37 +14,39 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from market.limits import MAX_MW
 from model.profiles import ErrorLevels, generate_day
-from model.scenario import DnoAssets, ScenarioBase, ScenarioError, _Strict, read_yaml, validate
+from model.scenario import DnoAssets, Scenario, ScenarioBase, ScenarioError, _Typed, read_yaml, validate
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "experiments" / "recipes"
 _DECIMALS = 4  # profile values written to YAML: 0.1 kW resolution at MW scale
+MAX_DNOS = 1000  # far beyond the DNOs of one market; each adds a MILP per hour
 
 
-class Site(_Strict):
+class Site(_Typed):
     latitude_deg: float = Field(39.9, ge=-66, le=66, description="degrees north; [A] Beijing")
     day_of_year: int = Field(105, ge=1, le=366, description="1..366; [A] mid-April")
 
 
-class Errors(_Strict):
+class Errors(_Typed):
     """Forecast-error levels (standard deviations of AR(1) errors); `scale` multiplies them all."""
 
-    pv_ratio_sd: float = Field(0.08, ge=0, description="p.u. of clear-sky output; [A]")
-    wind_speed_sd_mps: float = Field(1.5, ge=0, description="m/s; [A] typical day-ahead error")
-    load_sd: float = Field(0.04, ge=0, description="fraction of load; [A] typical day-ahead error")
-    autocorrelation: float = Field(0.8, ge=0, lt=1, description="lag-1 correlation; [A]")
-    scale: float = Field(1.0, ge=0, description="forecast-error level multiplier; [A]")
+    pv_ratio_sd: float = Field(0.08, ge=0, le=1, description="p.u. of clear-sky output, at most 1; [A]")
+    wind_speed_sd_mps: float = Field(1.5, ge=0, le=25, description="m/s, at most 25; [A] typical day-ahead error")
+    load_sd: float = Field(0.04, ge=0, le=1, description="fraction of load, at most 1; [A] typical day-ahead error")
+    autocorrelation: float = Field(0.8, ge=0, lt=1, description="lag-1 correlation, in [0, 1); [A]")
+    scale: float = Field(1.0, ge=0, le=10, description="forecast-error level multiplier, at most 10; [A]")
 
 
 class DnoRecipe(DnoAssets):
-    load_peak_mw: float = Field(ge=0, description="forecast peak load, MW")
+    load_peak_mw: float = Field(ge=0, le=MAX_MW, description="forecast peak load, MW, at most 10 000")
     load_shape: Literal["residential", "commercial", "industrial", "rural"]
     clearness: float = Field(0.8, ge=0, le=1, description="expected clear-sky index of the day")
-    mean_wind_mps: float = Field(7.0, ge=0, description="mean hub-height wind speed, m/s")
+    mean_wind_mps: float = Field(7.0, ge=0, le=50, description="mean hub-height wind speed, m/s, at most 50")
 
 
 class Recipe(ScenarioBase):
-    seed: int = Field(0, ge=0, description="seed of the profile generator")
+    seed: int = Field(0, ge=0, lt=2**63, description="seed of the profile generator")
     site: Site = Field(default_factory=Site)
     errors: Errors = Field(default_factory=Errors)
     dnos: list[DnoRecipe] = Field(min_length=1)
@@ -57,7 +59,9 @@ def load_recipe(path: Path) -> Recipe:
 def build(recipe: Recipe, seed: int | None = None, error_scale: float | None = None) -> dict[str, Any]:
     """The scenario mapping of a recipe; `seed` and `error_scale` override the recipe's."""
     seed = recipe.seed if seed is None else seed
-    errors = recipe.errors.model_copy(update={} if error_scale is None else {"scale": error_scale})
+    errors = recipe.errors
+    if error_scale is not None:  # validated like the recipe's own `errors.scale`
+        errors = validate({**errors.model_dump(), "scale": error_scale}, "forecast-error scale", Errors)
     levels = ErrorLevels(**errors.model_dump())
     children = np.random.SeedSequence(seed).spawn(len(recipe.dnos))
     dnos = []
@@ -101,8 +105,8 @@ def with_n_dnos(recipe: Recipe, n: Any, source: str = "recipe") -> Recipe:
     DNO name replaced (or prefixed), so every owner and unit stays unique. Validator hosts naming
     a DNO that is gone are dropped (those validators become independent).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ScenarioError(f"{source}: n_dnos: must be a whole number >= 1, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_DNOS:
+        raise ScenarioError(f"{source}: n_dnos: must be a whole number >= 1 (at most {MAX_DNOS}), got {n!r}")
     data = recipe.model_dump(mode="json")
     originals = data["dnos"]
     dnos = []
@@ -128,3 +132,31 @@ def with_n_dnos(recipe: Recipe, n: Any, source: str = "recipe") -> Recipe:
 
 def _unit_name(unit: str, old_dno: str, new_dno: str) -> str:
     return new_dno + unit[len(old_dno):] if unit.startswith(old_dno) else f"{new_dno}-{unit}"
+
+
+def with_fresh_actuals(scenario: Scenario, day_seed: int, source: str = "scenario") -> Scenario:
+    """The scenario with its first day's actuals redrawn around its forecasts from `day_seed`.
+
+    A scenario file fixes its day, and the recipe it came from is not recorded in it, so this
+    varies what a file can vary soundly: the forecast errors. It draws them by the error model the
+    days after the first use (model.planning.redraw_actuals, scale-free for PV and wind, so it
+    works on per-unit ratios, capped at 1), one SeedSequence child per DNO, so adding a DNO never
+    changes the others' actuals. Forecasts, assets and rules stay the file's.
+    """
+    from model.planning import DnoDay, redraw_actuals  # the scheduler's module: only when asked
+
+    children = np.random.SeedSequence(day_seed).spawn(len(scenario.dnos))
+    data = scenario.model_dump(mode="json")
+    for dno, spec, child in zip(data["dnos"], scenario.dnos, children):
+        forecast = DnoDay(
+            pv_forecast_mw=np.array(spec.pv_ratio.forecast), pv_actual_mw=np.array(spec.pv_ratio.actual),
+            wind_forecast_mw=np.array(spec.wind_ratio.forecast), wind_actual_mw=np.array(spec.wind_ratio.actual),
+            load_forecast_mw=np.array(spec.load_mw.forecast), load_actual_mw=np.array(spec.load_mw.actual),
+        )
+        fresh = redraw_actuals(forecast, np.random.default_rng(child))
+        dno["pv_ratio"] = _pair(forecast.pv_forecast_mw, np.minimum(fresh.pv_actual_mw, 1.0))
+        dno["wind_ratio"] = _pair(forecast.wind_forecast_mw, np.minimum(fresh.wind_actual_mw, 1.0))
+        dno["load_mw"] = _pair(forecast.load_forecast_mw, np.minimum(fresh.load_actual_mw, MAX_MW))
+    note = f"Actuals redrawn with day seed {day_seed}."
+    data["description"] = f"{scenario.description.strip()} {note}".strip()
+    return validate(data, source=f"{source} --day-seed {day_seed}")

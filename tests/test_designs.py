@@ -95,8 +95,10 @@ def test_paper_4dn_outputs_are_pinned_byte_for_byte(tmp_path):
     every output from before designs existed (summary.json gained `design` and `outcomes`); since
     then, on purpose: exactly rounded money sums (math.fsum) moved the last digit of two fees on
     chain, genesis records the run's horizon, and summary.json and the report gained the tip, the
-    lowest honest height, conflicting commits and fault warnings. Re-pin deliberately only,
-    saying why: `storagemarket run paper-4dn --out DIR`, then `sha256sum` the files listed."""
+    lowest honest height, conflicting commits and fault warnings; and report.html took the one
+    convention of issue 12 (each DNO in its colour of model.colours, supply hatched, validators
+    named v0.. as the scenario numbers them). Re-pin deliberately only, saying why:
+    `storagemarket run paper-4dn --out DIR`, then `sha256sum` the files listed."""
     assert main(["run", "paper-4dn", "--seed", "0", "--out", str(tmp_path)]) == 0
     for line in (FIXTURE / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split()

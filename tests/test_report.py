@@ -4,10 +4,12 @@ import base64
 import re
 
 import pytest
+from matplotlib.colors import to_hex
 
 from market.variants import variant
+from model.colours import SUPPLY_HATCH, dno_colours
 from model.job import simulate
-from model.report import write_report
+from model.report import _deviation_figure, _network_figure, _storage_figure, write_report
 from model.scenario import load
 
 SECTIONS = [
@@ -86,3 +88,28 @@ def test_report_needs_the_model(report, tmp_path):
     bare = type(result)(result.tables, result.summary, result.measures)
     with pytest.raises(ValueError, match="finished model"):
         write_report(bare, tmp_path / "report.html")
+
+
+def test_one_sign_one_colour_per_dno_and_roles_by_hatch(report):
+    """Net position signed as the storage action (demand +, supply −), each DNO in its colour of
+    model.colours in every figure, supply told from demand by its hatch, not by red and green."""
+    result, _ = report
+    hourly = result.tables["hourly"]
+    colours = dno_colours(hourly.dno)
+    ax = _deviation_figure(hourly, result.model.config.tariff).axes[0]
+    assert len(ax.containers) == len(colours)
+    for bars, dno in zip(ax.containers, colours):
+        rows = hourly[hourly.dno == dno].sort_values("hour")
+        assert [bar.get_height() for bar in bars] == pytest.approx(list(rows.demand_mwh - rows.supply_mwh))
+        for bar in bars:
+            assert to_hex(bar.get_facecolor()) == colours[dno]
+            assert (bar.get_hatch() == SUPPLY_HATCH) == (bar.get_height() < 0)
+    storage = _storage_figure(hourly, result.model.config.tariff)
+    for ax, dno in zip(storage.axes, colours):
+        assert ax.get_title() == dno and {to_hex(line.get_color()) for line in ax.lines[:2]} == {colours[dno]}
+
+
+def test_validators_are_named_as_the_scenario_numbers_them(report):
+    result, _ = report
+    labels = {t.get_text() for t in _network_figure(result.model).axes[2].texts}
+    assert {"v0", "v1", "v2", "v3"} <= labels and "validator1" not in labels

@@ -12,10 +12,12 @@ import ipywidgets
 import numpy as np
 import pytest
 import solara
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from mesa.visualization.solara_viz import _check_model_params
 from mesa.visualization.utils import force_update
 
+from model.colours import SUPPLY_HATCH, dno_colours
 from model.scenario import load
 from model.viz import assets, components, data, figures
 from model.viz.knobs import CRASH_HOUR, fault_note, knobs_for, recipe_for, scenario_for, user_params
@@ -173,6 +175,7 @@ def test_network_state_marks_the_proposer_and_the_faulty():
         model.step()
     state = data.network_state(model)
     assert state.status == {0: "honest", 1: "honest", 2: "honest", 3: "crashed"}
+    assert model.config.ledger.crashes[0].node == 3 and state.labels[3].startswith("v3\n"), "named as in the scenario"
     proposer = model.ledger.alliance.validators[state.proposers[0]].public_hex
     assert proposer == model.ledger.chain.blocks[-1].block.header.proposer
     byzantine = LiveModel(faulty_validators=1)
@@ -229,7 +232,7 @@ def test_panels_redraw_in_place(stepped):
     panels = [
         (figures.NetworkPanel(data.network_state(LiveModel())), lambda p: p.update(data.network_state(stepped))),
         (figures.StoragePanel(names), lambda p: p.update(data.storage_plans(stepped), data.positions(stepped), 10)),
-        (figures.AuctionPanel(), lambda p: p.update(*data.latest_auction(stepped), data.volumes(stepped), 10)),
+        (figures.AuctionPanel(names), lambda p: p.update(*data.latest_auction(stepped), data.volumes(stepped), 10)),
         (figures.MoneyPanel(names), lambda p: p.update(data.money(stepped), data.settlement(stepped))),
     ]
     for panel, update in panels:
@@ -270,11 +273,11 @@ def test_the_credit_knob_keeps_double_credit_on_chain_and_the_page_shows_it():
         model.step()
     table = data.credit(model).set_index("name")
     participants, validators = model.ledger.credits()
-    assert list(table.index) == ["DN1", "DN2", "DN3", "DN4", "v1", "v2", "v3", "v4"]
+    assert list(table.index) == ["DN1", "DN2", "DN3", "DN4", "v0", "v1", "v2", "v3"]  # as the scenario numbers them
     assert table.loc["DN1", "transaction_credit"] == participants["DN1"] > 0.8  # two settled hours so far
-    v1 = validators[model.ledger.alliance.validators[0].public_hex]
-    assert table.loc["v1", ["transaction_credit", "node_credit"]].tolist() == [v1.transaction, v1.node]
-    assert table.loc["v1", "status"] == "may stand" and table.loc["DN1", "status"] == "bids admitted"
+    v0 = validators[model.ledger.alliance.validators[0].public_hex]
+    assert table.loc["v0", ["transaction_credit", "node_credit"]].tolist() == [v0.transaction, v0.node]
+    assert table.loc["v0", "status"] == "may stand" and table.loc["DN1", "status"] == "bids admitted"
 
     def rows(m):
         @solara.component
@@ -327,3 +330,23 @@ def test_faults_beyond_what_an_engine_tolerates_are_named():
     assert "3f" in fault_note("bft", 2, 4)
     assert "stalls" in fault_note("raft", 2, 4)
     assert fault_note("pow", 3, 4) is None and "no block" in fault_note("pow", 4, 4)
+
+
+def test_the_view_signs_colours_and_marks_roles_as_the_report_does(stepped):
+    """Demand +, supply − (hatched), each DNO in its colour of model.colours; asks ▼, bids ▲."""
+    names = [d.name for d in stepped.dnos]
+    colours = dno_colours(names)
+    positions = data.positions(stepped).set_index("dno")
+    assert positions.supply_mwh.sum() > 0, "some DNO supplies in the hour shown"
+    panel = figures.StoragePanel(names)
+    panel.update(data.storage_plans(stepped), data.positions(stepped), stepped.hour)
+    for name, supply, demand in zip(names, panel.supply, panel.demand):
+        assert supply.get_width() == pytest.approx(-positions.loc[name, "supply_mwh"]) and supply.get_hatch() == SUPPLY_HATCH
+        assert demand.get_width() == pytest.approx(positions.loc[name, "demand_mwh"]) and not demand.get_hatch()
+        assert to_hex(supply.get_facecolor()) == to_hex(demand.get_facecolor()) == colours[name]
+        assert {to_hex(line.get_color()) for line in panel.lines[name]} == {colours[name]}
+    auction = figures.AuctionPanel(names)
+    auction.update(*data.latest_auction(stepped), data.volumes(stepped), stepped.hour)
+    for line in auction.book.lines:
+        bidder, side = line.get_label().split()
+        assert to_hex(line.get_color()) == colours[bidder] and line.get_marker() == ("v" if side == "ask" else "^")

@@ -45,11 +45,15 @@ class SetTimer:
 Action = Send | Broadcast | SetTimer
 
 
-class EngineParams(BaseModel):
-    """What every engine's parameters share; each engine adds its own timeouts."""
+MAX_TIMEOUT_MS = 3_600_000.0  # an engine's timeouts and intervals stay within an hour of simulated time
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    max_block_txs: int | None = Field(None, description="cap on user transactions per block; [A]")
+
+class EngineParams(BaseModel):
+    """What every engine's parameters share; each engine adds its own timeouts (finite, strictly
+    typed, each at most MAX_TIMEOUT_MS)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+    max_block_txs: int | None = Field(None, ge=1, le=1_000_000, description="cap on user transactions per block; [A]")
 
     def validator_problem(self, n_validators: int) -> tuple[str, str] | None:
         """(field, message) if these parameters do not fit `n_validators` validators, else None."""

@@ -20,7 +20,7 @@ from pydantic import Field
 from ledger.block import Block, CommitCertificate, Vote
 from ledger.canonical import canonical_bytes
 from ledger.contracts import Evidence
-from ledger.consensus.base import (Action, Broadcast, ConsensusNode, EngineParams, Send, SetTimer,
+from ledger.consensus.base import (MAX_TIMEOUT_MS, Action, Broadcast, ConsensusNode, EngineParams, Send, SetTimer,
                                    register_engine)
 from ledger.identity import verify_signature
 
@@ -30,12 +30,12 @@ VOTE_SIZE = 260  # bytes of a vote on the wire (type, height, round, hash, key, 
 
 
 class BftParams(EngineParams):
-    timeout_propose_ms: float = Field(1000.0, gt=0, description="wait for a proposal in round 0, ms; [L] Tendermint")
-    timeout_vote_ms: float = Field(500.0, gt=0, description="wait after any 2/3 prevotes or precommits, ms; [L]")
-    timeout_delta_ms: float = Field(500.0, ge=0, description="added per round, so rounds outlast delays, ms; [L]")
-    sync_interval_ms: float = Field(250.0, gt=0, description="at most one block-sync request per peer this often; [A]")
-    max_future_ms: float = Field(500.0, ge=0, description="refuse proposals time-stamped further ahead, ms; [A]")
-    resend_ms: float = Field(1000.0, gt=0, description="re-send own proposal and votes while a round lasts, ms; [A]")
+    timeout_propose_ms: float = Field(1000.0, gt=0, le=MAX_TIMEOUT_MS, description="wait for a proposal in round 0, ms; [L] Tendermint")
+    timeout_vote_ms: float = Field(500.0, gt=0, le=MAX_TIMEOUT_MS, description="wait after any 2/3 prevotes or precommits, ms; [L]")
+    timeout_delta_ms: float = Field(500.0, ge=0, le=MAX_TIMEOUT_MS, description="added per round, so rounds outlast delays, ms; [L]")
+    sync_interval_ms: float = Field(250.0, gt=0, le=MAX_TIMEOUT_MS, description="at most one block-sync request per peer this often; [A]")
+    max_future_ms: float = Field(500.0, ge=0, le=MAX_TIMEOUT_MS, description="refuse proposals time-stamped further ahead, ms; [A]")
+    resend_ms: float = Field(1000.0, gt=0, le=MAX_TIMEOUT_MS, description="re-send own proposal and votes while a round lasts, ms; [A]")
 
 
 def proposal_signing_bytes(chain_id: str, height: int, round_: int, block_hash: str, valid_round: int) -> bytes:

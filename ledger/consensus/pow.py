@@ -25,11 +25,11 @@ from functools import cached_property
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, Strict, model_validator
 
 from ledger.block import Block, BlockHeader
 from ledger.chain import build_block, execution_problem, extension_problem
-from ledger.consensus.base import Action, Broadcast, ConsensusNode, EngineParams, Send, SetTimer, register_engine
+from ledger.consensus.base import MAX_TIMEOUT_MS, Action, Broadcast, ConsensusNode, EngineParams, Send, SetTimer, register_engine
 from ledger.proof_of_work import search_nonce, work_problem
 
 DEFAULT_HASH_RATE_HPS = 1e12  # one ASIC-class miner per validator
@@ -37,20 +37,20 @@ DEFAULT_HASH_RATE_HPS = 1e12  # one ASIC-class miner per validator
 
 class PowParams(EngineParams):
     mean_block_interval_ms: float = Field(
-        500.0, gt=0, description="mean time between blocks at the full hash rate, simulated ms; [A] "
+        500.0, gt=0, le=MAX_TIMEOUT_MS, description="mean time between blocks at the full hash rate, simulated ms; [A] "
         "many blocks per market hour (hour_ms 10 000)")
     confirmations: int = Field(
-        6, ge=1, description="k: a block is final with k blocks (itself included) on the best chain; [L] Bitcoin's 6")
+        6, ge=1, le=1000, description="k: a block is final with k blocks (itself included) on the best chain; [L] Bitcoin's 6")
     target_bits: int = Field(
         8, ge=0, le=24, description="leading zero bits of SHA-256(header) a nonce must reach (4 hex zeros = 16); "
         "[A] low, so a search costs about 2**bits hashes in Python")
-    hash_rates_hps: tuple[Annotated[float, Field(ge=0, allow_inf_nan=False)], ...] | None = Field(
-        None, description="hash rate of validator i, hashes/s: its win share, and its energy with "
+    hash_rates_hps: Annotated[tuple[Annotated[float, Field(ge=0, le=1e21)], ...], Strict(False)] | None = Field(
+        None, description="hash rate of validator i, hashes/s, at most 1e21: its win share, and its energy with "
         f"joules_per_hash; [A] {DEFAULT_HASH_RATE_HPS:g} each")
     joules_per_hash: float | None = Field(
-        None, ge=0, description="energy per hash, J (about 3e-11 for a 30 J/TH ASIC); unset: no energy figure; [A]")
-    sync_retry_ms: float = Field(1000.0, gt=0, description="ask again for a missing parent after this long, ms; [A]")
-    max_sync_blocks: int = Field(64, ge=1, description="blocks per reply to a request for missing ancestors; [A]")
+        None, ge=0, le=1, description="energy per hash, J, at most 1 (about 3e-11 for a 30 J/TH ASIC); unset: no energy figure; [A]")
+    sync_retry_ms: float = Field(1000.0, gt=0, le=MAX_TIMEOUT_MS, description="ask again for a missing parent after this long, ms; [A]")
+    max_sync_blocks: int = Field(64, ge=1, le=10_000, description="blocks per reply to a request for missing ancestors; [A]")
 
     @model_validator(mode="after")
     def _someone_mines(self) -> "PowParams":

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from pydantic import Field
 
 from ledger.block import Block, CommitCertificate, Vote
-from ledger.consensus.base import Action, ConsensusNode, EngineParams, Send, SetTimer, register_engine
+from ledger.consensus.base import MAX_TIMEOUT_MS, Action, ConsensusNode, EngineParams, Send, SetTimer, register_engine
 from ledger.contracts import Evidence, validator_credits
 from ledger.contracts.credit import rules_of
 from ledger.credit import (Credit, CreditParams, election_timeout_ms, may_grant_vote, may_lead,
@@ -29,14 +29,14 @@ ACK = "ack"
 
 
 class RaftParams(EngineParams):
-    election_min_ms: float = Field(150.0, gt=0, description="tau_min, ms; [A] B.2.4")
-    election_max_ms: float = Field(300.0, gt=0, description="tau_max, ms; [A] B.2.4")
-    election_jitter_ms: float = Field(50.0, ge=0, description="j of the uniform jitter U(0, j), ms; [A] B.2.4")
-    heartbeat_ms: float = Field(50.0, gt=0, description="leader heartbeat period, ms; [A] B.2.4")
-    max_entries_per_append: int = Field(32, ge=1, description="entries per AppendEntries; [A]")
+    election_min_ms: float = Field(150.0, gt=0, le=MAX_TIMEOUT_MS, description="tau_min, ms; [A] B.2.4")
+    election_max_ms: float = Field(300.0, gt=0, le=MAX_TIMEOUT_MS, description="tau_max, ms; [A] B.2.4")
+    election_jitter_ms: float = Field(50.0, ge=0, le=MAX_TIMEOUT_MS, description="j of the uniform jitter U(0, j), ms; [A] B.2.4")
+    heartbeat_ms: float = Field(50.0, gt=0, le=MAX_TIMEOUT_MS, description="leader heartbeat period, ms; [A] B.2.4")
+    max_entries_per_append: int = Field(32, ge=1, le=10_000, description="entries per AppendEntries; [A]")
     credit: CreditParams = Field(default_factory=CreditParams, description="double-credit rules; [A] B.2.4")
     credits: Mapping[str, tuple[float, float]] = Field(
-        default_factory=dict, description="validator key -> (TC, NC) at start; others start at credit.initial")
+        default_factory=dict, strict=False, description="validator key -> (TC, NC) at start; others start at credit.initial")
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def DnoStorage(model):
 def Auction(model):
     update_counter.get()
     with solara.Card("Auction: order book by round, P2P vs grid", classes=["sm-auction"]):
-        _Panel(figures.AuctionPanel,
+        _Panel(lambda: figures.AuctionPanel([d.name for d in model.dnos]),
                lambda panel: panel.update(*data.latest_auction(model), data.volumes(model), model.hour),
                "auction", _version(model))
 

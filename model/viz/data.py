@@ -15,6 +15,7 @@ import pandas as pd
 from ledger.credit import may_stand
 from market.design import SLOTS
 from market.scheduling import HOURS
+from model.colours import validator_label
 
 STATUS_COLOURS = {"honest": "#4c72b0", "crashed": "#8c8c8c", "byzantine": "#c44e52"}
 
@@ -29,7 +30,7 @@ def design(model) -> list[tuple[str, str, str]]:
 class NetworkState:
     graph: nx.Graph
     status: dict[int, str]  # node -> "honest", "crashed" (down now) or "byzantine"
-    labels: dict[int, str]  # node -> "v1\nDN1"
+    labels: dict[int, str]  # node -> "v0\nDN1" (as the scenario numbers validators)
     traffic: dict[tuple[int, int], int]  # link -> messages during the last step
     proposers: list[int]  # nodes that proposed the blocks committed during the last step
     archive: int  # the archival replica writing the ledger file
@@ -47,7 +48,7 @@ def network_state(model) -> NetworkState:
             status[v.index] = "byzantine"
         else:
             status[v.index] = "honest"
-    labels = {v.index: f"v{v.index + 1}" + (f"\n{v.host}" if v.host else "") for v in model.validators}
+    labels = {v.index: validator_label(v.index) + (f"\n{v.host}" if v.host else "") for v in model.validators}
     proposers = [index[c.block.header.proposer] for c in getattr(model, "step_blocks", [])]
     return NetworkState(cluster.network.graph, status, labels, dict(getattr(model, "step_links", {})),
                         proposers, cluster.store_node)
@@ -152,7 +153,7 @@ def settlement(model) -> pd.DataFrame:
 
 def latest_blocks(model, n: int = 6) -> pd.DataFrame:
     """The last `n` committed blocks, newest first: height, proposer, transactions, hash, time."""
-    names = {identity.public_hex: f"v{i + 1}" for i, identity in enumerate(model.ledger.alliance.validators)}
+    names = {identity.public_hex: validator_label(i) for i, identity in enumerate(model.ledger.alliance.validators)}
     rows = [{"height": c.block.header.height, "proposer": names.get(c.block.header.proposer, "genesis"),
              "transactions": len(c.block.entries), "hash": c.block.header.hash,
              "time_s": c.block.header.time_ms / 1000.0}
@@ -172,7 +173,7 @@ def credit(model) -> pd.DataFrame:
     keys = [identity.public_hex for identity in model.ledger.alliance.validators]
     for v in model.validators if validators else ():
         c = validators[keys[v.index]]
-        rows.append({"name": f"v{v.index + 1}", "transaction_credit": c.transaction, "node_credit": c.node,
+        rows.append({"name": validator_label(v.index), "transaction_credit": c.transaction, "node_credit": c.node,
                      "composite": c.composite(rules),
                      "status": "may stand" if may_stand(c, rules) else "may not stand"})
     return pd.DataFrame(rows, columns=["name", "transaction_credit", "node_credit", "composite", "status"])

@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from market.scheduling import HOURS
+from model.colours import ROLE_MARKER, SUPPLY_HATCH, dno_colours
 from model.viz.data import STATUS_COLOURS, NetworkState
 
 WIDTH, HEIGHT, DPI = 6.4, 3.5, 80
@@ -44,10 +46,6 @@ def _style(ax, xlabel: str = "", ylabel: str = "") -> None:
     ax.tick_params(labelsize=FONT)
     ax.set_xlabel(xlabel, fontsize=FONT)
     ax.set_ylabel(ylabel, fontsize=FONT)
-
-
-def _colours(names) -> dict[str, str]:
-    return {name: f"C{i % 10}" for i, name in enumerate(names)}
 
 
 class NetworkPanel(Panel):
@@ -103,8 +101,8 @@ class NetworkPanel(Panel):
 
 
 class StoragePanel(Panel):
-    """Day-ahead (dashed) vs intraday (solid) storage action and SOC per DNO, and the hour's
-    supply (+) and demand (-) from the DAF-IDO deviation."""
+    """Day-ahead (dashed) vs intraday (solid) storage action and SOC per DNO, and the hour's net
+    position from the DAF-IDO deviation, signed as the storage action: demand +, supply − (hatched)."""
 
     def __init__(self, dnos: list[str]) -> None:
         super().__init__()
@@ -112,7 +110,7 @@ class StoragePanel(Panel):
         self.action, self.soc = self.fig.add_subplot(grid[0, :2]), self.fig.add_subplot(grid[1, :2])
         self.sides = self.fig.add_subplot(grid[:, 2])
         self.dnos = dnos
-        colours = _colours(dnos)
+        colours = dno_colours(dnos)
         empty = np.full(HOURS, np.nan)
         self.lines = {}
         for name in dnos:
@@ -132,15 +130,20 @@ class StoragePanel(Panel):
         self.action.tick_params(labelbottom=False)
         _title(self.action, "day-ahead (dashed) vs intraday (solid)")
         y = np.arange(len(dnos))
-        self.supply = self.sides.barh(y, np.zeros(len(dnos)), color="#55a868")
-        self.demand = self.sides.barh(y, np.zeros(len(dnos)), color="#c44e52")
+        fill = [colours[name] for name in dnos]  # the role by hatch, never by colour
+        self.supply = self.sides.barh(y, np.zeros(len(dnos)), color=fill, hatch=SUPPLY_HATCH, edgecolor="white",
+                                      label="supply (−)")
+        self.demand = self.sides.barh(y, np.zeros(len(dnos)), color=fill, label="demand (+)")
         self.sides.set_yticks(y, dnos)
         for label in self.sides.get_yticklabels():  # the DNO names double as the lines' colour key
             label.set_color(colours[label.get_text()])
             label.set_fontweight("bold")
         self.sides.invert_yaxis()
         self.sides.axvline(0, color="#333333", linewidth=0.6)
-        _style(self.sides, xlabel="demand - | + supply, MWh")
+        _style(self.sides, xlabel="supply − | + demand, MWh")
+        self.sides.legend(handles=[Patch(facecolor="#999999", hatch=SUPPLY_HATCH, edgecolor="white", label="supply"),
+                                   Patch(facecolor="#999999", label="demand")], fontsize=FONT - 1, frameon=False,
+                          loc="lower right")
         self.sides_title = self.sides.set_title("", fontsize=FONT + 1, y=1.0, pad=3)
 
     def update(self, plans: pd.DataFrame, positions: pd.DataFrame, hour: int) -> None:
@@ -153,28 +156,29 @@ class StoragePanel(Panel):
         self.action.autoscale_view(scalex=False)
         side = positions.set_index("dno").reindex(self.dnos)[["supply_mwh", "demand_mwh"]].astype(float).fillna(0.0)
         for bar, value in zip(self.supply, side["supply_mwh"]):
-            bar.set_width(value)
-        for bar, value in zip(self.demand, side["demand_mwh"]):
             bar.set_width(-value)
+        for bar, value in zip(self.demand, side["demand_mwh"]):
+            bar.set_width(value)
         reach = max(float(side[["supply_mwh", "demand_mwh"]].to_numpy().max(initial=0.0)), 1.0) * 1.1
         self.sides.set_xlim(-reach, reach)
         self.sides_title.set_text(f"hour {hour}")
 
 
 class AuctionPanel(Panel):
-    """Left: the latest auction's asks and bids round by round (prices converge by concession),
-    trades starred. Right: P2P and grid volumes per hour of the day."""
+    """Left: the latest auction's asks (▼) and bids (▲) round by round, each DNO in its colour
+    (prices converge by concession), trades starred. Right: P2P and grid volumes per hour of the day."""
 
-    def __init__(self) -> None:
+    def __init__(self, dnos: list[str]) -> None:
         super().__init__()
+        self.colours = dno_colours(dnos)
         self.book, self.volume = self.fig.subplots(1, 2, gridspec_kw={"left": 0.1, "right": 0.98, "bottom": 0.13,
                                                                        "top": 0.92, "wspace": 0.3})
         _style(self.book, "round", "RMB/MWh")
         self.book_title = self.book.set_title("", fontsize=FONT + 1, y=1.0, pad=3)
         self.empty = self.book.text(0.5, 0.5, "no auction yet", ha="center", va="center", transform=self.book.transAxes)
         zeros = np.zeros(HOURS)
-        self.p2p = self.volume.bar(_HOURS, zeros, color="#4c72b0", label="P2P")
-        self.grid = self.volume.bar(_HOURS, zeros, bottom=zeros, color="#8c8c8c", label="grid")
+        self.p2p = self.volume.bar(_HOURS, zeros, color="#444444", label="P2P")  # greys: colours belong to the DNOs
+        self.grid = self.volume.bar(_HOURS, zeros, bottom=zeros, color="#bbbbbb", label="grid")
         self.now = self.volume.axvline(1, color=_PROPOSER, linewidth=0.8)
         self.volume.set_xlim(0.5, HOURS + 0.5)
         _style(self.volume, "hour", "MWh")
@@ -190,10 +194,9 @@ class AuctionPanel(Panel):
             ax.get_legend().remove()
         self.empty.set_visible(key is None)
         if key is not None:
-            colours = _colours(sorted(book["bidder"].unique()))
             for (bidder, side), rows in book.groupby(["bidder", "side"], sort=True):
-                ax.plot(rows["round"], rows["price_per_mwh"], marker="v" if side == "sell" else "^",
-                        color=colours[bidder], linestyle="-" if side == "sell" else ":",
+                ax.plot(rows["round"], rows["price_per_mwh"], marker=ROLE_MARKER[side],
+                        color=self.colours.get(bidder, "#333333"), linestyle="-" if side == "sell" else ":",
                         label=f"{bidder} {'ask' if side == 'sell' else 'bid'}")
             if len(trades):
                 ax.scatter(trades["round"], trades["price_per_mwh"], marker="*", s=120, color="black", zorder=5,
@@ -215,27 +218,34 @@ class AuctionPanel(Panel):
 
 class MoneyPanel(Panel):
     """Left: cumulative welfare and the platform's fees, compensation and net (closed days).
-    Right: each DNO's revenue settled on chain and its gain over trading only with the grid."""
+    Right: each DNO's revenue settled on chain (solid, in its colour) and its gain over trading
+    only with the grid (light)."""
 
     SERIES = (("welfare_rmb", "welfare"), ("fees_rmb", "platform fees"), ("compensation_rmb", "valley compensation"),
               ("platform_net_rmb", "platform net (closed days)"))
+    LOOKS = (("#222222", "-"), ("#666666", "--"), ("#666666", ":"), ("#999999", "-."))
 
     def __init__(self, dnos: list[str]) -> None:
         super().__init__()
         self.cumulative, self.dno = self.fig.subplots(1, 2, gridspec_kw={"left": 0.1, "right": 0.98, "bottom": 0.13,
                                                                           "top": 0.92, "wspace": 0.3})
-        self.lines = [self.cumulative.plot([], [], label=label, linewidth=1.4)[0] for _, label in self.SERIES]
+        # black and greys by line style: colours belong to the DNOs
+        self.lines = [self.cumulative.plot([], [], label=label, linewidth=1.4, color=colour, linestyle=style)[0]
+                      for (_, label), (colour, style) in zip(self.SERIES, self.LOOKS)]
         _style(self.cumulative, "hour of the run", "RMB")
         _title(self.cumulative, "cumulative")
         self.cumulative.legend(fontsize=FONT - 1, frameon=False, loc="upper left")
         x = np.arange(len(dnos))
-        self.revenue = self.dno.bar(x - 0.2, np.zeros(len(dnos)), width=0.4, label="revenue", color="#4c72b0")
-        self.gain = self.dno.bar(x + 0.2, np.zeros(len(dnos)), width=0.4, label="gain vs grid only", color="#55a868")
+        fill = [dno_colours(dnos)[name] for name in dnos]
+        self.revenue = self.dno.bar(x - 0.2, np.zeros(len(dnos)), width=0.4, color=fill)
+        self.gain = self.dno.bar(x + 0.2, np.zeros(len(dnos)), width=0.4, color=fill, alpha=0.4, edgecolor=fill)
         self.dno.axhline(0, color="#333333", linewidth=0.6)
         self.dno.set_xticks(x, dnos)
         _style(self.dno)
         _title(self.dno, "settlement per DNO, RMB")
-        self.dno.legend(fontsize=FONT - 1, frameon=False)
+        self.dno.legend(handles=[Patch(facecolor="#777777", label="revenue"),
+                                 Patch(facecolor="#777777", alpha=0.4, label="gain vs grid only")],
+                        fontsize=FONT - 1, frameon=False)
         self.dnos = dnos
 
     def update(self, money: pd.DataFrame, settlement: pd.DataFrame) -> None:

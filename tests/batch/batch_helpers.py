@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
 
 from batch_runs.design import parse
 from batch_runs.run_one import run_one
@@ -75,3 +77,21 @@ def ishigami(parameters, seed):
 # Saltelli et al. (2008), Global Sensitivity Analysis, p. 179.
 ISHIGAMI_S1 = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0}
 ISHIGAMI_ST = {"x1": 0.5576, "x2": 0.4424, "x3": 0.2437}
+
+
+def assert_on_canvas(fig) -> None:
+    """Everything the figure draws (titles, labels, ticks, legends) lies inside its PNG: the
+    tight box of the drawn artists within the canvas; a failure names the texts outside."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer, box = canvas.get_renderer(), fig.bbox
+    drawn = fig.get_tightbbox(renderer).transformed(fig.dpi_scale_trans)  # inches -> pixels
+    if box.x0 - 1 <= drawn.x0 and drawn.x1 <= box.x1 + 1 and box.y0 - 1 <= drawn.y0 and drawn.y1 <= box.y1 + 1:
+        return
+
+    def beyond(text) -> bool:
+        extent = text.get_window_extent(renderer)
+        return not (box.contains(extent.x0, extent.y0) and box.contains(extent.x1, extent.y1))
+
+    outside = [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and beyond(t)]
+    raise AssertionError(f"drawn beyond the canvas {box.extents}: {drawn.extents}; texts outside: {outside}")

@@ -34,11 +34,15 @@ def test_analyze_writes_html_and_summary(swept, capsys):
     page = (out / "analysis.html").read_text()
     assert page.count("data:image/png;base64,") >= 4
     assert "Effect of each parameter" in page and "Distributions per DNO" in page
-    assert "heatmaps need two varied parameters" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "heatmaps need two varied parameters" in err
+    assert "note: n = 2 at the fewest: fewer than 5 values per interval" in err and "fewer than 5 values" in page
     summary = pd.read_csv(out / "summary.csv")
-    assert {"measure", "mean", "ci95_low", "ci95_high", "n", "failed"} <= set(summary.columns)
+    assert {"measure", "mean", "ci95_low", "ci95_high", "ci95_cut", "n", "failed"} <= set(summary.columns)
     assert set(summary.measure) >= {"social_welfare_rmb", "trade_share"} and (summary.n == 2).all()
     assert (summary.ci95_low <= summary["mean"]).all() and (summary["mean"] <= summary.ci95_high).all()
+    bounded = summary[summary.measure.isin(["trade_share", "p2p_volume_mwh", "valley_p2p_volume_mwh"])]
+    assert (bounded.ci95_low >= 0).all() and (bounded[bounded.measure == "trade_share"].ci95_high <= 1).all()
 
 
 def test_analyze_takes_measures_and_pairs(swept):

@@ -6,11 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from batch_helpers import assert_on_canvas
+
+from batch_runs import figures
 from batch_runs.compare_report import SMALL_N_NOTE, write_report
 from batch_runs.design import DesignError, parse
 from batch_runs.executors import SerialExecutor
+from batch_runs.store import ResultStore
 from batch_runs.sweep import sweep
 from market.measures import MEASURES
+from model import htmlpage as hp
 
 DESIGNS = {"S0": {"mechanism.p2p_enabled": False}, "auction": {}, "block": {"mechanism.matching": "block"}}
 DNOS = ("DN1", "DN2", "DN10")
@@ -80,6 +85,7 @@ def test_page_names_every_design_and_measure(few):
     assert "gain_by_dno_rmb · DN10" in text and text.index("· DN2") < text.index("· DN10"), "natural DNO order"
     assert page.count("data:image/png;base64,") == 4 and len(report.figures) == 4
     assert f"Few days (n = 3): {SMALL_N_NOTE}." in text, "block failed on one of the four days"
+    assert "n=3" in text and "n=4" in text, "n beside every paired interval"
     assert "block: 1 run(s) failed (seeds 1): RuntimeError: made-up failure" in text
     assert "mechanism.p2p_enabled=false" in text and "reference: <b>S0</b>" in page
 
@@ -121,3 +127,19 @@ def test_a_sweep_is_not_a_comparison(tmp_path):
     sweep(design, tmp_path, SerialExecutor(), run=lambda p, s: {"y": 1.0}, progress=False)
     with pytest.raises(DesignError, match="holds a grid sweep, not a comparison"):
         write_report(tmp_path)
+
+
+def test_figures_keep_every_label_on_the_canvas(few):
+    out, report = few
+    df, table = ResultStore(out).read(), pd.read_csv(report.csv)
+    designs, colours = list(DESIGNS), figures.design_colours(list(DESIGNS))
+    gain = [c for c in df.columns if c.startswith("outcomes.gain_by_dno_rmb.")]
+    with hp.style():
+        drawn = [figures.by_dno(df, "outcomes.gain_by_dno_rmb", gain, designs, colours, "gain (RMB)"),
+                 figures.by_design(df, [("outcomes.total_cost_rmb", "total cost (RMB)"),
+                                        ("outcomes.grid_import_mwh", "grid import (MWh)")], designs, colours),
+                 figures.against(table, ("outcomes.gain_rmb", "gain"), ("outcomes.jain_fairness", "fairness"), designs,
+                                 colours),
+                 figures.differences(table, [("outcomes.gain_rmb", "gain (RMB)")], designs[1:], "S0", colours)]
+    for fig in drawn:
+        assert_on_canvas(fig)

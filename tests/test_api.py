@@ -1,0 +1,105 @@
+"""The Python API (`import storagemarket`): the same outputs as the command line, the agent frames
+docs/agents.md documents, and the version the installed package carries."""
+
+import importlib.metadata
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import storagemarket as sm
+from experiments.cli import main
+from model.outputs import tidy
+from model.scenario import ScenarioError, load
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "agents.md"
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    return sm.simulate(sm.load_scenario("paper-4dn"), seed=0)
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli")
+    assert main(["run", "paper-4dn", "--seed", "0", "--out", str(out)]) == 0
+    return out
+
+
+def test_simulate_gives_the_tables_and_summary_the_command_line_writes(simulated, cli_run):
+    written = sm.read_run(cli_run)
+    assert set(written.tables) == set(simulated.tables) == {"hourly", "bids", "trades", "settlement"}
+    for name, frame in simulated.tables.items():
+        pd.testing.assert_frame_equal(tidy(frame).reset_index(drop=True), written.tables[name], check_dtype=False)
+    assert written.summary["social_welfare_rmb"] == round(simulated.summary["social_welfare_rmb"], 6)
+    assert written.summary["chain"]["tip_hash"] == simulated.summary["chain"]["tip_hash"]
+    assert written.summary["outcomes"].keys() == simulated.summary["outcomes"].keys()
+
+
+def test_run_writes_what_the_command_line_writes(cli_run, tmp_path):
+    outputs = sm.run("paper-4dn", seed=0, out=tmp_path / "api")
+    assert sorted(p.name for p in (tmp_path / "api").iterdir()) == sorted(p.name for p in cli_run.iterdir())
+    for path in cli_run.iterdir():
+        if path.name != "timings.json":  # wall clock
+            assert (tmp_path / "api" / path.name).read_bytes() == path.read_bytes(), path.name
+    assert outputs.path == tmp_path / "api" and outputs.summary["seed"] == 0
+    other = sm.load_scenario("paper-4dn").model_copy(update={"name": "other"})
+    with pytest.raises(ScenarioError, match="holds the outputs of scenario 'paper-4dn'"):
+        sm.run(other, out=tmp_path / "api")  # as the command line: never over another scenario's run
+
+
+def test_overrides_as_a_mapping_or_as_set_strings():
+    given = {"mechanism.seller_concession": 0.1, "dnos.DN2.pv_mw": 30}
+    assert sm.load_scenario("paper-4dn", given) == load("paper-4dn", ["mechanism.seller_concession=0.1",
+                                                                       "dnos.DN2.pv_mw=30"])
+    with pytest.raises(ScenarioError, match="seller_concession"):
+        sm.load_scenario("paper-4dn", {"mechanism.seller_concession": "a lot"})
+    with pytest.raises(ScenarioError, match="not a run's output folder"):
+        sm.read_run(Path(__file__).parent)
+
+
+def documented_columns() -> dict[str, list[str]]:
+    """docs/agents.md: for each `## Kind: ...` section, the first column of its table."""
+    out, kind = {}, None
+    for line in DOCS.read_text().splitlines():
+        if line.startswith("## "):
+            kind = line[3:].split(":")[0]
+            out[kind] = []
+        elif kind and line.startswith("| `"):
+            out[kind] += re.findall(r"`([a-z_]+)`", line.split("|")[1])
+    return out
+
+
+def test_agent_frames_are_the_documented_ones_hour_by_hour(simulated):
+    frames = sm.agent_frames(simulated)
+    assert {kind: list(frame.columns) for kind, frame in frames.items()} == documented_columns()
+    assert frames["DNO"].index.names == ["Step", "AgentID"] and frames["DNO"].index.get_level_values(0).max() == 24
+    last = frames["DNO"].xs(24, level="Step").set_index("name")
+    settled = simulated.tables["settlement"].set_index("dno")
+    assert (last.revenue_rmb - settled.revenue_rmb).abs().max() < 1e-6
+    hourly = simulated.tables["hourly"].set_index(["hour", "dno"])
+    at_noon = frames["DNO"].xs(12, level="Step").set_index("name")
+    assert (at_noon.supply_mwh - hourly.loc[12].supply_mwh).abs().max() < 1e-9
+    assert frames["MainGrid"].net_rmb.iloc[-1] == pytest.approx(simulated.model.main_grid.net_rmb)
+    assert list(frames["Validator"].xs(1, level="Step").node) == [0, 1, 2, 3]
+
+
+def test_the_version_is_the_installed_packages_and_import_is_quick():
+    assert sm.__version__ == importlib.metadata.version("storagemarket")
+    heavy = subprocess.run([sys.executable, "-c", "import sys, storagemarket; "
+                            "print(sorted(m for m in ('pandas', 'mesa', 'model.job') if m in sys.modules))"],
+                           capture_output=True, text=True, check=True)
+    assert heavy.stdout.strip() == "[]", "the model loads on first use, not on import"
+
+
+def test_sweep_from_a_mapping_and_read_back(tmp_path):
+    design = {"name": "api", "parameters": {"n_dnos": 2, "mechanism.seller_concession": [0.05, 0.3]}, "seeds": 1}
+    rows = sm.sweep(design, tmp_path, processes=1, progress=False)
+    assert len(rows) == 2 and (rows.status == "ok").all()
+    pd.testing.assert_frame_equal(rows, sm.read_results(tmp_path))
+    report = sm.analyze(tmp_path)
+    assert report.html.exists() and report.summary_csv.exists()
