@@ -35,7 +35,12 @@ def test_indices_match_the_analytic_values(ishigami_sweep):
     for name in ISHIGAMI_S1:
         assert indices.S1[name] == pytest.approx(ISHIGAMI_S1[name], abs=0.06)
         assert indices.ST[name] == pytest.approx(ISHIGAMI_ST[name], abs=0.06)
-        assert 0 < indices.S1_conf95[name] < 0.1 and 0 < indices.ST_conf95[name] < 0.1
+        # bootstrap half-widths at N=1024 are about 0.05-0.1 (they vary with numpy's RNG
+        # streams across versions); each interval must be positive, narrow and cover theory
+        for index, truth in (("S1", ISHIGAMI_S1[name]), ("ST", ISHIGAMI_ST[name])):
+            half = indices[f"{index}_conf95"][name]
+            assert 0 < half < 0.15
+            assert abs(indices[index][name] - truth) <= 2 * half + 0.01
     # the ordering a reader takes away: x2 acts alone, x3 only through x1
     assert indices.S1["x3"] < 0.05 < indices.ST["x3"] - indices.S1["x3"]
 
