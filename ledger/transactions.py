@@ -61,12 +61,14 @@ class TxKind:
     roles: frozenset[Role]
     fields: Mapping[str, Callable[[Any], bool]]
     dedup_fields: tuple[str, ...] | None = None  # with the sender, identifies a duplicate
+    optional: Mapping[str, Callable[[Any], bool]] = field(default_factory=dict)  # e.g. a network's charge
 
     def validate(self, payload: Any) -> None:
-        if not isinstance(payload, dict) or set(payload) != set(self.fields):
-            raise MalformedTx(f"{self.name} payload must have exactly {sorted(self.fields)}")
-        for name, check in self.fields.items():
-            if not check(payload[name]):
+        if not isinstance(payload, dict) or not set(self.fields) <= set(payload) <= set(self.fields) | set(self.optional):
+            extra = f" (optional: {sorted(self.optional)})" if self.optional else ""
+            raise MalformedTx(f"{self.name} payload must have exactly {sorted(self.fields)}{extra}")
+        for name, check in {**self.fields, **self.optional}.items():
+            if name in payload and not check(payload[name]):
                 raise MalformedTx(f"{self.name}.{name} is invalid: {payload[name]!r}")
 
     def dedup_key(self, sender: str, payload: Mapping[str, Any]) -> tuple | None:
@@ -109,7 +111,8 @@ register_kind(TxKind("bid", DNO_ONLY, {"day": DAY, "hour": HOUR, "round": intege
 # Closes an hour's book and triggers its clearing; the result transactions must follow it.
 register_kind(TxKind("gate_closure", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR}, dedup_fields=("day", "hour")))
 register_kind(TxKind("trade", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, "round": integer(1), "seller": text,
-                                               "buyer": text, "quantity_mwh": MWH, "price_per_mwh": PRICE}))
+                                               "buyer": text, "quantity_mwh": MWH, "price_per_mwh": PRICE},
+                     optional={"uos_per_mwh": number(0.0)}))  # on a distribution network
 register_kind(TxKind("grid_settlement", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, "dno": text, "side": one_of("sell", "buy"),
                                                          "quantity_mwh": MWH, "price_per_mwh": PRICE}))
 register_kind(TxKind("compensation", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, "dno": text, "quantity_mwh": MWH,

@@ -18,6 +18,8 @@ from pydantic import Field
 from market.book import Bid, RoundBook, Trade
 from market.concession import concessions
 from market.matching import MATCHERS
+from market.network.clearing import RoundFlows, network_round
+from market.network.market_network import MarketNetwork
 from market.params import MechanismParams
 from market.tariff import Tariff
 
@@ -77,6 +79,7 @@ class ClearingResult:
     trades: tuple[Trade, ...]
     rounds: tuple[RoundBook, ...]
     residual_by_hour: dict[tuple[str, int | None], float] = field(default_factory=dict)
+    flows: tuple[RoundFlows, ...] = ()  # on a network: what each round did to the lines
 
     @classmethod
     def unmatched(cls, offers: Sequence[Bid], bids: Sequence[Bid]) -> ClearingResult:
@@ -101,13 +104,16 @@ class ClearingResult:
 
 
 def clear_hour(
-    offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules | None = None
+    offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules | None = None,
+    network: MarketNetwork | None = None,
 ) -> ClearingResult:
     """Run the rounds of one hour (A.5-A.6) and return trades and residuals for the grid (A.7).
 
     Each round the matcher fills the active book; fully filled bidders leave, the rest concede
     and try again until one side is empty, `max_rounds` is reached, or `max_idle_rounds` rounds
-    in a row neither traded nor moved a price (nothing could change after that).
+    in a row neither traded nor moved a price (nothing could change after that). On a `network`
+    a round matches by net surplus after use-of-system charges and manages congestion
+    (market.network.clearing); what management cuts stays in the residuals.
     """
     rules = rules if rules is not None else Rules()
     if not isinstance(rules, Rules):
@@ -123,6 +129,8 @@ def clear_hour(
     traded: dict[tuple[str, int | None], float] = defaultdict(float)
     trades: list[Trade] = []
     rounds: list[RoundBook] = []
+    flows: list[RoundFlows] = []
+    line_flow = None if network is None else network.base_flow_mw
     idle_rounds, made = 0, True
     for round_no in range(1, rules.max_rounds + 1):
         if not sellers or not buyers:
@@ -133,13 +141,18 @@ def clear_hour(
             if idle_rounds >= rules.max_idle_rounds:
                 break
         rounds.append(RoundBook(round_no, tuple(sellers), tuple(buyers)))
-        fills = matcher.match(sellers, buyers, rules)
+        if network is None:
+            fills = matcher.match(sellers, buyers, rules)
+        else:
+            fills, record = network_round(sellers, buyers, rules, network, line_flow, round_no)
+            flows.append(record)
+            line_flow = record.flow_after_mw
         made = bool(fills)
         sold = [0.0] * len(sellers)
         bought = [0.0] * len(buyers)
         for fill in fills:
             seller, buyer = sellers[fill.seller], buyers[fill.buyer]
-            trades.append(_trade(seller, buyer, round_no, fill.quantity_mwh))
+            trades.append(_trade(seller, buyer, round_no, fill.quantity_mwh, network))
             sold[fill.seller] += fill.quantity_mwh
             bought[fill.buyer] += fill.quantity_mwh
             traded[(seller.bidder, seller.hour)] += fill.quantity_mwh
@@ -150,11 +163,14 @@ def clear_hour(
         (b.bidder, b.hour): max(0.0, b.quantity_mwh - traded[(b.bidder, b.hour)])
         for b in offers + bids
     }
-    return ClearingResult(offers, bids, tuple(trades), tuple(rounds), residual)
+    return ClearingResult(offers, bids, tuple(trades), tuple(rounds), residual, tuple(flows))
 
 
-def _trade(seller: Bid, buyer: Bid, round_no: int, quantity_mwh: float) -> Trade:
-    """A trade at the midpoint of the two limits (A.5.4), which lies inside both."""
+def _trade(seller: Bid, buyer: Bid, round_no: int, quantity_mwh: float, network: MarketNetwork | None) -> Trade:
+    """A trade at the midpoint of the two limits (A.5.4), which lies inside both; on a network it
+    carries the use-of-system charge the two parties pay around that price (SPEC B.3.3)."""
+    uos = {} if network is None else {"uos_per_mwh": network.uos_per_mwh(seller.bidder, buyer.bidder),
+                                      "uos_seller_share": network.seller_share}
     return Trade(
         seller=seller.bidder,
         buyer=buyer.bidder,
@@ -164,6 +180,7 @@ def _trade(seller: Bid, buyer: Bid, round_no: int, quantity_mwh: float) -> Trade
         seller_price_per_mwh=seller.price_per_mwh,
         buyer_price_per_mwh=buyer.price_per_mwh,
         hour=seller.hour,
+        **uos,
     )
 
 

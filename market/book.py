@@ -77,11 +77,20 @@ class Trade:
     seller_price_per_mwh: float
     buyer_price_per_mwh: float
     hour: int | None = None
+    uos_per_mwh: float = 0.0  # use-of-system charge to the network operator (on a network)
+    uos_seller_share: float = 0.5  # the seller's part of it; the buyer pays the rest
 
     @property
     def value_rmb(self) -> float:
-        """Money paid by the buyer to the seller, RMB."""
+        """Money at the trade price, RMB; with a charge the seller receives less and the buyer
+        pays more (`uos_rmb`), and the network operator collects the difference."""
         return self.quantity_mwh * self.price_per_mwh
+
+    @property
+    def uos_rmb(self) -> tuple[float, float]:
+        """(seller's, buyer's) use-of-system charge for the trade, RMB."""
+        total = self.uos_per_mwh * self.quantity_mwh
+        return self.uos_seller_share * total, total - self.uos_seller_share * total
 
     @property
     def welfare_rmb(self) -> float:

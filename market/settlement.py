@@ -37,6 +37,7 @@ class DnoAccount:
     valley_volume_mwh: float = 0.0
     grid_volume_mwh: float = 0.0
     deviation_mwh: float = 0.0
+    uos_rmb: float = 0.0  # use-of-system charges paid to the network operator (with a network)
 
     def __add__(self, other: DnoAccount) -> DnoAccount:
         # Field by field without dataclasses.astuple, which deep-copies and dominated profiles.
@@ -54,6 +55,7 @@ class DnoAccount:
             - self.compensation_funded_rmb
             - self.service_fee_rmb
             + self.scheduling_fee_rmb
+            - self.uos_rmb
         )
 
     @property
@@ -89,6 +91,7 @@ class HourSettlement:
     accounts: dict[str, DnoAccount]
     fees_rmb: float
     compensation_rmb: float
+    uos_rmb: float = 0.0  # what the network operator collected this hour
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,11 @@ class DaySettlement:
     accounts: dict[str, DnoAccount]
     platform: PlatformAccount
     hours: tuple[HourSettlement, ...] = field(repr=False)
+
+    @property
+    def dso_rmb(self) -> float:
+        """The network operator's takings: the use-of-system charges of the day's trades."""
+        return math.fsum(h.uos_rmb for h in self.hours)
 
     @property
     def grid_net_rmb(self) -> float:
@@ -147,9 +155,10 @@ def settle_hour(hour: int, result: ClearingResult, rules: Rules) -> HourSettleme
     comp_per_mwh = rules.valley_compensation_per_mwh if rules.is_valley else 0.0
     for trade in result.trades:
         q = trade.quantity_mwh
+        seller_uos, buyer_uos = trade.uos_rmb
         for name, share, money in (
-            (trade.seller, seller_share, DnoAccount(p2p_sales_rmb=trade.value_rmb)),
-            (trade.buyer, buyer_share, DnoAccount(p2p_purchases_rmb=trade.value_rmb)),
+            (trade.seller, seller_share, DnoAccount(p2p_sales_rmb=trade.value_rmb, uos_rmb=seller_uos)),
+            (trade.buyer, buyer_share, DnoAccount(p2p_purchases_rmb=trade.value_rmb, uos_rmb=buyer_uos)),
         ):
             book[name] += money + DnoAccount(
                 service_fee_rmb=share * fee_per_mwh * q,
@@ -169,6 +178,7 @@ def settle_hour(hour: int, result: ClearingResult, rules: Rules) -> HourSettleme
         accounts=dict(book),
         fees_rmb=(seller_share + buyer_share) * fee_per_mwh * volume_mwh,
         compensation_rmb=2 * comp_per_mwh * volume_mwh,
+        uos_rmb=math.fsum(sum(t.uos_rmb) for t in result.trades),
     )
 
 

@@ -112,6 +112,20 @@ def feeder_of(
     )
 
 
+def base_injection_mw(net: Any, feeder: Feeder) -> np.ndarray:
+    """Per feeder bus, the net's own in-service loads and static generators as injections (MW, +
+    into the network, load and generation scaled): the base case the market's trades sit on."""
+    by_bus: dict[int, float] = {}
+    for table, sign in (("load", -1.0), ("sgen", 1.0)):
+        frame = getattr(net, table, None)
+        if frame is None or not len(frame):
+            continue
+        live = frame[frame.in_service & frame.bus.isin(feeder.buses)]
+        for bus, p in zip(live.bus, live.p_mw.to_numpy(float) * live.scaling.to_numpy(float)):
+            by_bus[int(bus)] = by_bus.get(int(bus), 0.0) + sign * float(p)
+    return np.round(feeder.bus_vector(by_bus), 9)  # 1 mW: stable bytes in the genesis document
+
+
 def _in_service_lines(net: Any) -> Any:
     """In-service lines between in-service buses, minus those an open line switch cuts."""
     lines = net.line[net.line.in_service].sort_index()

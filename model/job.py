@@ -58,6 +58,9 @@ def simulate(scenario: Scenario, seed: int, store_path: str | Path | None = None
     }
     if scenario.ledger.credit.enabled:
         frames["credit"] = tables.credit(model)
+    if model.dso is not None:
+        frames["network"] = tables.network(model)
+        frames["buses"] = tables.buses(model)
     summary = tables.summary(model, frames)
     timings = {
         "total_seconds": time.perf_counter() - start,
@@ -99,7 +102,7 @@ def run(scenario: Scenario, seed: int, out_dir: Path, warn: Callable[[str], None
         if created and not any(out_dir.iterdir()):
             out_dir.rmdir()
         raise
-    note = unserved_note(result.tables["hourly"])
-    if note and notes:
-        notes(note)
+    for note in (unserved_note(result.tables["hourly"]), tables.network_note(result.summary)):
+        if note and notes:
+            notes(note)
     return paths

@@ -21,6 +21,7 @@ import numpy as np
 
 from agents.dno import DNO
 from agents.main_grid import MainGrid
+from agents.network_operator import NetworkOperator
 from agents.storage_owner import StorageOwner
 from agents.validator import Validator
 from ledger.consensus.cluster import Crash
@@ -56,6 +57,10 @@ AGENT_REPORTERS = {
                    "throughput_mwh": "throughput_mwh", "revenue_rmb": "revenue_rmb"},
     MainGrid: {"sold_mwh": "sold_mwh", "bought_mwh": "bought_mwh", "net_rmb": "net_rmb"},
     Validator: {"name": "name", "node": "index", "host": "host", "height": "height", "status": "status"},
+}
+NETWORK_OPERATOR_REPORTERS = {  # recorded only when the scenario has a network
+    NetworkOperator: {"uos_rmb": "uos_rmb", "worst_loading_pct": "worst_loading_pct", "min_v_pu": "min_v_pu",
+                      "losses_mw": "losses_mw"},
 }
 
 
@@ -100,6 +105,7 @@ class StorageMarketModel(mesa.Model):
                 )
             )
         self._by_name = {d.name: d for d in self.dnos}
+        self.dso = None if scenario.network is None else _network_operator(self, scenario.network)
 
         chain = scenario.ledger
         hour_ms = chain.hour_ms
@@ -116,6 +122,7 @@ class StorageMarketModel(mesa.Model):
             horizon_hours=self.hours_total,
             chain_credit=chain.credit,
             validator_hosts=chain.validator_hosts,
+            distribution=None if scenario.network is None else scenario.network.market_network,
             hour_ms=hour_ms,
             gate_offset_ms=chain.gate_offset_ms,
             store_path=str(store_path) if store_path else None,
@@ -171,7 +178,7 @@ class StorageMarketModel(mesa.Model):
                 "chain_height": lambda m: m.ledger.chain.height,
                 "chain_messages": lambda m: m.ledger.cluster.network.messages,
             },
-            agenttype_reporters=AGENT_REPORTERS,
+            agenttype_reporters={**AGENT_REPORTERS, **(NETWORK_OPERATOR_REPORTERS if self.dso else {})},
         )
 
     # --- the hourly step ----------------------------------------------------------------------
@@ -188,6 +195,10 @@ class StorageMarketModel(mesa.Model):
             for dno in self.dnos:  # a. actuals revealed; intraday re-optimisation
                 dno.replan(self.hour)
             self._record_hourly()  # b. the DAF-IDO deviation of every DNO
+        if self.dso is not None:
+            with self._phase("network"):  # the deviations flow whoever they are traded with
+                self.dso.observe(self.day, self.hour, {d.name: d.deviation.supply_mwh - d.deviation.demand_mwh
+                                                       for d in self.dnos})
         with self._phase("bidding"):
             self._bid()  # c. bids priced, signed and gossiped
         with self._phase("chain"):
@@ -284,6 +295,8 @@ class StorageMarketModel(mesa.Model):
             for event in committed.events:
                 if event.get("event") == "hour_cleared":
                     self._book_clearing(event["day"], event["hour"], event["result"])
+                    if self.dso is not None:
+                        self.dso.collect(event["settlement"].uos_rmb)
                 elif event.get("event") == "credit":
                     self._book_credit(event)
         self._booked_height = chain.height
@@ -333,7 +346,16 @@ class StorageMarketModel(mesa.Model):
         self.trade_rows.append(self._trade_row(
             p, tx_id, height, round=p["round"], kind="p2p", seller=p["seller"], buyer=p["buyer"],
             compensation_per_mwh=mech.valley_compensation_per_mwh if valley else 0.0,
-            fee_per_mwh=sum(FEE_SHARES[mech.fee_payer]) * mech.service_fee_per_mwh))
+            fee_per_mwh=sum(FEE_SHARES[mech.fee_payer]) * mech.service_fee_per_mwh, **self._trade_network(p)))
+
+    def _trade_network(self, p: dict) -> dict:
+        """Where a P2P trade ran on the feeder and what it paid the DSO (only with a network)."""
+        if self.config.network is None:
+            return {}
+        network = self.config.network
+        return {"seller_bus": network.buses[p["seller"]], "buyer_bus": network.buses[p["buyer"]],
+                "distance": network.market_network.distance(p["seller"], p["buyer"]),
+                "uos_per_mwh": p["uos_per_mwh"]}
 
     def _book_grid(self, p: dict, tx_id: str, height: int) -> None:
         self.grid_volume_mwh += p["quantity_mwh"]
@@ -398,6 +420,14 @@ class StorageMarketModel(mesa.Model):
     @property
     def platform_net_rmb(self) -> float:
         return self.platform.get("net_rmb", 0.0)
+
+
+def _network_operator(model: StorageMarketModel, network) -> NetworkOperator:
+    """The DSO with the scenario's feeder: AC power flows through pandapower (model.feeder)."""
+    from model.feeder import AcPowerFlow, load_net  # pandapower: only for scenarios with a network
+
+    ac = AcPowerFlow.of(load_net(network.case, network.path), network.feeder)
+    return NetworkOperator(model, ac.run, network.market_network.injections)
 
 
 def _device_data(spec) -> dict:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, 
 
 from market.design import StageFieldError
 from market.network.feeder import Feeder, FeederError
+from market.network.market_network import MarketNetwork
 
 # as the scenario's own blocks: unknown keys, NaN and `true` for a number refused; immutable
 _STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
@@ -72,6 +73,7 @@ class DistributionNetwork(BaseModel):
         "greedy", description="exact: clearing LP with line limits; greedy: on-chain heuristic; off: no check; [R]"
     )
     _feeder: Feeder | None = PrivateAttr(None)
+    _market_network: MarketNetwork | None = PrivateAttr(None)
     _path: Path | None = PrivateAttr(None)
 
     @field_validator("voltage_band")
@@ -103,6 +105,7 @@ class DistributionNetwork(BaseModel):
             self._feeder = pandapower_feeder.feeder_of(
                 net, rule.limit_mw, rule.base_flow_multiple, rule.floor_mw, (self.voltage_band[0], self.voltage_band[1])
             )
+            base_injection = tuple(pandapower_feeder.base_injection_mw(net, self._feeder).tolist())
         except FeederError as exc:
             raise StageFieldError(where, str(exc)) from None
         for dno, bus in self.buses.items():
@@ -113,6 +116,8 @@ class DistributionNetwork(BaseModel):
                 )
         if self.uos.mean_charge_per_mwh > 0 and len(self.buses) > 1 and len(set(self.buses.values())) == 1:
             raise StageFieldError("buses", "all DNOs sit at one bus, so no use-of-system charge can be calibrated")
+        self._market_network = MarketNetwork(self._feeder, tuple(self.buses.items()), base_injection, self.uos.metric,
+                                             self.uos.mean_charge_per_mwh, self.uos.split, self.congestion)
         return self
 
     @property
@@ -124,6 +129,12 @@ class DistributionNetwork(BaseModel):
         """The feeder built when the block was validated."""
         assert self._feeder is not None
         return self._feeder
+
+    @property
+    def market_network(self) -> MarketNetwork:
+        """What the clearing contract reads: the feeder, buses, charge and congestion rules."""
+        assert self._market_network is not None
+        return self._market_network
 
     @property
     def path(self) -> Path | None:

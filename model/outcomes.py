@@ -56,7 +56,7 @@ def outcomes(model, frames: dict[str, pd.DataFrame], chain: dict[str, Any]) -> d
         net_import_mw=net_import,
         p2p_volume_mwh=model.p2p_volume_mwh + day_ahead_p2p,
         operator_balance_rmb=model.platform.get("net_rmb", 0.0) + math.fsum(a["fees_rmb"] for a in agreed.values()),
-        network_charges_collected_rmb=0.0,
+        network_charges_collected_rmb=0.0 if model.dso is None else model.dso.uos_rmb,
         grid_emission_t_per_mwh=model.config.carbon.grid_emission_t_per_mwh,
         unserved_mwh=float(frames["hourly"].unserved_mw.sum()),
         chain=chain,

@@ -39,9 +39,95 @@ def bids(model) -> pd.DataFrame:
 def trades(model) -> pd.DataFrame:
     columns = ["day", "hour", "round", "kind", "seller", "buyer", "quantity_mwh", "price_per_mwh", "valley",
                "compensation_per_mwh", "fee_per_mwh", "block_height", "tx_id"]
+    if model.dso is not None:  # where each P2P trade ran and what it paid the DSO; empty for grid trades
+        columns[8:8] = ["seller_bus", "buyer_bus", "distance", "uos_per_mwh"]
     frame = pd.DataFrame(model.trade_rows, columns=columns)
     frame["round"] = frame["round"].astype("Int64")  # grid trades have no round
+    if model.dso is not None:
+        frame = frame.astype({"seller_bus": "Int64", "buyer_bus": "Int64", "distance": float, "uos_per_mwh": float})
     return frame
+
+
+def _congested(model, day: int, hour: int) -> tuple[set[int], set[int]]:
+    """Line positions the hour's linear check found over their limit, before management (any
+    round) and after it (the final flows); empty if the hour had no P2P round."""
+    result = model.clearings.get((day, hour))
+    flows = () if result is None else result.flows
+    before = set().union(*(f.congested_before for f in flows)) if flows else set()
+    return before, set(flows[-1].congested_after) if flows else set()
+
+
+def network(model) -> pd.DataFrame:
+    """network.csv: one row per hour and in-service line, AC flows and the linear check's verdict."""
+    feeder = model.config.network.feeder
+    rows = []
+    for (day, hour), (_, ac) in sorted(model.dso.hours.items()):
+        before, _ = _congested(model, day, hour)
+        for k, line in enumerate(feeder.lines):
+            rows.append({"day": day + 1, "hour": hour, "line": line, "from_bus": feeder.from_bus[k],
+                         "to_bus": feeder.to_bus[k], "flow_mw": ac.flow_mw[k], "limit_mw": feeder.limit_mw[k],
+                         "loading_pct": ac.loading_pct[k], "congested": k in before})
+    return pd.DataFrame(rows, columns=["day", "hour", "line", "from_bus", "to_bus", "flow_mw", "limit_mw",
+                                       "loading_pct", "congested"])
+
+
+def buses(model) -> pd.DataFrame:
+    """buses.csv: one row per hour and bus, the participants' net injection and the AC voltage."""
+    feeder = model.config.network.feeder
+    rows = [{"day": day + 1, "hour": hour, "bus": bus, "p_mw": injection[k], "v_pu": ac.v_pu[k]}
+            for (day, hour), (injection, ac) in sorted(model.dso.hours.items()) for k, bus in enumerate(feeder.buses)]
+    return pd.DataFrame(rows, columns=["day", "hour", "bus", "p_mw", "v_pu"])
+
+
+def network_summary(model) -> dict[str, Any]:
+    """summary.json's `network`: charges, the linear check and management, and the AC truth.
+
+    `curtailed_mwh` sums what management cut in each round (a cut volume may still trade in a
+    later round). `ac_missed_by_linear` counts line-hours the AC power flow finds over their limit
+    although the linear check passed them, with the worst of them: the linear check sees the
+    trades on the base case, the AC power flow every deviation, traded or not (docs/network.md).
+    """
+    feeder = model.config.network.feeder
+    before_hours = after_hours = 0
+    curtailed = 0.0
+    missed: list[tuple[float, int, int, int]] = []
+    loading, v_low, v_high, losses, overloaded, out_of_band, diverged = [], [], [], 0.0, 0, 0, 0
+    for (day, hour), (_, ac) in sorted(model.dso.hours.items()):
+        before, after = _congested(model, day, hour)
+        before_hours += len(before)
+        after_hours += len(after)
+        result = model.clearings.get((day, hour))
+        curtailed += math.fsum(f.curtailed_mwh for f in result.flows) if result is not None else 0.0
+        if not ac.converged:
+            diverged += 1
+            continue
+        loading.append(float(np.max(ac.loading_pct)))
+        v_low.append(float(np.min(ac.v_pu)))
+        v_high.append(float(np.max(ac.v_pu)))
+        losses += ac.losses_mw
+        over = np.flatnonzero(ac.overloaded())
+        overloaded += len(over)
+        out_of_band += int(ac.out_of_band(feeder).sum())
+        missed += [(float(ac.loading_pct[k]), day, hour, k) for k in over if k not in after]
+    worst = max(missed, default=None)
+    return {
+        "uos_collected_rmb": model.dso.uos_rmb,
+        "congested_line_hours_before": before_hours,
+        "congested_line_hours_after": after_hours,
+        "curtailed_mwh": curtailed,
+        "worst_loading_pct": max(loading, default=None),
+        "min_v_pu": min(v_low, default=None),
+        "max_v_pu": max(v_high, default=None),
+        "losses_mwh": losses,
+        "ac_overloaded_line_hours": overloaded,
+        "ac_out_of_band_bus_hours": out_of_band,
+        "ac_not_converged_hours": diverged,
+        "ac_missed_by_linear": {
+            "line_hours": len(missed),
+            "worst": None if worst is None else {"day": worst[1] + 1, "hour": worst[2], "line": feeder.lines[worst[3]],
+                                                 "loading_pct": worst[0]},
+        },
+    }
 
 
 def credit(model) -> pd.DataFrame:
@@ -59,6 +145,7 @@ def settlement(model) -> pd.DataFrame:
         rows.append({
             "dno": dno.name,
             **{k: getattr(a, k) for k in _MONEY},
+            **({"uos_rmb": a.uos_rmb} if model.dso is not None else {}),  # paid to the DSO
             "revenue_rmb": a.revenue_rmb,
             "baseline_s0_rmb": a.baseline_rmb,
             "gain_rmb": a.gain_rmb,
@@ -125,6 +212,8 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         out["credit"] = credit_summary(model)
     if s.ledger.engine == "pow":  # proof of work settles in tokens (1 token = 1 RMB) on final blocks
         out["tokens"] = model.ledger.token_balances()
+    if model.dso is not None:
+        out["network"] = network_summary(model)
     return out
 
 
@@ -141,6 +230,22 @@ def credit_summary(model) -> dict[str, Any]:
         "composite_by_validator": {name: validators[key].composite(rules) for name, key in names.items()},
         "bids_refused": refused,
     }
+
+
+def network_note(summary_: dict[str, Any]) -> str | None:
+    """One line when the AC power flow found what the linear check did not, or did not converge."""
+    net = summary_.get("network")
+    if net is None:
+        return None
+    missed, parts = net["ac_missed_by_linear"], []
+    if missed["line_hours"]:
+        w = missed["worst"]
+        parts.append(f"{missed['line_hours']} line-hours over their limit in the AC power flow that the linear "
+                     f"check passed (worst: line {w['line']}, day {w['day']} hour {w['hour']}, "
+                     f"{w['loading_pct']:.1f} %)")
+    if net["ac_not_converged_hours"]:
+        parts.append(f"the AC power flow did not converge in {net['ac_not_converged_hours']} hours")
+    return "network: " + "; ".join(parts) if parts else None
 
 
 def measures(summary_: dict[str, Any]) -> dict[str, float | int | str]:

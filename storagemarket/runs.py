@@ -49,8 +49,12 @@ def simulate(scenario: Scenario | str | Path = "paper-4dn", seed: int = 0) -> Ru
 def run(scenario: Scenario | str | Path = "paper-4dn", seed: int = 0, out: str | Path | None = None,
         force: bool = False) -> RunOutputs:
     """Simulate and write every output as `storagemarket run` does (default folder:
-    out/<scenario name>; another scenario's outputs there are refused unless `force`, as with
-    --force); the outputs read back. Fault and unserved-energy lines are Python warnings."""
+    out/<scenario name>); the outputs read back. Fault and unserved-energy lines are Python warnings.
+
+    The folder is checked as the command line checks --out, before anything runs: one holding
+    another scenario's outputs or files no run writes, or a path under a file, raises
+    model.out_dir.OutDirError (a ScenarioError) and leaves it as it was; `force=True` writes
+    there anyway, as --force does."""
     from model.job import run as run_job
     from model.out_dir import check
 
@@ -91,11 +95,10 @@ def read_run(path: str | Path) -> RunOutputs:
 
 
 def agent_frames(result: RunResult) -> dict[str, pd.DataFrame]:
-    """The model's DataCollector per agent type (DNO, StorageOwner, MainGrid, Validator): one
-    row per agent and hour, indexed by (Step, AgentID); the columns are in docs/agents.md."""
-    from model.market_model import AGENT_REPORTERS
-
+    """The model's DataCollector per agent type (DNO, StorageOwner, MainGrid, Validator, and
+    NetworkOperator with a network): one row per agent and hour, indexed by (Step, AgentID); the
+    columns are in docs/agents.md."""
     if result.model is None:
         raise ValueError("agent frames need the finished model (simulate's result)")
     collector = result.model.datacollector
-    return {kind.__name__: collector.get_agenttype_vars_dataframe(kind) for kind in AGENT_REPORTERS}
+    return {kind.__name__: collector.get_agenttype_vars_dataframe(kind) for kind in collector.agenttype_reporters}

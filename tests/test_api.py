@@ -3,6 +3,7 @@ docs/agents.md documents, and the version the installed package carries."""
 
 import importlib.metadata
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 
 import storagemarket as sm
 from experiments.cli import main
+from model import job
+from model.out_dir import OutDirError
 from model.outputs import tidy
 from model.scenario import ScenarioError, load
 
@@ -47,9 +50,27 @@ def test_run_writes_what_the_command_line_writes(cli_run, tmp_path):
         if path.name != "timings.json":  # wall clock
             assert (tmp_path / "api" / path.name).read_bytes() == path.read_bytes(), path.name
     assert outputs.path == tmp_path / "api" and outputs.summary["seed"] == 0
+
+
+def test_run_refuses_the_folders_the_command_line_refuses_unless_forced(cli_run, tmp_path, monkeypatch):
+    """Before simulating: another scenario's outputs, files no run writes, a file for a folder;
+    `force=True` writes there anyway, as --force does."""
+    earlier = tmp_path / "earlier"
+    shutil.copytree(cli_run, earlier)
+    before = {p.name: p.read_bytes() for p in earlier.iterdir()}
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("mine\n")
     other = sm.load_scenario("paper-4dn").model_copy(update={"name": "other"})
-    with pytest.raises(ScenarioError, match="holds the outputs of scenario 'paper-4dn'"):
-        sm.run(other, out=tmp_path / "api")  # as the command line: never over another scenario's run
+    with monkeypatch.context() as patched:
+        patched.setattr(job, "run", lambda *a, **k: pytest.fail("simulated before checking the folder"))
+        for out, message in [(earlier, "holds the outputs of scenario 'paper-4dn', not 'other'"),
+                             (tmp_path / "notes", r"holds files no run writes \(todo.txt\)"),
+                             (tmp_path / "notes" / "todo.txt" / "run", "is a file, not a directory")]:
+            with pytest.raises(OutDirError, match=message):
+                sm.run(other, out=out)
+    assert {p.name: p.read_bytes() for p in earlier.iterdir()} == before
+    assert (tmp_path / "notes" / "todo.txt").read_text() == "mine\n"
+    assert sm.run(other, out=earlier, force=True).summary["scenario"] == "other"
 
 
 def test_overrides_as_a_mapping_or_as_set_strings():
@@ -76,7 +97,8 @@ def documented_columns() -> dict[str, list[str]]:
 
 def test_agent_frames_are_the_documented_ones_hour_by_hour(simulated):
     frames = sm.agent_frames(simulated)
-    assert {kind: list(frame.columns) for kind, frame in frames.items()} == documented_columns()
+    documented = {kind: columns for kind, columns in documented_columns().items() if kind != "NetworkOperator"}
+    assert {kind: list(frame.columns) for kind, frame in frames.items()} == documented  # no network here
     assert frames["DNO"].index.names == ["Step", "AgentID"] and frames["DNO"].index.get_level_values(0).max() == 24
     last = frames["DNO"].xs(24, level="Step").set_index("name")
     settled = simulated.tables["settlement"].set_index("dno")

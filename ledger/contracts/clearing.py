@@ -20,6 +20,7 @@ import numpy as np
 
 from market.auction import Bid, ClearingResult, Rules
 from market.design import Design, stage_params
+from market.network.market_network import MarketNetwork
 from market.params import MechanismParams
 from market.realtime import REAL_TIME
 from market.settlement import DnoAccount, HourSettlement, close_day, settle_hour
@@ -38,29 +39,39 @@ RESULT_KINDS = ("trade", "grid_settlement", "compensation", "fee", "day_settleme
 
 
 def market_document(params: MechanismParams | None = None, tariff: Tariff | None = None,
-                    design: Design | None = None) -> dict:
+                    design: Design | None = None, network: MarketNetwork | None = None) -> dict:
     """What the genesis document carries so every validator clears with the same rules.
 
-    The design is written only when it is not the paper's default, as canonical encodings omit
-    defaults: a chain of the default design is the same chain it was before designs existed.
+    The design and the network are written only when they are not the paper's default (the
+    default design, no network), as canonical encodings omit defaults: a chain of the default
+    design is the same chain it was before designs and networks existed.
     """
     doc = {"mechanism": (params or MechanismParams()).model_dump(mode="json"),
            "tariff": (tariff or Tariff()).model_dump(mode="json")}
     if design is not None and not design.is_default:
         doc["design"] = design.model_dump(mode="json")
+    if network is not None:
+        doc["network"] = network.to_doc()
     return doc
 
 
 @lru_cache(maxsize=32)
-def _market(doc: bytes) -> tuple[MechanismParams, Tariff, Design]:
+def _market(doc: bytes) -> tuple[MechanismParams, Tariff, Design, MarketNetwork | None]:
     parsed = json.loads(doc)
+    network = parsed.get("network")
     return (MechanismParams(**parsed.get("mechanism", {})), Tariff(**parsed.get("tariff", {})),
-            Design.model_validate(parsed.get("design", {})))
+            Design.model_validate(parsed.get("design", {})),
+            None if network is None else MarketNetwork.from_doc(network))
 
 
 def market_of(genesis: Genesis) -> tuple[MechanismParams, Tariff, Design]:
     """The mechanism parameters, tariff and design the chain was founded with."""
-    return _market(canonical_bytes(dict(genesis.market)))
+    return _market(canonical_bytes(dict(genesis.market)))[:3]
+
+
+def network_of(genesis: Genesis) -> MarketNetwork | None:
+    """The distribution network the chain clears on (None: no network, as in the paper)."""
+    return _market(canonical_bytes(dict(genesis.market)))[3]
 
 
 def rules_for(genesis: Genesis, hour: int) -> Rules:
@@ -74,7 +85,10 @@ def _expect(state: dict, kind: str, payload: dict) -> None:
 
 def _book(state: dict, dno: str, account: DnoAccount) -> None:
     current = DnoAccount(**state["accounts"].get(dno, {}))
-    state["accounts"][dno] = asdict(current + account)
+    doc = asdict(current + account)
+    if not doc["uos_rmb"]:  # written only on a network, so chains without one keep their bytes
+        del doc["uos_rmb"]
+    state["accounts"][dno] = doc
 
 
 @contract("bid")
@@ -136,7 +150,9 @@ def _clear(state: dict, genesis: Genesis, day: int, hour: int) -> tuple[Clearing
     bids = [b for r, b in priced if r["side"] == "buy"]
     params, _, design = market_of(genesis)
     stage = REAL_TIME[design.real_time.stage]  # the design's real-time market is this contract
-    result = stage.clear(offers, bids, rules, stage_params(design.real_time, params))
+    network = network_of(genesis)
+    on_network = {} if network is None else {"network": network}
+    result = stage.clear(offers, bids, rules, stage_params(design.real_time, params), **on_network)
     return result, settle_hour(hour, result, rules)
 
 
@@ -153,8 +169,9 @@ def gate_closure(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockCont
     result, settled = _clear(state, ctx.genesis, day, hour)
     base = {"day": day, "hour": hour}
     for t in result.trades:
+        charge = {"uos_per_mwh": t.uos_per_mwh} if network_of(ctx.genesis) is not None else {}
         _expect(state, "trade", {**base, "round": t.round, "seller": t.seller, "buyer": t.buyer,
-                                 "quantity_mwh": t.quantity_mwh, "price_per_mwh": t.price_per_mwh})
+                                 "quantity_mwh": t.quantity_mwh, "price_per_mwh": t.price_per_mwh, **charge})
     for g in settled.grid_trades:
         _expect(state, "grid_settlement", {**base, "dno": g.dno, "side": "sell" if g.dno_sells else "buy",
                                            "quantity_mwh": g.quantity_mwh, "price_per_mwh": g.price_per_mwh})
@@ -169,7 +186,8 @@ def gate_closure(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockCont
         _book(state, dno, account)
     state["results"][key] = {"welfare_rmb": result.welfare_rmb, "trades": len(result.trades),
                              "rounds": len(result.rounds), "fees_rmb": settled.fees_rmb,
-                             "compensation_rmb": settled.compensation_rmb, "block": ctx.height}
+                             "compensation_rmb": settled.compensation_rmb, "block": ctx.height,
+                             **({"uos_rmb": settled.uos_rmb} if network_of(ctx.genesis) is not None else {})}
     return [{"event": "hour_cleared", "day": day, "hour": hour, "result": result, "settlement": settled}]
 
 

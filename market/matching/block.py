@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 from ortools.math_opt.python import mathopt
 
 from market.book import Bid, buyer_rank, merit_order_indices, seller_rank
@@ -26,24 +27,39 @@ _MIP_PARAMS = mathopt.SolveParameters(relative_gap_tolerance=1e-9)
 
 
 @register("block", supports_blocks=True)
-def match(offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules) -> list[Fill]:
-    """Welfare-maximising fills that respect all-or-nothing bids and bundles."""
-    pairs = [
-        (i, j)
+def match(
+    offers: Sequence[Bid],
+    bids: Sequence[Bid],
+    rules: Rules,
+    charge: np.ndarray | None = None,
+    limits: Sequence[tuple[np.ndarray, float, float]] = (),
+) -> list[Fill]:
+    """Welfare-maximising fills that respect all-or-nothing bids and bundles.
+
+    On a network (market.network.clearing) `charge[i, j]` is the use-of-system charge per MWh
+    between offer i and bid j, so the welfare is net of it, and each of `limits` is a linear
+    constraint lb <= sum coef[i, j] x_ij <= ub (a line's flow within its limit).
+    """
+    charge = np.zeros((len(offers), len(bids))) if charge is None else np.asarray(charge, dtype=float)
+    surplus = {
+        (i, j): bid.price_per_mwh - offer.price_per_mwh - charge[i, j]
         for i, offer in enumerate(offers)
         for j, bid in enumerate(bids)
         if offer.hour == bid.hour and offer.price_per_mwh <= bid.price_per_mwh
-    ]
+    }
+    pairs = [pair for pair, value in surplus.items() if value >= 0]
     if not pairs:
         return []
     model = mathopt.Model(name="block_winner_determination")
     flows = [model.add_variable(lb=0.0, name=f"x_{i}_{j}") for i, j in pairs]
     _add_acceptance(model, offers, bids, pairs, flows)
+    for coef, lower, upper in limits:
+        terms = [(float(coef[i, j]), x) for (i, j), x in zip(pairs, flows) if coef[i, j] != 0]
+        if terms:
+            model.add_linear_constraint(lb=lower, expr=mathopt.fast_sum(c * x for c, x in terms), ub=upper)
     solver = mathopt.SolverType[rules.block_solver]
 
-    welfare = mathopt.fast_sum(
-        (bids[j].price_per_mwh - offers[i].price_per_mwh) * x for (i, j), x in zip(pairs, flows)
-    )
+    welfare = mathopt.fast_sum(surplus[pair] * x for pair, x in zip(pairs, flows))
     model.maximize(welfare)
     best = solve_optimal(model, solver, _MIP_PARAMS).objective_value()
     # No slack: any allowance would be spent on the tie-break at the cost of welfare.

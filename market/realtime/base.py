@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from market.auction import Bid, ClearingResult, Rules
 from market.bidding import Position, price_bids
+from market.network.market_network import MarketNetwork
 from market.stages import Registry, Stage, StageParams
 
 
@@ -24,9 +25,13 @@ class RealTimeStage(Stage):
         """First-round offers and bids; by default the paper's bid-price rule (SPEC A.4)."""
         return price_bids(sellers, buyers, rules)
 
+    supports_network = False  # a stage that clears on a distribution network says so
+
     @abstractmethod
-    def clear(self, offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules, params: StageParams) -> ClearingResult:
-        """Trades and residuals of one hour; residuals go to the grid."""
+    def clear(self, offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules, params: StageParams,
+              network: MarketNetwork | None = None) -> ClearingResult:
+        """Trades and residuals of one hour; residuals go to the grid. `network` is passed only
+        when the market has one (then only to a stage with `supports_network`)."""
 
 
 REAL_TIME: Registry[RealTimeStage] = Registry("real_time")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from market.auction import Bid, ClearingResult, Rules, clear_hour
+from market.network.market_network import MarketNetwork
 from market.params import MechanismParams
 from market.realtime.base import REAL_TIME, RealTimeStage
 from market.stages import StageParams
@@ -21,8 +22,10 @@ class ConcessionAuction(RealTimeStage):
     summary = "double auction maximising welfare, concession rounds, grid for leftovers (the paper, SPEC A.4-A.9)"
     Params = MechanismParams
     params_at = "mechanism"
+    supports_network = True
 
-    def clear(self, offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules, params: StageParams) -> ClearingResult:
+    def clear(self, offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules, params: StageParams,
+              network: MarketNetwork | None = None) -> ClearingResult:
         if rules.p2p_enabled and (rules.valley_p2p or not rules.is_valley):
-            return clear_hour(offers, bids, rules)
+            return clear_hour(offers, bids, rules, network)
         return ClearingResult.unmatched(offers, bids)
