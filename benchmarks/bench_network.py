@@ -4,7 +4,9 @@ Once per run, from the genesis document: the feeder's PTDF and both distances, a
 Per hour, on a book of 10 sellers x 10 buyers (every pair a candidate, seeded buses, quantities
 and surpluses; line limits 1.2 x the base-case flow, so trades congest the trunk): the security
 check, LinDistFlow voltages, greedy and exact congestion management; and one pandapower AC power
-flow of the hour's injections. Run: .venv/bin/python benchmarks/bench_network.py
+flow of the hour's injections. Then the whole clearing contract of an hour (`clear_hour`, all its
+concession rounds) on 10 offers and 10 bids, without a network and on the feeder with each
+congestion mode. Run: .venv/bin/python benchmarks/bench_network.py
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import timeit
 
 import numpy as np
 
+from market.auction import Bid, Rules, clear_hour
 from market.network.congestion import Lines, Trades, exact, greedy, security_check
 from market.network.feeder import Feeder
+from market.network.market_network import MarketNetwork
 from market.network.uos import uos_charges, uos_rate
-from model.feeder import AcPowerFlow, feeder_of, load_net
+from model.feeder import AcPowerFlow, base_injection_mw, feeder_of, load_net
 
 SELLERS = BUYERS = 10
 
@@ -37,6 +41,15 @@ def hour_book(feeder: Feeder, seed: int = 0) -> tuple[Trades, np.ndarray]:
     np.add.at(injection, trades.seller_bus, trades.quantity_mw)
     np.add.at(injection, trades.buyer_bus, -trades.quantity_mw)
     return trades, injection
+
+
+def auction_book(feeder: Feeder, seed: int = 0) -> tuple[list[Bid], list[Bid], dict[str, int]]:
+    """10 offers and 10 bids of 0-0.3 MWh inside the valley band, at seeded buses."""
+    rng = np.random.default_rng(seed)
+    offers = [Bid(f"s{k}", float(rng.uniform(0.05, 0.3)), float(rng.uniform(270, 330)), k) for k in range(SELLERS)]
+    bids = [Bid(f"b{k}", float(rng.uniform(0.05, 0.3)), float(rng.uniform(300, 400)), k) for k in range(BUYERS)]
+    buses = {b.bidder: int(feeder.buses[rng.integers(1, feeder.n_buses)]) for b in offers + bids}
+    return offers, bids, buses
 
 
 def main() -> None:
@@ -68,8 +81,17 @@ def main() -> None:
     ]
     print(f"IEEE 33-bus, {feeder.n_lines} lines; book {SELLERS} x {BUYERS} pairs, {congested} lines congested before management")
     print(f"greedy keeps {greedy(lines, trades).welfare:.1f} RMB of surplus, exact {exact(lines, trades).welfare:.1f}")
+    offers, bids, buses = auction_book(feeder)
+    base = tuple(base_injection_mw(net, feeder))
+    rules = Rules()
+    rows.append(("per hour: clear_hour, no network", median_ms(lambda: clear_hour(offers, bids, rules), 7, 5)))
+    for mode in ("off", "greedy", "exact"):
+        network = MarketNetwork(feeder, tuple(buses.items()), base, congestion=mode)
+        network.rate  # calibrated once per run
+        rows.append((f"per hour: clear_hour on the feeder, congestion {mode}",
+                     median_ms(lambda: clear_hour(offers, bids, rules, network), 7, 3)))
     for name, ms in rows:
-        print(f"{name:<50}{ms:>10.3f} ms")
+        print(f"{name:<58}{ms:>10.3f} ms")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from market.concession import concessions
 from market.matching import MATCHERS
 from market.network.clearing import RoundFlows, network_round
 from market.network.market_network import MarketNetwork
+from market.network.uos import split_prices
 from market.params import MechanismParams
 from market.tariff import Tariff
 
@@ -167,16 +168,20 @@ def clear_hour(
 
 
 def _trade(seller: Bid, buyer: Bid, round_no: int, quantity_mwh: float, network: MarketNetwork | None) -> Trade:
-    """A trade at the midpoint of the two limits (A.5.4), which lies inside both; on a network it
-    carries the use-of-system charge the two parties pay around that price (SPEC B.3.3)."""
-    uos = {} if network is None else {"uos_per_mwh": network.uos_per_mwh(seller.bidder, buyer.bidder),
-                                      "uos_seller_share": network.seller_share}
+    """A trade at the midpoint of the two limits (A.5.4), which lies inside both; on a network each
+    side bears half the use-of-system charge, and the price is the one its billing implies
+    (market.network.uos.split_prices, SPEC B.3.3)."""
+    price, uos = (seller.price_per_mwh + buyer.price_per_mwh) / 2, {}
+    if network is not None:
+        charge = network.uos_per_mwh(seller.bidder, buyer.bidder)
+        price = float(split_prices(seller.price_per_mwh, buyer.price_per_mwh, charge, network.split)[0])
+        uos = {"uos_per_mwh": charge, "uos_seller_share": network.seller_share}
     return Trade(
         seller=seller.bidder,
         buyer=buyer.bidder,
         round=round_no,
         quantity_mwh=quantity_mwh,
-        price_per_mwh=(seller.price_per_mwh + buyer.price_per_mwh) / 2,
+        price_per_mwh=price,
         seller_price_per_mwh=seller.price_per_mwh,
         buyer_price_per_mwh=buyer.price_per_mwh,
         hour=seller.hour,

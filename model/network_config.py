@@ -53,7 +53,7 @@ class UosParams(BaseModel):
     mean_charge_per_mwh: float = Field(
         30.0, ge=0, description="mean charge over all pairs of DNOs, RMB/MWh; c is calibrated to it; [A]"
     )
-    split: Literal["equal", "seller"] = Field("equal", description="who pays u: half each, or the seller; [A]")
+    split: Literal["equal", "seller"] = Field("equal", description="who is billed u: half each at the midpoint price, or the seller at the midpoint + u/2 (each side bears half either way); [A]")
 
 
 class DistributionNetwork(BaseModel):

@@ -90,11 +90,15 @@ class _Pairs:
 
     @classmethod
     def of(cls, offers: Sequence[Bid], bids: Sequence[Bid], network: MarketNetwork) -> _Pairs:
+        """Pairs numbered in merit order (sellers, then buyers), so the LP's tie-break towards
+        lower numbers is the rule's: among equal pairs the earlier upload trades (SPEC A.5.2)."""
         charge = np.array([[network.uos_per_mwh(o.bidder, b.bidder) for b in bids] for o in offers],
                           dtype=float).reshape(len(offers), len(bids))
-        found = [(i, j, b.price_per_mwh - o.price_per_mwh - charge[i, j], min(o.quantity_mwh, b.quantity_mwh))
-                 for i, o in enumerate(offers) for j, b in enumerate(bids)
-                 if o.price_per_mwh <= b.price_per_mwh and b.price_per_mwh - o.price_per_mwh - charge[i, j] >= 0]
+        found = [(i, j, bids[j].price_per_mwh - offers[i].price_per_mwh - charge[i, j],
+                  min(offers[i].quantity_mwh, bids[j].quantity_mwh))
+                 for i in merit_order_indices(offers, seller_rank) for j in merit_order_indices(bids, buyer_rank)
+                 if offers[i].price_per_mwh <= bids[j].price_per_mwh
+                 and bids[j].price_per_mwh - offers[i].price_per_mwh - charge[i, j] >= 0]
         i, j, w, q = (np.array(col, dtype=float) for col in zip(*found)) if found else (np.zeros(0),) * 4
         i, j = i.astype(np.int64), j.astype(np.int64)
         where = np.array([network.position(o.bidder) for o in offers], dtype=np.int64)

@@ -43,12 +43,15 @@ def uos_charges(distance: np.ndarray, participant_buses: Sequence[int], rate: fl
     return u
 
 
-def split_prices(ask: np.ndarray, bid: np.ndarray, uos: np.ndarray, split: str = "equal") -> tuple[np.ndarray, np.ndarray]:
-    """(seller receives, buyer pays) per MWh around the midpoint (a + b) / 2: the seller bears its
-    share of u and the buyer the rest, so buyer pays - seller receives = u, which the DSO collects."""
+def split_prices(ask: np.ndarray, bid: np.ndarray, uos: np.ndarray, split: str = "equal") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(trade price, seller receives, buyer pays) per MWh. Each side gets half of the net surplus
+    b - a - u (SPEC B.3.3's midpoint): the seller receives (a + b)/2 - u/2 and the buyer pays
+    (a + b)/2 + u/2, both within their limits whenever b - a >= u. `split` says who is billed the
+    charge, and so the price written on the trade: `equal` bills half each at the midpoint price,
+    `seller` bills the seller all of u at the price (a + b)/2 + u/2."""
     if split not in SELLER_SHARE:
         raise ValueError(f"unknown UoS split {split!r}; choose from {', '.join(SELLER_SHARE)}")
-    share = SELLER_SHARE[split]
     mid = (np.asarray(ask, dtype=float) + np.asarray(bid, dtype=float)) / 2
     u = np.asarray(uos, dtype=float)
-    return mid - share * u, mid + (1 - share) * u
+    receives, pays = mid - u / 2, mid + u / 2
+    return receives + SELLER_SHARE[split] * u, receives, pays

@@ -40,13 +40,14 @@ def test_rate_edge_cases():
 
 @given(st.floats(200, 700), st.floats(200, 700), st.floats(0, 80), st.sampled_from(["equal", "seller"]))
 def test_split_moves_exactly_the_charge_to_the_network_operator(ask, bid, u, split):
-    receives, pays = split_prices(np.array([ask]), np.array([bid]), np.array([u]), split)
+    price, receives, pays = split_prices(np.array([ask]), np.array([bid]), np.array([u]), split)
     assert pays[0] - receives[0] == pytest.approx(u, abs=1e-9)
     mid = (ask + bid) / 2
-    if split == "equal":
-        assert receives[0] == pytest.approx(mid - u / 2) and pays[0] == pytest.approx(mid + u / 2)
-    else:
-        assert receives[0] == pytest.approx(mid - u) and pays[0] == pytest.approx(mid)
+    assert receives[0] == pytest.approx(mid - u / 2) and pays[0] == pytest.approx(mid + u / 2)
+    if bid - ask >= u:  # a tradable pair: both sides within their limits
+        assert ask - 1e-9 <= receives[0] and pays[0] <= bid + 1e-9
+    billed = 0.5 if split == "equal" else 1.0  # the seller's bill out of the price
+    assert price[0] - billed * u == pytest.approx(receives[0]) and price[0] + (1 - billed) * u == pytest.approx(pays[0])
 
 
 def test_unknown_split_is_named():
