@@ -32,13 +32,14 @@ from batch_runs.design import (
     DesignBase,
     DesignError,
     Scalar,
+    Seeds,
     parse,
     register,
     seed_list,
     try_scenario,
 )
 from batch_runs.run_one import KNOBS, LABELS, RECIPE_KNOBS
-from model.scenario import _Strict, read_yaml
+from model.scenario import _Typed, read_yaml
 
 COMPARISONS_DIR = Path(__file__).resolve().parent.parent / "experiments" / "comparisons"
 LABEL = "design_name"
@@ -52,17 +53,17 @@ DERIVED = {
 }
 
 
-class Days(_Strict):
+class Days(_Typed):
     """The days every design sees: a recipe (each seed draws a fresh day) or a scenario (one
     fixed day, the seeds vary only the chain's randomness)."""
 
     recipe: str | None = Field(None, min_length=1, description="bundled recipe name or YAML path")
     scenario: str | None = Field(None, min_length=1, description="bundled scenario name or YAML path")
-    seeds: int | list[int] = Field(description="a count (seeds 0..n-1) or a list of seeds")
+    seeds: Seeds = Field(description="a count (seeds 0..n-1) or a list of seeds")
 
     @field_validator("seeds")
     @classmethod
-    def _seeds(cls, value: int | list[int]) -> list[int]:
+    def _seeds(cls, value: Seeds) -> list[int]:
         return seed_list(value, where="")
 
     @model_validator(mode="after")

@@ -19,15 +19,18 @@ import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Discriminator, Field, Strict, Tag, ValidationError, field_validator, model_validator
 
 from batch_runs.run_one import KNOBS, scenario_for
-from model.scenario import ScenarioError, _Strict, describe_error, dump_yaml, read_yaml, validate
+from model.scenario import ScenarioError, _Typed, describe_error, dump_yaml, read_yaml, validate
 
 Scalar = bool | int | float | str
+# A count or a list of seeds, told apart by form, so a mistake is named in the one meant (`seeds[1]: ...`).
+Seeds = Annotated[Annotated[int, Tag("count")] | Annotated[list[int], Tag("list")],
+                  Discriminator(lambda value: "list" if isinstance(value, list) else "count")]
 
 
 class DesignError(ScenarioError):
@@ -46,7 +49,7 @@ class RunSpec:
     iteration: int
 
 
-class Range(_Strict):
+class Range(_Typed):
     """A sampled parameter's range; `integer` rounds samples (e.g. n_dnos)."""
 
     low: float
@@ -63,11 +66,12 @@ class Range(_Strict):
         return int(round(u)) if self.integer else float(u)
 
 
-class Analysis(_Strict):
+class Analysis(_Typed):
     """Defaults for `storagemarket analyze`: measures to show and parameter pairs for heatmaps."""
 
     measures: list[str] = Field(default_factory=list, description="default: picked from what exists")
-    heatmaps: list[tuple[str, str]] = Field(default_factory=list, description="default: the first two varied parameters")
+    heatmaps: list[Annotated[tuple[str, str], Strict(False)]] = Field(  # YAML gives each pair as a list
+        default_factory=list, description="default: the first two varied parameters")
 
 
 DESIGNS: dict[str, type[DesignBase]] = {}
@@ -82,8 +86,9 @@ def register(kind: str):
     return add
 
 
-class DesignBase(_Strict):
-    """What every design has; subclasses say how parameters become points."""
+class DesignBase(_Typed):
+    """What every design has; subclasses say how parameters become points. Strictly typed as a
+    scenario is: `seeds: true` or `samples: 4.0` is a mistake, not 1 or 4."""
 
     KIND: ClassVar[str] = ""
 
@@ -91,7 +96,7 @@ class DesignBase(_Strict):
     name: str = Field("sweep", min_length=1)
     description: str = ""
     parameters: dict[str, Any] = Field(min_length=1)
-    seeds: int | list[int] = Field(1, description="a count (seeds 0..n-1) or a list of seeds")
+    seeds: Seeds = Field(1, description="a count (seeds 0..n-1) or a list of seeds")
     iterations: int | None = Field(None, ge=1, description="Mesa's name for a count of seeds")
     analysis: Analysis = Field(default_factory=Analysis)
 

@@ -68,7 +68,10 @@ def _recipe_day(knobs: dict[str, Any], seed: int) -> tuple[dict[str, Any], str]:
     recipe = _cached_recipe(path)
     if "n_dnos" in knobs:
         recipe = with_n_dnos(recipe, knobs["n_dnos"], source=str(path))
-    day_seed = knobs.get("recipe_seed", seed)
+    if "recipe_seed" in knobs:  # validated as the recipe's own `seed`: `recipe_seed: true` is no seed
+        recipe = validate({**recipe.model_dump(mode="json"), "seed": knobs["recipe_seed"]},
+                          source=f"{path} with recipe_seed={knobs['recipe_seed']!r}", schema=Recipe)
+    day_seed = recipe.seed if "recipe_seed" in knobs else seed
     data = build(recipe, seed=day_seed, error_scale=knobs.get("forecast_error_scale"))
     return data, f"{path} (day seed {day_seed})"
 

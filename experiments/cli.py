@@ -57,24 +57,38 @@ def _cmd_scenario_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _input_failures(source: str):
+    """A run that fails on its input (a DNO that cannot serve its load, faults that stall the chain)
+    as one line naming `source`, as for a mistake in the file; run and experiment leave no outputs then."""
+    from market.scheduling import SchedulingError  # the model and the chain: only when a run needs them
+    from model.market_model import ChainStalled
+
+    try:
+        yield
+    except (SchedulingError, ChainStalled) as exc:
+        raise ScenarioError(f"{source}: " + " ".join(str(exc).split()).rstrip(":")) from None
+
+
+def _source(args: argparse.Namespace) -> str:
+    """The scenario argument with its overrides, as error lines name it."""
+    return args.scenario + "".join(f" --set {item}" for item in args.set)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from model.out_dir import check
 
     scenario = load(args.scenario, args.set)
-    source = args.scenario + "".join(f" --set {item}" for item in args.set)
+    source = _source(args)
     if args.day_seed is not None:
         scenario = synthetic.with_fresh_actuals(scenario, args.day_seed, source)
     out = Path(args.out) if args.out else Path("out") / scenario.name
     check(out, scenario.name, force=args.force)  # before anything runs: never over another scenario's outputs
-    from market.scheduling import SchedulingError  # the model and the chain: only when a run needs them
     from model import job
-    from model.market_model import ChainStalled
 
-    try:
+    with _input_failures(source):
         paths = job.run(scenario, args.seed, out, warn=lambda line: print(f"warning: {line}", file=sys.stderr),
                         notes=lambda line: print(f"warning: {line}"))
-    except (SchedulingError, ChainStalled) as exc:  # caused by the input: say so in one line, nothing written
-        raise ScenarioError(f"{source}: " + " ".join(str(exc).split()).rstrip(":")) from None
     print(f"outputs of {scenario.name} (seed {args.seed}) written to {out}/: " + ", ".join(p.name for p in paths))
     print(f"report: {out / 'report.html'}")
     return 0
@@ -242,7 +256,8 @@ def _cmd_experiment_paper(args: argparse.Namespace) -> int:
     from experiments import paper
 
     scenario = load(args.scenario, args.set)
-    paths = paper.run(scenario, args.seed, Path(args.out))
+    with _input_failures(_source(args)):
+        paths = paper.run(scenario, args.seed, Path(args.out))
     print(f"paper experiment (S0-S3) on {scenario.name} (seed {args.seed}) written to {args.out}/: "
           + ", ".join(p.name for p in paths))
     return 0

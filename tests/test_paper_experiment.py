@@ -131,3 +131,24 @@ def test_day_without_valley_trade_says_so(tmp_path):
     assert NO_VALLEY_NOTE in page and page.count("<img ") == 1
     assert not (tmp_path / "out" / "valley.png").exists()
     assert pd.read_csv(tmp_path / "out" / "table2.csv").empty
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    (["scheduling.value_of_lost_load_per_mwh=null", "dnos.DN4.buy_max_mw=0"], "DNO 'DN4', hour 1: "),
+    (["ledger.crashes=[{node: 2, at_hour: 0}, {node: 3, at_hour: 0}]"], "consensus lost liveness"),
+])
+def test_a_run_that_fails_on_its_input_ends_in_one_line(overrides, expected, tmp_path, capsys):
+    """As `storagemarket run`: a DNO that cannot serve its load, or a chain the faults stall, is
+    one line naming the scenario and overrides (exit 2), and earlier outputs stay as they were."""
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "comparison.csv").write_text("an earlier experiment's table\n")
+    for out in (earlier, tmp_path / "fresh"):
+        argv = ["experiment", "paper", "--out", str(out)] + [a for item in overrides for a in ("--set", item)]
+        assert main(argv) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and "Traceback" not in captured.err and captured.err.count("\n") == 1
+        assert captured.err.startswith(f"error: paper-4dn --set {overrides[0]}") and expected in captured.err
+    assert [p.name for p in earlier.iterdir()] == ["comparison.csv"]
+    assert (earlier / "comparison.csv").read_text() == "an earlier experiment's table\n"
+    assert not (tmp_path / "fresh").exists()
