@@ -63,10 +63,10 @@ def network_round(
         managed = exact(lines, pairs.trades(matched)).quantity_mw
     else:
         managed = _MATCH[mode](pairs, rules, lines)
+    managed = np.where(managed > rules.quantity_tolerance_mwh, managed, 0.0)  # dust never trades, nor flows
     before = security_check(lines, pairs.trades(), matched)
     after = security_check(lines, pairs.trades(), managed)
-    fills = [Fill(int(i), int(j), float(q)) for i, j, q in zip(pairs.seller, pairs.buyer, managed)
-             if q > rules.quantity_tolerance_mwh]
+    fills = [Fill(int(i), int(j), float(q)) for i, j, q in zip(pairs.seller, pairs.buyer, managed) if q > 0]
     record = RoundFlows(
         round_no, float(matched.sum()), float(max(matched.sum() - managed.sum(), 0.0)),
         tuple(before.flow_mw.tolist()), tuple(after.flow_mw.tolist()),
