@@ -15,7 +15,7 @@ from pathlib import Path
 from model.scenario import ScenarioError
 
 RUN_FILES = frozenset({
-    "report.html", "hourly.csv", "bids.csv", "trades.csv", "settlement.csv", "credit.csv",
+    "report.html", "hourly.csv", "bids.csv", "trades.csv", "settlement.csv", "credit.csv", "network.csv", "buses.csv",
     "summary.json", "timings.json", "ledger.sqlite",
 })
 

@@ -20,6 +20,7 @@ from matplotlib.patches import Patch
 from agents.main_grid import MainGrid
 from model import htmlpage as hp
 from model.colours import POSITION_LABEL, SUPPLY_HATCH, dno_colours, validator_label
+from model.network_figure import busiest_hour, network_figure
 from model.outputs import tidy
 from model.shedding import shed_hours, unserved_note
 
@@ -77,6 +78,8 @@ def render(result) -> str:
             hp.section(_TITLES[4], hp.figure(_network_figure(model), "network propagation", _CAPTIONS[4]),
                        hp.table(_chain_table(s["chain"]))),
         ]
+        if model.config.network is not None:  # only then: a run without a network keeps its page byte for byte
+            sections.append(_feeder_section(model.config.network, frames, s.get("network", {})))
     return hp.page(title, _header(result), sections)
 
 
@@ -282,6 +285,35 @@ def _network_figure(model):
     ax.set(title=f"validators ({cluster.engine})")
     ax.axis("off")
     return fig
+
+
+_FEEDER_TITLE = "Distribution network: line loading, congestion and trades"
+_FEEDER_MEASURES = [  # summary.json's `network` key -> its row in the table
+    ("uos_collected_rmb", "use-of-system charges collected (RMB)"),
+    ("congested_line_hours_before", "congested line-hours, linear check, before management"),
+    ("congested_line_hours_after", "congested line-hours, linear check, after management"),
+    ("curtailed_mwh", "P2P volume cut by congestion management (MWh)"),
+    ("worst_loading_pct", "worst line loading, AC (% of limit)"),
+    ("ac_overloaded_line_hours", "line-hours over their limit, AC"),
+    ("losses_mwh", "line losses, AC (MWh)"),
+]
+
+
+def _feeder_section(network, frames: dict[str, pd.DataFrame], measures: dict) -> str:
+    """The feeder in the run's most loaded hour and the network measures of summary.json."""
+    when = busiest_hour(frames["network"])
+    fig = network_figure(network, frames["network"], frames["buses"], frames["trades"], when)
+    caption = (f"The feeder ({network.source}, congestion management: {network.congestion}) in the hour whose most "
+               f"loaded line is the run's most loaded, day {when[0]} hour {when[1]}: each line coloured by its AC loading "
+               "(blue within its limit, red beyond), outlined in black where the linear check of the trades found it "
+               "over its limit before management; each DNO at its bus in its colour, ▼ supplying and ▲ demanding in "
+               "the hour; the hour's P2P trades as arcs from seller to buyer, width by quantity. The AC power flow "
+               "carries every deviation, also those settled with the grid; the linear check sees the trades.")
+    rows = [(label, _fmt(measures.get(key))) for key, label in _FEEDER_MEASURES]
+    low, high = measures.get("min_v_pu"), measures.get("max_v_pu")
+    rows.append(("voltage range, AC (pu)", "–" if low is None or high is None else f"{low:.3f} – {high:.3f}"))
+    table = pd.DataFrame(rows, columns=["network measure", "value"])
+    return hp.section(_FEEDER_TITLE, hp.figure(fig, "the distribution feeder", caption), hp.table(table))
 
 
 def _colour_ticks(labels, colours: dict[str, str]) -> None:

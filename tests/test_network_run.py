@@ -132,3 +132,9 @@ def test_the_dso_is_an_agent_with_the_documented_frame(tmp_path):
     assert frame.index.get_level_values(0).max() == 24
     assert frame.uos_rmb.iloc[-1] == pytest.approx(result.summary["network"]["uos_collected_rmb"], abs=1e-6)
     assert frame.uos_rmb.is_monotonic_increasing
+
+
+def test_a_network_run_may_run_again_into_its_own_folder(feeder_run):
+    from model.out_dir import check
+
+    check(feeder_run, "on-feeder")  # network.csv and buses.csv are a run's own files: no error

@@ -350,3 +350,41 @@ def test_the_view_signs_colours_and_marks_roles_as_the_report_does(stepped):
     for line in auction.book.lines:
         bidder, side = line.get_label().split()
         assert to_hex(line.get_color()) == colours[bidder] and line.get_marker() == ("v" if side == "ask" else "^")
+
+
+def test_the_feeder_panel_shows_for_a_model_with_a_network_and_not_otherwise():
+    """The feeder as the report draws it (model.network_figure), redrawn with each hour."""
+    from tests.test_network_figure import fits
+
+    networked, plain = LiveModel(scenario_name="feeder-33bus"), LiveModel()
+
+    def shown(model):
+        @solara.component
+        def Page():
+            components.DistributionFeeder(model)
+
+        _, rc = solara.render(Page(), handle_error=False)
+        return rc, lambda: [w.value for w in rc.find(ipywidgets.Image).widgets]
+
+    rc, pictures = shown(plain)
+    assert pictures() == [] and not rc.find(ipyvuetify.Card).widgets
+    rc.close()
+    rc, pictures = shown(networked)
+    before = pictures()
+    assert len(before) == 1 and "sm-feeder" in rc.find(ipyvuetify.Card).widget.class_.split()
+    for _ in range(3):
+        networked.step()
+    force_update()
+    assert pictures() != before
+    rc.close()
+    when, lines, buses, trades = data.feeder_hour(networked)
+    assert when == (1, 3) and len(lines) == networked.config.network.feeder.n_lines
+    assert len(buses) == networked.config.network.feeder.n_buses
+    assert len(trades) == sum(1 for r in networked.trade_rows if (r["day"], r["hour"]) == when)
+    panel = figures.FeederPanel(networked.config.network)
+    axes = list(panel.fig.axes)
+    panel.update(when, lines, buses, trades)
+    assert panel.fig.axes == axes and panel.drawing.ax.get_title(loc="left").startswith("Day 1, hour 3")
+    assert fits(panel.fig), "laid out once, with room for every hour's title"
+    networked.discard()
+    plain.discard()

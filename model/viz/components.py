@@ -107,6 +107,18 @@ def Auction(model):
 
 
 @solara.component
+def DistributionFeeder(model):
+    """The feeder in the hour just stepped, when the scenario has a network."""
+    update_counter.get()
+    network = model.config.network
+    if network is None:
+        return
+    with solara.Card("Distribution network: line loading and the hour's trades", classes=["sm-feeder"]):
+        _Panel(lambda: figures.FeederPanel(network), lambda panel: panel.update(*data.feeder_hour(model)), "feeder",
+               _version(model))
+
+
+@solara.component
 def Money(model):
     update_counter.get()
     with solara.Card("Welfare, platform account and settlement", classes=["sm-money"]):
@@ -163,4 +175,4 @@ def credit_table(credit) -> str:
         for c in credit.itertuples()])
 
 
-VIEWS = [RunStatus, ValidatorNetwork, DnoStorage, Auction, Money, LatestBlocks, DoubleCredit]
+VIEWS = [RunStatus, ValidatorNetwork, DnoStorage, Auction, DistributionFeeder, Money, LatestBlocks, DoubleCredit]

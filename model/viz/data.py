@@ -15,7 +15,9 @@ import pandas as pd
 from ledger.credit import may_stand
 from market.design import SLOTS
 from market.scheduling import HOURS
+from model import tables
 from model.colours import validator_label
+from model.network_figure import Hour, hour_rows, latest_hour
 
 STATUS_COLOURS = {"honest": "#4c72b0", "crashed": "#8c8c8c", "byzantine": "#c44e52"}
 
@@ -100,6 +102,14 @@ def latest_auction(model) -> tuple[tuple[int, int] | None, pd.DataFrame, pd.Data
                "quantity_mwh": t.quantity_mwh} for t in result.trades]
     return key, pd.DataFrame(book), pd.DataFrame(trades, columns=["round", "seller", "buyer", "price_per_mwh",
                                                                   "quantity_mwh"])
+
+
+def feeder_hour(model) -> tuple[Hour | None, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The last hour the network operator observed, (day, hour) counted as the output files count
+    them, with that hour's rows of network.csv, buses.csv and trades.csv (only with a network)."""
+    lines = tables.network(model)
+    when = latest_hour(lines)
+    return when, hour_rows(lines, when), hour_rows(tables.buses(model), when), hour_rows(tables.trades(model), when)
 
 
 def volumes(model) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -17,6 +18,7 @@ from matplotlib.patches import Patch
 
 from market.scheduling import HOURS
 from model.colours import ROLE_MARKER, SUPPLY_HATCH, dno_colours
+from model.network_figure import FeederDrawing, Hour, positions
 from model.viz.data import STATUS_COLOURS, NetworkState
 
 WIDTH, HEIGHT, DPI = 6.4, 3.5, 80
@@ -98,6 +100,28 @@ class NetworkPanel(Panel):
             words = ("proposer" if n in state.proposers else "", "archive" if n == state.archive else "",
                      "" if state.status[n] == "honest" else state.status[n])
             note.set_text(", ".join(w for w in words if w))
+
+
+class FeederPanel(Panel):
+    """The distribution feeder in the hour just stepped, drawn as the run's report draws it
+    (model.network_figure): line loading, congested lines, the DNOs' roles and the P2P trades."""
+
+    _FONTS = {"font.size": FONT, "axes.titlesize": FONT + 1, "legend.fontsize": FONT - 1}
+
+    def __init__(self, network) -> None:
+        super().__init__()
+        self.fig.set_size_inches(WIDTH, 5.2)
+        self.fig.set_layout_engine("constrained")  # the legend and colour bar sit outside the feeder
+        with matplotlib.rc_context(self._FONTS):
+            self.drawing = FeederDrawing(self.fig.add_subplot(), network.feeder, positions(network), network.buses,
+                                         legend_columns=2)
+            self.drawing.ax.set_title("\n\n", loc="left")  # room for the hours' three-line titles
+            self.fig.draw_without_rendering()
+        self.fig.set_layout_engine("none")  # laid out once: the layout took half of each step's drawing
+
+    def update(self, when: Hour | None, lines: pd.DataFrame, buses: pd.DataFrame, trades: pd.DataFrame) -> None:
+        with matplotlib.rc_context(self._FONTS):
+            self.drawing.show(lines, buses, trades, when)
 
 
 class StoragePanel(Panel):
