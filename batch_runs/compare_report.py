@@ -19,12 +19,13 @@ from batch_runs.comparison import LABEL, ComparisonDesign
 from batch_runs.design import DesignError
 from batch_runs.run_one import override_text
 from batch_runs.store import ResultStore
-from market.measures import MEASURES
+from market.measures import MEASURES, NETWORK_MEASURES
 from model import htmlpage as hp
 from model.colours import natural_key
 from model.outputs import write_atomic, write_csv
 
 OUTCOMES = "outcomes."
+NETWORK = "network."  # runs on a distribution network also compare NETWORK_MEASURES
 BOOTSTRAP_SEED = 0
 SMALL_N_NOTE = "intervals are wide and the t interval assumes roughly normal differences"
 # The measures (column, axis label) of the figures; a figure is left out when the runs lack them.
@@ -48,7 +49,8 @@ class CompareReport:
 
 @dataclass(frozen=True)
 class Measure:
-    """One compared column: `outcomes.NAME` or `outcomes.NAME.DNO`, with MEASURES' description."""
+    """One compared column: `outcomes.NAME` or `outcomes.NAME.DNO` with MEASURES' description, or
+    `network.NAME` with NETWORK_MEASURES'."""
 
     column: str
     name: str
@@ -59,16 +61,20 @@ class Measure:
         return f"{self.name} · {self.dno}" if self.dno else self.name
 
     @property
+    def _about(self) -> tuple[str, str, str]:
+        return NETWORK_MEASURES[self.name] if self.column.startswith(NETWORK) else MEASURES[self.name]
+
+    @property
     def unit(self) -> str:
-        return MEASURES[self.name][0]
+        return self._about[0]
 
     @property
     def better(self) -> str:
-        return MEASURES[self.name][2]
+        return self._about[2]
 
     @property
     def meaning(self) -> str:
-        return MEASURES[self.name][1]
+        return self._about[1]
 
 
 def outcome_measures(columns) -> list[Measure]:
@@ -81,6 +87,7 @@ def outcome_measures(columns) -> list[Measure]:
         prefix = f"{OUTCOMES}{name}."
         dnos = sorted((c[len(prefix):] for c in present if c.startswith(prefix)), key=natural_key)
         out += [Measure(prefix + dno, name, dno) for dno in dnos]
+    out += [Measure(NETWORK + name, name, None) for name in NETWORK_MEASURES if NETWORK + name in present]
     return out
 
 

@@ -149,3 +149,15 @@ MEASURES: dict[str, tuple[str, str, str]] = {
     "coordination_iterations": ("rounds", "synchronous message rounds of the coordination stage", "lower"),
     "coordination_time_ms": ("ms", "simulated time the coordination stage took", "lower"),
 }
+
+
+# With a distribution network, the run's `network` summary (docs/network.md) adds these, compared
+# like the outcomes above: name -> (unit, what it means, better when).
+NETWORK_MEASURES: dict[str, tuple[str, str, str]] = {
+    "congested_line_hours_before": ("line-hours", "lines the trades overloaded in the linear check, before management", "lower"),
+    "curtailed_mwh": ("MWh", "trade volume congestion management cut, summed over rounds", "lower"),
+    "ac_overloaded_line_hours": ("line-hours", "lines over their limit in the hourly AC power flow", "lower"),
+    "ac_missed_by_linear.line_hours": ("line-hours", "of those, the ones the linear check passed", "lower"),
+    "min_v_pu": ("pu", "lowest bus voltage of the AC power flows", "higher"),
+    "losses_mwh": ("MWh", "line losses of the AC power flows", "lower"),
+}

@@ -53,7 +53,18 @@ class Recipe(ScenarioBase):
 
 
 def load_recipe(path: Path) -> Recipe:
-    return validate(read_yaml(path), source=str(path), schema=Recipe)
+    return validate(read_yaml(path), source=str(path), schema=Recipe, base_dir=path.parent)
+
+
+def _network_block(recipe: Recipe) -> dict[str, Any] | None:
+    """The recipe's network block with its net file resolved, so the scenarios drawn from it find
+    the net wherever they are read (a path relative to the recipe would not survive the move)."""
+    if recipe.network is None:
+        return None
+    block = recipe.network.model_dump(mode="json", exclude_none=True)
+    if recipe.network.path is not None:
+        block["file"] = str(recipe.network.path.resolve())
+    return block
 
 
 def build(recipe: Recipe, seed: int | None = None, error_scale: float | None = None) -> dict[str, Any]:
@@ -85,7 +96,9 @@ def build(recipe: Recipe, seed: int | None = None, error_scale: float | None = N
                 "load_mw": _pair(day.load_forecast_mw, day.load_actual_mw),
             }
         )
-    base = recipe.model_dump(mode="json", include=set(ScenarioBase.model_fields) - {"dnos"})
+    base = recipe.model_dump(mode="json", include=set(ScenarioBase.model_fields) - {"dnos", "network"})
+    if recipe.network is not None:
+        base["network"] = _network_block(recipe)
     note = f"Profiles: seed {seed}, forecast-error scale {errors.scale:g}."
     base["description"] = f"{recipe.description.strip()} {note}".strip()
     return {**base, "dnos": dnos}
@@ -103,17 +116,21 @@ def with_n_dnos(recipe: Recipe, n: Any, source: str = "recipe") -> Recipe:
 
     The k-th copy of a DNO gets storage owner names suffixed " (DNi)" and unit names with the
     DNO name replaced (or prefixed), so every owner and unit stays unique. Validator hosts naming
-    a DNO that is gone are dropped (those validators become independent).
+    a DNO that is gone are dropped (those validators become independent). On a network each DNO
+    sits at the bus of the DNO it copies.
     """
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_DNOS:
         raise ScenarioError(f"{source}: n_dnos: must be a whole number >= 1 (at most {MAX_DNOS}), got {n!r}")
     data = recipe.model_dump(mode="json")
     originals = data["dnos"]
-    dnos = []
+    dnos, buses = [], {}
+    network = _network_block(recipe)
     for i in range(n):
         spec, copy_index = originals[i % len(originals)], i // len(originals)
         name = f"DN{i + 1}"
         dno = {**spec, "name": name}
+        if network is not None:
+            buses[name] = network["buses"][spec["name"]]
         if copy_index:
             dno["storage_owners"] = [
                 {
@@ -127,6 +144,8 @@ def with_n_dnos(recipe: Recipe, n: Any, source: str = "recipe") -> Recipe:
     ledger = data.get("ledger")
     if ledger and ledger.get("validator_hosts"):
         data["ledger"] = {**ledger, "validator_hosts": [h for h in ledger["validator_hosts"] if h in names]}
+    if network is not None:
+        data["network"] = {**network, "buses": buses}
     return validate({**data, "dnos": dnos}, source=f"{source} with n_dnos={n}", schema=Recipe)
 
 

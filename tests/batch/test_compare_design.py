@@ -68,6 +68,30 @@ def test_bundled_comparison_is_valid_and_sized_for_two_cores():
     assert comparison.load(BUNDLED, seeds=2).seeds == [0, 1]
 
 
+def test_bundled_network_comparison_varies_the_network_rules_on_the_same_days():
+    design = comparison.load("network")
+    comparison.check(design, "network")
+    assert design.reference == "charges-greedy" and len(design.seeds) >= 10
+    scenarios = {name: scenario_for(design.point(name), 3) for name in design.designs}
+    days = [s.dnos for s in scenarios.values()]
+    assert all(d == days[0] for d in days), "one day for every design"
+    net = {name: s.network for name, s in scenarios.items()}
+    assert (net["no-charges"].uos.mean_charge_per_mwh, net["charges-greedy"].uos.mean_charge_per_mwh) == (0, 30)
+    assert {net[n].congestion for n in ("charges-greedy", "charges-exact", "no-management")} == {"greedy", "exact", "off"}
+    assert scenarios["S0"].mechanism.p2p_enabled is False and scenario_for(design.point("S0"), 4).dnos != scenarios["S0"].dnos
+
+
+def test_a_recipe_with_a_network_keeps_every_added_dno_on_the_feeder():
+    from model.scenario import validate
+    from model.synthetic import RECIPES_DIR, build, load_recipe, with_n_dnos
+
+    recipe = load_recipe(RECIPES_DIR / "feeder-33bus.yaml")
+    more = validate(build(with_n_dnos(recipe, 12)), "feeder-33bus with 12 DNOs")
+    assert more.network.buses["DN11"] == more.network.buses["DN1"] and more.network.buses["DN12"] == more.network.buses["DN2"]
+    fewer = validate(build(with_n_dnos(recipe, 3)), "feeder-33bus with 3 DNOs")
+    assert set(fewer.network.buses) == {"DN1", "DN2", "DN3"}
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [

@@ -143,3 +143,16 @@ def test_figures_keep_every_label_on_the_canvas(few):
                  figures.differences(table, [("outcomes.gain_rmb", "gain (RMB)")], designs[1:], "S0", colours)]
     for fig in drawn:
         assert_on_canvas(fig)
+
+
+def test_runs_on_a_network_also_compare_the_network_measures():
+    from batch_runs.compare_report import outcome_measures
+    from market.measures import NETWORK_MEASURES
+
+    columns = [f"outcomes.{name}" for name in MEASURES if name not in PER_DNO] + [
+        "network.curtailed_mwh", "network.ac_overloaded_line_hours", "network.uos_collected_rmb"]
+    measures = {m.column: m for m in outcome_measures(columns)}
+    assert measures["network.curtailed_mwh"].unit == NETWORK_MEASURES["curtailed_mwh"][0] == "MWh"
+    assert measures["network.ac_overloaded_line_hours"].better == "lower"
+    assert "network.uos_collected_rmb" not in measures  # the outcomes' network_charges_rmb already says it
+    assert not any(c.startswith("network.") for c in (m.column for m in outcome_measures(columns[:-3])))
