@@ -21,7 +21,7 @@ from market.network.congestion import Lines, Trades, exact, greedy, security_che
 from market.network.feeder import Feeder
 from market.network.market_network import MarketNetwork
 from market.network.uos import uos_charges, uos_rate
-from model.feeder import AcPowerFlow, base_injection_mw, feeder_of, load_net
+from model.feeder import AcPowerFlow, base_injection, feeder_of, load_net
 
 SELLERS = BUYERS = 10
 
@@ -82,11 +82,11 @@ def main() -> None:
     print(f"IEEE 33-bus, {feeder.n_lines} lines; book {SELLERS} x {BUYERS} pairs, {congested} lines congested before management")
     print(f"greedy keeps {greedy(lines, trades).welfare:.1f} RMB of surplus, exact {exact(lines, trades).welfare:.1f}")
     offers, bids, buses = auction_book(feeder)
-    base = tuple(base_injection_mw(net, feeder))
+    base_p, base_q = (tuple(v.tolist()) for v in base_injection(net, feeder))
     rules = Rules()
     rows.append(("per hour: clear_hour, no network", median_ms(lambda: clear_hour(offers, bids, rules), 7, 5)))
     for mode in ("off", "greedy", "exact"):
-        network = MarketNetwork(feeder, tuple(buses.items()), base, congestion=mode)
+        network = MarketNetwork(feeder, tuple(buses.items()), base_p, congestion=mode, base_injection_mvar=base_q)
         network.rate  # calibrated once per run
         rows.append((f"per hour: clear_hour on the feeder, congestion {mode}",
                      median_ms(lambda: clear_hour(offers, bids, rules, network), 7, 3)))

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from pydantic import Field
 
 from market.book import Bid, RoundBook, Trade
@@ -131,7 +132,7 @@ def clear_hour(
     trades: list[Trade] = []
     rounds: list[RoundBook] = []
     flows: list[RoundFlows] = []
-    line_flow = None if network is None else network.base_flow_mw
+    injection = None if network is None else np.zeros(network.feeder.n_buses)  # the trades' so far
     idle_rounds, made = 0, True
     for round_no in range(1, rules.max_rounds + 1):
         if not sellers or not buyers:
@@ -145,9 +146,9 @@ def clear_hour(
         if network is None:
             fills = matcher.match(sellers, buyers, rules)
         else:
-            fills, record = network_round(sellers, buyers, rules, network, line_flow, round_no)
+            fills, record = network_round(sellers, buyers, rules, network, injection, round_no)
             flows.append(record)
-            line_flow = record.flow_after_mw
+            injection = np.asarray(record.injection_after_mw)
         made = bool(fills)
         sold = [0.0] * len(sellers)
         bought = [0.0] * len(buyers)

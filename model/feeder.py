@@ -112,18 +112,21 @@ def feeder_of(
     )
 
 
-def base_injection_mw(net: Any, feeder: Feeder) -> np.ndarray:
-    """Per feeder bus, the net's own in-service loads and static generators as injections (MW, +
-    into the network, load and generation scaled): the base case the market's trades sit on."""
-    by_bus: dict[int, float] = {}
+def base_injection(net: Any, feeder: Feeder) -> tuple[np.ndarray, np.ndarray]:
+    """Per feeder bus, the net's own in-service loads and static generators as injections (MW and
+    Mvar, + into the network, scaled): the base case the market's trades sit on."""
+    by_bus: tuple[dict[int, float], dict[int, float]] = ({}, {})
     for table, sign in (("load", -1.0), ("sgen", 1.0)):
         frame = getattr(net, table, None)
         if frame is None or not len(frame):
             continue
         live = frame[frame.in_service & frame.bus.isin(feeder.buses)]
-        for bus, p in zip(live.bus, live.p_mw.to_numpy(float) * live.scaling.to_numpy(float)):
-            by_bus[int(bus)] = by_bus.get(int(bus), 0.0) + sign * float(p)
-    return np.round(feeder.bus_vector(by_bus), 9)  # 1 mW: stable bytes in the genesis document
+        scaling = live.scaling.to_numpy(float)
+        for values, column in zip(by_bus, ("p_mw", "q_mvar")):
+            for bus, v in zip(live.bus, live[column].to_numpy(float) * scaling):
+                values[int(bus)] = values.get(int(bus), 0.0) + sign * float(v)
+    p, q = (np.round(feeder.bus_vector(values), 9) for values in by_bus)  # 1 mW: stable genesis bytes
+    return p, q
 
 
 def _in_service_lines(net: Any) -> Any:

@@ -14,11 +14,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from market.design import StageFieldError
+from market.limits import MAX_MW, MAX_PRICE_PER_MWH
 from market.network.feeder import Feeder, FeederError
 from market.network.market_network import MarketNetwork
 
 # as the scenario's own blocks: unknown keys, NaN and `true` for a number refused; immutable
 _STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+MAX_FLOW_MULTIPLE = 1000.0  # a limit a thousand times the base flow already never binds
 
 
 class LineLimitRule(BaseModel):
@@ -27,12 +29,16 @@ class LineLimitRule(BaseModel):
 
     model_config = _STRICT
 
-    limit_mw: float | None = Field(None, gt=0, description="the same limit on every line, MW; [A]")
+    limit_mw: float | None = Field(
+        None, gt=0, le=MAX_MW, description="the same limit on every line, MW, at most 10 000; [A]"
+    )
     base_flow_multiple: float | None = Field(
-        None, gt=0, description="limit = this x |base-case AC flow| of the line (the case's own loads); [A]"
+        None, gt=0, le=MAX_FLOW_MULTIPLE,
+        description="limit = this x |base-case AC flow| of the line (the case's own loads), at most 1000; [A]",
     )
     floor_mw: float = Field(
-        0.1, ge=0, description="smallest limit under base_flow_multiple, MW (lightly loaded far ends); [A]"
+        0.1, ge=0, le=MAX_MW,
+        description="smallest limit under base_flow_multiple, MW, at most 10 000 (lightly loaded far ends); [A]",
     )
 
     @model_validator(mode="after")
@@ -51,7 +57,8 @@ class UosParams(BaseModel):
         "resistance", description="resistance: Klein resistance distance; ptdf: resistance-weighted PTDF distance; [L]"
     )
     mean_charge_per_mwh: float = Field(
-        30.0, ge=0, description="mean charge over all pairs of DNOs, RMB/MWh; c is calibrated to it; [A]"
+        30.0, ge=0, le=MAX_PRICE_PER_MWH,
+        description="mean charge over all pairs of DNOs, RMB/MWh, at most 100 000; c is calibrated to it; [A]",
     )
     split: Literal["equal", "seller"] = Field("equal", description="who is billed u: half each at the midpoint price, or the seller at the midpoint + u/2 (each side bears half either way); [A]")
 
@@ -105,7 +112,7 @@ class DistributionNetwork(BaseModel):
             self._feeder = pandapower_feeder.feeder_of(
                 net, rule.limit_mw, rule.base_flow_multiple, rule.floor_mw, (self.voltage_band[0], self.voltage_band[1])
             )
-            base_injection = tuple(pandapower_feeder.base_injection_mw(net, self._feeder).tolist())
+            base_p, base_q = pandapower_feeder.base_injection(net, self._feeder)
         except FeederError as exc:
             raise StageFieldError(where, str(exc)) from None
         for dno, bus in self.buses.items():
@@ -116,8 +123,9 @@ class DistributionNetwork(BaseModel):
                 )
         if self.uos.mean_charge_per_mwh > 0 and len(self.buses) > 1 and len(set(self.buses.values())) == 1:
             raise StageFieldError("buses", "all DNOs sit at one bus, so no use-of-system charge can be calibrated")
-        self._market_network = MarketNetwork(self._feeder, tuple(self.buses.items()), base_injection, self.uos.metric,
-                                             self.uos.mean_charge_per_mwh, self.uos.split, self.congestion)
+        self._market_network = MarketNetwork(self._feeder, tuple(self.buses.items()), tuple(base_p.tolist()),
+                                             self.uos.metric, self.uos.mean_charge_per_mwh, self.uos.split,
+                                             self.congestion, tuple(base_q.tolist()))
         return self
 
     @property

@@ -29,8 +29,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RoundFlows:
-    """What a round did to the lines: its flows before and after management (MW, base and earlier
-    rounds included), the lines the matched trades congested, and the volume management cut."""
+    """What a round did to the network: line flows before and after management (MW, base and
+    earlier rounds included), the lines the matched trades congested, the volume management cut,
+    and the LinDistFlow voltages' buses outside the band (checked and reported, not managed:
+    SPEC B.3.4 manages line overloads only; empty on a meshed feeder, where LinDistFlow does not
+    apply). `injection_after_mw` is the trades' net injection per bus so far."""
 
     round: int
     matched_mwh: float
@@ -39,19 +42,23 @@ class RoundFlows:
     flow_after_mw: tuple[float, ...]
     congested_before: tuple[int, ...]  # line positions over their limit before management
     congested_after: tuple[int, ...]
+    out_of_band_before: tuple[int, ...] = ()  # bus positions outside the voltage band
+    out_of_band_after: tuple[int, ...] = ()
+    injection_after_mw: tuple[float, ...] = ()
 
 
 def network_round(
-    offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules, network: MarketNetwork, flow_mw: np.ndarray,
+    offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules, network: MarketNetwork, injection_mw: np.ndarray,
     round_no: int,
 ) -> tuple[list[Fill], RoundFlows]:
-    """Fills of one round on `network`, whose lines already carry `flow_mw`."""
+    """Fills of one round on `network`, where earlier rounds' trades inject `injection_mw` per bus."""
     if len({b.hour for b in (*offers, *bids)}) > 1:
         raise ValueError("a network clears one hour at a time: multi-hour bundles are not supported")
     mode = rules.matching
     if mode not in _MATCH:
         raise ValueError(f"matching mode {mode!r} does not support a network; use {', '.join(_MATCH)}")
-    lines = network.lines(flow_mw)
+    injection_mw = np.asarray(injection_mw, dtype=float)
+    lines = network.lines(network.base_flow_mw + network.feeder.flows(injection_mw))
     pairs = _Pairs.of(offers, bids, network)
     matched = _MATCH[mode](pairs, rules, None)
     congestion = network.congestion
@@ -67,10 +74,13 @@ def network_round(
     before = security_check(lines, pairs.trades(), matched)
     after = security_check(lines, pairs.trades(), managed)
     fills = [Fill(int(i), int(j), float(q)) for i, j, q in zip(pairs.seller, pairs.buyer, managed) if q > 0]
+    injected = {which: injection_mw + pairs.injection(x) for which, x in (("before", matched), ("after", managed))}
     record = RoundFlows(
         round_no, float(matched.sum()), float(max(matched.sum() - managed.sum(), 0.0)),
         tuple(before.flow_mw.tolist()), tuple(after.flow_mw.tolist()),
-        tuple(np.flatnonzero(before.congested).tolist()), tuple(np.flatnonzero(after.congested).tolist()))
+        tuple(np.flatnonzero(before.congested).tolist()), tuple(np.flatnonzero(after.congested).tolist()),
+        network.out_of_band(injected["before"]), network.out_of_band(injected["after"]),
+        tuple(injected["after"].tolist()))
     return fills, record
 
 
@@ -87,6 +97,7 @@ class _Pairs:
     quantity_mw: np.ndarray  # min of the two quantities
     surplus: np.ndarray  # b - a - u per MWh
     charge: np.ndarray  # offers x bids, u per MWh
+    n_buses: int
 
     @classmethod
     def of(cls, offers: Sequence[Bid], bids: Sequence[Bid], network: MarketNetwork) -> _Pairs:
@@ -103,12 +114,19 @@ class _Pairs:
         i, j = i.astype(np.int64), j.astype(np.int64)
         where = np.array([network.position(o.bidder) for o in offers], dtype=np.int64)
         there = np.array([network.position(b.bidder) for b in bids], dtype=np.int64)
-        return cls(offers, bids, i, j, where, there, q, w, charge)
+        return cls(offers, bids, i, j, where, there, q, w, charge, network.feeder.n_buses)
 
     def trades(self, quantity_mw: np.ndarray | None = None) -> Trades:
         """The pairs as congestion.Trades, offering `quantity_mw` (default: the most each can trade)."""
         return Trades(self.seller, self.buyer, self.offer_bus[self.seller], self.bid_bus[self.buyer],
                       self.quantity_mw if quantity_mw is None else quantity_mw, self.surplus)
+
+    def injection(self, quantity_mw: np.ndarray) -> np.ndarray:
+        """Per-bus injection of trading `quantity_mw` on the pairs: + at sellers, - at buyers."""
+        out = np.zeros(self.n_buses)
+        np.add.at(out, self.offer_bus[self.seller], quantity_mw)
+        np.add.at(out, self.bid_bus[self.buyer], -quantity_mw)
+        return out
 
     def caps(self) -> tuple[np.ndarray, np.ndarray]:
         return (np.array([o.quantity_mwh for o in self.offers], dtype=float),

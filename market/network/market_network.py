@@ -34,12 +34,16 @@ class MarketNetwork:
     mean_charge_per_mwh: float = 30.0
     split: str = "equal"
     congestion: str = "greedy"
+    base_injection_mvar: tuple[float, ...] = ()  # reactive, for LinDistFlow; none given: 0 at every bus
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "buses", tuple(sorted((str(n), int(b)) for n, b in dict(self.buses).items())))
         object.__setattr__(self, "base_injection_mw", tuple(float(v) for v in self.base_injection_mw))
-        if len(self.base_injection_mw) != self.feeder.n_buses:
-            raise FeederError(f"{len(self.base_injection_mw)} base injections for {self.feeder.n_buses} buses")
+        q = self.base_injection_mvar or (0.0,) * self.feeder.n_buses
+        object.__setattr__(self, "base_injection_mvar", tuple(float(v) for v in q))
+        for name in ("base_injection_mw", "base_injection_mvar"):
+            if len(getattr(self, name)) != self.feeder.n_buses:
+                raise FeederError(f"{len(getattr(self, name))} values of {name} for {self.feeder.n_buses} buses")
         for name, allowed in (("metric", METRICS), ("split", tuple(SELLER_SHARE)), ("congestion", CONGESTION_MODES)):
             if getattr(self, name) not in allowed:
                 raise FeederError(f"network {name} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
@@ -50,13 +54,13 @@ class MarketNetwork:
         return {"feeder": self.feeder.to_doc(), "buses": {n: b for n, b in self.buses},
                 "base_injection_mw": list(self.base_injection_mw), "metric": self.metric,
                 "mean_charge_per_mwh": float(self.mean_charge_per_mwh), "split": self.split,
-                "congestion": self.congestion}
+                "congestion": self.congestion, "base_injection_mvar": list(self.base_injection_mvar)}
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> MarketNetwork:
         return cls(Feeder.from_doc(doc["feeder"]), tuple(dict(doc["buses"]).items()),
                    tuple(doc["base_injection_mw"]), doc["metric"], doc["mean_charge_per_mwh"],
-                   doc["split"], doc["congestion"])
+                   doc["split"], doc["congestion"], tuple(doc.get("base_injection_mvar", ())))
 
     # --- where participants are and what a trade between them pays ------------------------------
 
@@ -111,6 +115,15 @@ class MarketNetwork:
         """The linear flow model with `flow_mw` (default: the base case's) as the flows before trading."""
         base = self.base_flow_mw if flow_mw is None else np.asarray(flow_mw, dtype=float)
         return Lines(self.feeder.ptdf(), base, np.asarray(self.feeder.limit_mw, dtype=float))
+
+    def out_of_band(self, trade_injection_mw: np.ndarray) -> tuple[int, ...]:
+        """Bus positions whose LinDistFlow voltage, with the trades' injections on the base case, is
+        outside the band; () on a meshed feeder, where LinDistFlow does not apply."""
+        if not self.feeder.is_radial:
+            return ()
+        v = self.feeder.lindistflow_voltages(np.asarray(self.base_injection_mw) + trade_injection_mw,
+                                             np.asarray(self.base_injection_mvar))
+        return tuple(np.flatnonzero((v < self.feeder.v_min_pu - 1e-9) | (v > self.feeder.v_max_pu + 1e-9)).tolist())
 
     def injections(self, by_participant: Mapping[str, float]) -> np.ndarray:
         """Per-bus injections (MW, + into the network) of the participants, without the base case."""

@@ -379,3 +379,21 @@ def test_exact_keeps_at_least_the_net_welfare_of_greedy(instance):
     slack = 1e-6 * max([1.0] + [t.buyer_price_per_mwh for t in greedy.trades]) * network.feeder.n_lines
     assert _net_welfare(exact) >= _net_welfare(greedy) - slack
     assert _net_welfare(off) >= _net_welfare(exact) - 1e-6 * max(1.0, _net_welfare(off))
+
+
+# --- the LinDistFlow voltage check: reported per round, not managed ---------------------------------
+
+
+@pytest.mark.parametrize("mwh, low", [(1.0, {1, 2}), (0.1, set())])
+def test_the_voltage_check_flags_the_buses_a_trade_pulls_below_the_band(mwh, low):
+    """0 (slack, 10 kV) - 1 - 2, 10 ohm a line: a trade of x MW from the slack bus to bus 2 carries x
+    on both lines, so LinDistFlow drops bus 1 by 10x/10 kV and bus 2 by twice that: x = 1 gives
+    0.9 and 0.8 pu (below 0.95), x = 0.1 gives 0.99 and 0.98 pu (inside)."""
+    feeder = Feeder(buses=(0, 1, 2), slack_bus=0, lines=(0, 1), from_bus=(0, 1), to_bus=(1, 2), r_ohm=(10.0, 10.0),
+                    x_ohm=(1.0, 1.0), limit_mw=(50.0, 50.0), base_kv=10.0)
+    network = MarketNetwork(feeder, (("s", 0), ("b", 2)), (0.0,) * 3, mean_charge_per_mwh=0.0, congestion="greedy")
+    result = clear_hour([Bid("s", mwh, 300.0)], [Bid("b", mwh, 400.0)], _one_round(Rules()), network)
+    assert sum(t.quantity_mwh for t in result.trades) == pytest.approx(mwh)  # voltages are not managed
+    record = result.flows[0]
+    assert set(record.out_of_band_before) == set(record.out_of_band_after) == low
+    assert np.allclose(record.injection_after_mw, [mwh, 0.0, -mwh])
