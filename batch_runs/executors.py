@@ -63,11 +63,15 @@ class Executor(ABC):
         return []
 
     def describe(self) -> str:
-        return self.name
+        """Where the runs go, as the command line's announcement reads it ("8 runs in this process")."""
+        return f"on the {self.name} executor"
 
 
 class SerialExecutor(Executor):
     name = "serial"
+
+    def describe(self) -> str:
+        return "in this process"
 
     def imap_unordered(self, fn, tasks):
         return map(fn, tasks)
@@ -115,7 +119,7 @@ class ProcessExecutor(Executor):
         return [f.result() for f in wait(running).done if f.exception() is None]
 
     def describe(self) -> str:
-        return f"{self.workers} local process{'es' * (self.workers != 1)}"
+        return f"on {self.workers} local process{'es' * (self.workers != 1)}"
 
 
 class DaskExecutor(Executor):
@@ -171,9 +175,9 @@ class DaskExecutor(Executor):
 
     def describe(self) -> str:
         if self.scheduler:
-            return f"Dask cluster at {self.scheduler}"
+            return f"on the Dask cluster at {self.scheduler}"
         n = self.workers or os.cpu_count()
-        return f"local Dask cluster of {n} worker{'s' * (n != 1)}"
+        return f"on a local Dask cluster of {n} worker{'s' * (n != 1)}"
 
 
 EXECUTORS: dict[str, type[Executor]] = {cls.name: cls for cls in (SerialExecutor, ProcessExecutor, DaskExecutor)}

@@ -20,6 +20,7 @@ from batch_runs.sensitivity import SensitivityError, sobol_indices
 from batch_runs.stats import MIN_N, SMALL_N_NOTE, default_measures, measure_columns, per_dno_groups, summary_table
 from batch_runs.store import ResultStore
 from model import htmlpage as hp
+from model.out_dir import check_place
 
 MAX_DNO_GROUPS = 3
 
@@ -39,6 +40,7 @@ class Report:
 def analyze(out: str | Path, measures: list[str] | None = None, heatmaps: list[tuple[str, str]] | None = None) -> Report:
     store = ResultStore(out)
     design = store.design()
+    check_place(store.dir, option="")  # a sweep's folder it cannot write into (read-only): one line, first
     df = store.read()
     if df.empty:
         raise DesignError(f"{store.dir}: no runs yet" + (" that can be read (see the warning above)" if store.damaged else ""))

@@ -3,8 +3,9 @@ intervals across seeds, and the effect of one parameter. Plain DataFrames in and
 on any results Parquet file (`pd.read_parquet`) as well as through `storagemarket analyze`.
 
 The interval rule: a Student-t 95 % interval of the mean, cut to the measure's feasible range
-(volumes, hours and counts are never negative; shares and fairness lie in [0, 1]) and marked
-where it was cut, always shown with its n. Sweeps run few seeds of skewed quantities near a
+(volumes, hours, counts and money paid or collected are never negative; shares and fairness lie in
+[0, 1]; nets, balances and gains are signed: `feasible_range`) and marked where it was cut, always
+shown with its n. Sweeps run few seeds of skewed quantities near a
 bound, where the t interval alone reaches impossible values (with 2 seeds of an exponential
 volume its lower end is below 0 nine times in ten) and a percentile bootstrap is far too narrow
 (about 47 % coverage at n = 2, against the t interval's 91 %); cutting at the bound keeps the t
@@ -38,10 +39,23 @@ PREFERRED = (
 MIN_N = 5  # fewer values than this per interval: a page notes that its intervals are rough
 SMALL_N_NOTE = (f"fewer than {MIN_N} values per interval (n is shown beside each): 95 % intervals from so few "
                 "values are rough, and a skewed measure's true coverage is lower")
-# Feasible ranges, read off a measure's name (the model's naming convention: units in names).
-UNIT_INTERVAL = ("share", "fairness")  # fractions in [0, 1]
-NON_NEGATIVE = ("_mwh", "_mw", "_ms", "_seconds", "_t", "hours", "bytes", "messages", "blocks", "transactions",
-                "losers", "iterations", "height", "commits", "missed_gate", "_per_block")
+# Feasible ranges, read off the words of a measure's name (the model's naming convention: units and
+# what is counted in names; words split at "_" and "."; the entity after `..._by_dno.` is no word).
+ENTITIES = ("dno", "validator")  # `NAME_by_dno.DN1`: one column per entity
+# A signed word wins over the others: a net, a balance or a gain may be negative whatever its unit.
+SIGNED = {"net", "balance", "gain", "welfare", "profit", "revenue", "tokens", "difference"}
+UNIT_INTERVAL = {"share", "fairness", "rate"}  # fractions in [0, 1] (orphan_rate: orphans per block)
+NON_NEGATIVE = {
+    # energy, power, time, mass, size, loading and voltage magnitudes
+    "mwh", "mw", "ms", "seconds", "t", "bytes", "pct", "pu",
+    # counts: of hours (line-hours, bus-hours), losing DNOs, messages, blocks, bids, ...
+    "hours", "losers", "messages", "blocks", "transactions", "iterations", "height", "commits", "bids",
+    "refused", "confirmations",
+    # money that only flows one way: paid, received, collected, charges, fees, losses (their sizes), carbon
+    "paid", "received", "collected", "charges", "fees", "losses", "carbon",
+    # double credit: scores clipped to [0, 1], and refused bids
+    "credit",
+}
 MAX_FALLBACK = 6
 MAX_LEVELS = 8  # more distinct values than this (sampled designs) are binned into quantiles
 BINS = 5
@@ -91,14 +105,26 @@ def ci95(values: pd.Series) -> tuple[float, float]:
 
 
 def feasible_range(measure: str) -> tuple[float, float]:
-    """The values a measure can take, from its name: [0, 1] for shares and fairness, [0, inf)
-    for energy, power, time and counts, anything for money and the rest."""
-    parts = str(measure).lower().split(".")
-    if any(word in part for part in parts for word in UNIT_INTERVAL):
+    """The values a measure can take, from the words of its name: anything when a word says it is
+    signed (net, balance, gain, ...), [0, 1] for shares and fairness, [0, inf) for energy, power,
+    time, counts and one-way money (paid, collected, fees), anything for the rest (costs, welfare)."""
+    words = name_words(measure)
+    if words & SIGNED:
+        return -np.inf, np.inf
+    if words & UNIT_INTERVAL:
         return 0.0, 1.0
-    if any(part.endswith(suffix) for part in parts for suffix in NON_NEGATIVE):
+    if words & NON_NEGATIVE:
         return 0.0, np.inf
     return -np.inf, np.inf
+
+
+def name_words(measure: str) -> set[str]:
+    """The words of a measure's name, without the entity a per-DNO (`..._by_dno.DN1`) or per-validator
+    measure ends with: a DNO named `hours` says nothing of the measure's range."""
+    parts = str(measure).lower().split(".")
+    if len(parts) > 1 and any(f"by_{kind}" in parts[-2] for kind in ENTITIES):
+        parts = parts[:-1]
+    return {word for part in parts for word in part.split("_")}
 
 
 @dataclass(frozen=True)

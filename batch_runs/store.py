@@ -8,18 +8,26 @@ Layout of the output directory:
 
 A run id is written once: reading drops repeated ids (a kill between folding and deleting
 parts), and a resume runs only ids not yet present. A file that cannot be read (truncated by a
-full disk, overwritten, not Parquet at all) is moved aside as `NAME.damaged` (never deleted, so
-nothing is lost silently), a DamagedStoreWarning says so in one line, and reading goes on with
-the intact files: its runs count as not run, so --resume runs them again. Wall-clock and host columns (ENV_COLUMNS and
-`timing.*`) are the only ones that differ between identical sweeps.
+full disk, overwritten, not Parquet at all), or that is not this design's (another sweep's results
+copied in: run ids design.yaml does not make, or its columns missing) is moved aside as
+`NAME.damaged` (never deleted, so nothing is lost silently), a DamagedStoreWarning says so in one
+line, and reading goes on with the intact files: its runs count as not run, so --resume runs them
+again, and no foreign row is ever folded into results.parquet. Wall-clock and host columns
+(ENV_COLUMNS and `timing.*`) are the only ones that differ between identical sweeps.
+
+The folder holds nothing else but what `analyze` and `compare` write beside the store (SWEEP_FILES),
+so a sweep refuses a folder of another kind of output (a run's) before writing anything, and a
+sweep refused after `begin` (a --scheduler with no cluster) leaves the folder as it found it.
 """
 
 from __future__ import annotations
 
 import fcntl
+import itertools
 import time
 import uuid
 import warnings
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +35,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from batch_runs.design import DesignBase, DesignError, parse
+from batch_runs.design import DesignBase, DesignError, RunSpec, parse
+from model.out_dir import check_files, check_place, is_temporary
 from model.outputs import write_atomic
 from model.scenario import read_yaml
 
@@ -37,10 +46,33 @@ ENV_COLUMNS = ["seconds", "worker", "traceback"]
 RESERVED = set(ID_COLUMNS) | set(STATUS_COLUMNS) | set(ENV_COLUMNS)
 RESULTS = "results.parquet"
 DAMAGED = ".damaged"
+LOCK = ".lock"
+# A sweep's folder: the store, and what `analyze` (analysis.html, summary.csv, sobol.csv) and
+# `compare` (compare.html, compare.csv, compare-*.png) write beside it.
+SWEEP_FILES = frozenset({"design.yaml", "runs", RESULTS, LOCK, "analysis.html", "summary.csv", "sobol.csv",
+                         "compare.html", "compare.csv"})
 
 
 class DamagedStoreWarning(UserWarning):
     """A results file could not be read and was moved aside; its runs count as not run."""
+
+
+class _NotThisDesign(ValueError):
+    """A readable Parquet file whose rows are not this design's runs (or no sweep's at all)."""
+
+
+def is_sweep_file(name: str) -> bool:
+    """A file of a sweep's folder: SWEEP_FILES, compare's figures, a damaged file moved aside, or a
+    temporary file written before one of them."""
+    return (name in SWEEP_FILES or name.startswith(RESULTS + DAMAGED) or is_temporary(name, SWEEP_FILES)
+            or (name.startswith("compare-") and name.endswith(".png")))
+
+
+def check_out(out: str | Path) -> None:
+    """Raise OutDirError unless a sweep may write to `out`: a folder that is, or can be made, writable
+    (model.out_dir), holding nothing but a sweep's files."""
+    check_place(Path(out))
+    check_files(Path(out), is_sweep_file, "sweep")
 
 
 def environment_columns(columns) -> list[str]:
@@ -69,20 +101,27 @@ class ResultStore:
 
     def begin(self, design: DesignBase, resume: bool) -> set[str]:
         """Claim the directory for `design` (one sweep at a time: a lock held until `close`);
-        the run ids already done (empty unless resuming)."""
+        the run ids already done (empty unless resuming). A refusal here, or `abandon` after
+        one before any run, leaves the directory as it was (or not there)."""
+        check_out(self.dir)
+        missing = list(itertools.takewhile(lambda p: not p.exists(), (self.dir, *self.dir.parents)))
+        added = [p for p in (self.design_path, self.parts, self.dir / LOCK) if not p.exists()]
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self.dir / ".lock", "w")
-        try:
-            return self._claim(design, resume)
-        except BaseException:
-            self.close()
-            raise
-
-    def _claim(self, design: DesignBase, resume: bool) -> set[str]:
+        self._lock = open(self.dir / LOCK, "w")
+        self._undo: list[Path] | None = None  # nothing to undo until the lock is ours
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            self.close()
             raise DesignError(f"{self.dir}: another sweep is running into this directory") from None
+        self._undo, self._design_was = added + missing, self._design_bytes()
+        try:
+            return self._claim(design, resume)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def _claim(self, design: DesignBase, resume: bool) -> set[str]:
         has_rows = (self.dir / RESULTS).exists() or any(self.parts.glob("part-*.parquet"))
         if has_rows and not resume:
             raise DesignError(f"{self.dir}: already holds a sweep; pass --resume to finish it, or choose a new --out")
@@ -91,6 +130,25 @@ class ResultStore:
         self.parts.mkdir(parents=True, exist_ok=True)
         write_atomic(self.design_path, design.to_yaml())
         return set(self.read()["run_id"]) if resume else set()  # every column: damage anywhere shows
+
+    def abandon(self) -> None:
+        """Undo `begin` after a refusal before any run: remove what it added (design.yaml, an empty
+        runs/, the lock file, the folders it made) and put back the design.yaml it replaced."""
+        undo, self._undo = getattr(self, "_undo", None), None
+        self.close()
+        if undo is None:
+            return
+        if self._design_was is not None and self._design_bytes() != self._design_was:
+            write_atomic(self.design_path, self._design_was)
+        for path in undo:  # files, then folders deepest first: a folder that is not empty stays
+            with suppress(OSError):
+                if path.is_dir():
+                    path.rmdir()
+                else:
+                    path.unlink()
+
+    def _design_bytes(self) -> bytes | None:
+        return self.design_path.read_bytes() if self.design_path.exists() else None
 
     def close(self) -> None:
         """Release the directory for the next sweep."""
@@ -108,7 +166,8 @@ class ResultStore:
 
     def read(self, columns: list[str] | None = None) -> pd.DataFrame:
         """All rows so far, one per run id, in design order (point, then seed)."""
-        frames = [f for f in (self._load(path, columns) for path in self._files()) if f is not None]
+        runs = {r.run_id: r for r in self.design().runs()} if self.design_path.exists() else None
+        frames = [f for f in (self._load(path, columns, runs) for path in self._files()) if f is not None]
         if not frames:
             return pd.DataFrame(columns=columns or ID_COLUMNS + STATUS_COLUMNS)
         df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
@@ -128,14 +187,19 @@ class ResultStore:
             part.unlink()
         return len(df)
 
-    def _load(self, path: Path, columns: list[str] | None) -> pd.DataFrame | None:
-        """One file's rows; None when it is gone (folded by a sweep meanwhile) or damaged."""
+    def _load(self, path: Path, columns: list[str] | None, runs: dict[str, RunSpec] | None) -> pd.DataFrame | None:
+        """One file's rows; None when it is gone (folded by a sweep meanwhile), damaged, or not
+        the design's (`runs`: the design's runs by id; None without a design.yaml)."""
         try:
             names = pq.read_schema(path).names
-            if "run_id" not in names:
-                raise ValueError("no run_id column")
-            present = None if columns is None else [c for c in columns if c in names]
-            return pq.read_table(path, columns=present).to_pandas()
+            missing = [c for c in ID_COLUMNS + STATUS_COLUMNS if c not in names]
+            if missing:
+                raise _NotThisDesign(f"no {', '.join(missing)} column{'s' * (len(missing) > 1)}")
+            present = None if columns is None else [c for c in dict.fromkeys(["run_id", *columns]) if c in names]
+            df = pq.read_table(path, columns=present).to_pandas()
+            if runs is not None:
+                _belongs(df.run_id, names, runs)
+            return df
         except FileNotFoundError:
             return None
         except PermissionError as exc:  # unreadable for us, not damaged: leave it where it is
@@ -156,7 +220,8 @@ class ResultStore:
             return
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         reason = reason.split("': ", 1)[-1] if reason.startswith("Could not open") else reason
-        line = (f"{path}: not a readable results file ({reason}); moved to {target.name}, "
+        what = "not a results file of this sweep" if isinstance(exc, _NotThisDesign) else "not a readable results file"
+        line = (f"{path}: {what} ({reason}); moved to {target.name}, "
                 f"its runs count as not run (--resume runs them again)")
         self.damaged.append(line)
         warnings.warn(line, DamagedStoreWarning, stacklevel=4)
@@ -198,6 +263,18 @@ class Writer:
 
     def __exit__(self, *exc) -> None:
         self.flush()
+
+
+def _belongs(ids: pd.Series, names: list[str], runs: dict[str, RunSpec]) -> None:
+    """Raise _NotThisDesign unless every row is one of the design's runs, with the columns of its
+    point's parameters (another sweep's results have other run ids, or other parameters)."""
+    foreign = [i for i in ids if i not in runs]
+    if foreign:
+        raise _NotThisDesign(f"{len(foreign)} of its {len(ids)} run ids are not runs of design.yaml, "
+                             f"such as {foreign[0]!r}")
+    absent = sorted({p for i in ids for p in runs[i].parameters} - set(names))
+    if absent:
+        raise _NotThisDesign(f"no column for the design's parameter{'s' * (len(absent) > 1)} {', '.join(absent)}")
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:

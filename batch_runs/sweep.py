@@ -14,6 +14,7 @@ import socket
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from batch_runs.executors import Executor, Lost, SerialExecutor
 from batch_runs.progress import Progress
 from batch_runs.run_one import run_one
 from batch_runs.store import RESERVED, ResultStore, Writer
+from model.scenario import ScenarioError
 
 RunFn = Callable[[dict[str, Any], int], dict[str, Any]]
 
@@ -88,11 +90,14 @@ def sweep(
     runs = design.runs()
     todo = [r for r in runs if r.run_id not in done]
     try:
-        with (
-            (executor if executor and todo else SerialExecutor()) as ex,  # no cluster for nothing
-            Writer(store, flush_seconds) as writer,
-            Progress(len(runs), len(runs) - len(todo), design.name, progress) as bar,
-        ):
+        with ExitStack() as stack:
+            try:
+                ex = stack.enter_context(executor if executor and todo else SerialExecutor())  # no cluster for nothing
+            except ScenarioError:  # refused before any run (a --scheduler with no cluster): as if never begun
+                store.abandon()
+                raise
+            writer = stack.enter_context(Writer(store, flush_seconds))
+            bar = stack.enter_context(Progress(len(runs), len(runs) - len(todo), design.name, progress))
             try:
                 for result in ex.imap_unordered(functools.partial(execute, run), todo):
                     _save(result, writer, bar)

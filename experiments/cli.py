@@ -41,7 +41,8 @@ def _cmd_scenario_generate(args: argparse.Namespace) -> int:
     recipe = synthetic.load_recipe(Path(args.recipe))
     if args.n_dnos is not None:
         recipe = synthetic.with_n_dnos(recipe, args.n_dnos, source=args.recipe)
-    data = synthetic.build(recipe, seed=args.seed, error_scale=args.forecast_error_scale)
+    data = synthetic.build(recipe, seed=args.seed, error_scale=args.forecast_error_scale,
+                           scale_name="--forecast-error-scale")
     # A written scenario is named after its file, so `run my.yaml` writes to out/my, not over the recipe's run.
     name = args.name or (Path(args.out).stem if args.out else None)
     scenario = validate({**data, "name": name or data["name"]}, source=args.recipe + (f" named {name!r}" if name else ""))
@@ -155,10 +156,12 @@ def _run_design(design, args: argparse.Namespace, again: str):
     """Run a design into --out on the executor the flags ask for: the sweep's report, or the exit
     code when it stopped (`again` is the command that finishes it)."""
     from batch_runs.executors import ExecutorLost, executor_for
+    from batch_runs.store import check_out
     from batch_runs.sweep import sweep
 
+    check_out(args.out)  # before the announcement; the store checks it again as it begins (for the API)
     executor = executor_for(processes=args.processes, workers=args.workers, scheduler=args.scheduler)
-    print(f"{design.name}: {len(design.runs())} runs on {executor.describe()} -> {args.out}", file=sys.stderr)
+    print(f"{design.name}: {len(design.runs())} runs {executor.describe()} -> {args.out}", file=sys.stderr)
     try:
         with _store_warnings():
             return sweep(design, args.out, executor, resume=args.resume)
@@ -208,10 +211,31 @@ def _positive(text: str) -> int:
 
 
 def _seed(text: str) -> int:
-    """A seed: a whole number in 0 .. 2**63 - 1 (what numpy's SeedSequence and Parquet both hold)."""
-    if not text.isdigit() or int(text) >= 2**63:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**63 - 1, got {text!r}")
+    """A seed as model.seeds checks it for the API too; only digits read as a number (no sign, no point)."""
+    from model.seeds import seed_problem
+
+    value = int(text) if text.isdigit() else text
+    problem = seed_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def _port(text: str) -> int:
+    """A TCP port the server can listen on: 1 to 65535."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
     return int(text)
+
+
+def _head(text: str) -> str:
+    """A tip hash, or a prefix of one, as ledger.verify takes it."""
+    from ledger.verify import head_problem
+
+    problem = head_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 _SET_HELP = ("override a scenario parameter; repeat for several, e.g. --set mechanism.seller_concession=0.1 "
@@ -287,7 +311,7 @@ def _cmd_viz(args: argparse.Namespace) -> int:
 def _add_viz_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("viz", help="watch the market and the chain hour by hour in the browser (Solara)")
     p.add_argument("scenario", nargs="?", default="paper-4dn", help="bundled name or YAML path (default paper-4dn)")
-    p.add_argument("--port", type=int, default=8765, help="port on localhost (default 8765)")
+    p.add_argument("--port", type=_port, default=8765, help="port on localhost (default 8765)")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.set_defaults(func=_cmd_viz)
 
@@ -340,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_sub = ledger.add_subparsers(dest="action", required=True, parser_class=_Parser)
     p = ledger_sub.add_parser("verify", help="replay a ledger store from genesis; exit 1 naming the first bad height")
     p.add_argument("path", help="ledger SQLite file of a run (e.g. out/paper-4dn/ledger.sqlite)")
-    p.add_argument("--head", default=None, metavar="HASH",
+    p.add_argument("--head", type=_head, default=None, metavar="HASH",
                    help="the tip hash the chain must end at (summary.json: chain.tip_hash; a prefix of 16+ hex digits)")
     p.set_defaults(func=_cmd_ledger_verify)
 

@@ -22,7 +22,8 @@ from experiments import paper_page
 from market.fees import FEE_SHARES
 from market.variants import variant
 from model.job import RunResult, simulate
-from model.outputs import write_csv
+from model.out_dir import check_files, check_place, is_temporary, remove_stale
+from model.outputs import write_atomic, write_csv
 from model.scenario import Scenario
 
 SCENARIOS = ("S0", "S1", "S2", "S3")
@@ -31,6 +32,8 @@ _HOUR = ["day", "hour"]
 _MONEY = ["p2p_sales_rmb", "p2p_purchases_rmb", "grid_sales_rmb", "grid_purchases_rmb", "compensation_received_rmb",
           "service_fee_rmb"]
 _VOLUMES = ["p2p_volume_mwh", "grid_volume_mwh"]
+TABLES = ("comparison", "totals", "valley_hours", "valley_revenue", "table2")  # PaperExperiment's, as CSVs
+FILES = frozenset({f"{t}.csv" for t in TABLES} | set(paper_page.FILES))  # all the experiment writes
 
 
 @dataclass
@@ -219,20 +222,30 @@ def table2(valley_revenue_: pd.DataFrame) -> pd.DataFrame:
 def write(experiment: PaperExperiment, out_dir: Path) -> list[Path]:
     """Write the tables (CSV), the figures (PNG) and paper.html to `out_dir`; returns the paths.
 
-    Everything is rendered before the first file is written, so a failure leaves no half-set.
+    Everything is rendered before the first file is written, so a failure leaves no half-set; an
+    earlier experiment's file this one did not write (valley.png of a day with valley trades) goes.
     """
     files = paper_page.render(experiment)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name in ("comparison", "totals", "valley_hours", "valley_revenue", "table2"):
+    for name in TABLES:
         paths.append(out_dir / f"{name}.csv")
         write_csv(getattr(experiment, name), paths[-1])
     for name, data in files.items():
         paths.append(out_dir / name)
-        paths[-1].write_bytes(data)
+        write_atomic(paths[-1], data)
+    remove_stale(out_dir, paths, FILES)
     return paths
 
 
+def is_paper_file(name: str) -> bool:
+    """An output of the paper experiment, or the temporary file it writes before one."""
+    return name in FILES or is_temporary(name, FILES)
+
+
 def run(scenario: Scenario, seed: int, out_dir: Path) -> list[Path]:
-    """The `storagemarket experiment paper` job: run the four scenarios and write the comparison."""
+    """The `storagemarket experiment paper` job: check `out_dir` (model.out_dir), run the four
+    scenarios and write the comparison."""
+    check_place(out_dir)  # before four simulations, not after
+    check_files(out_dir, is_paper_file, "paper experiment")
     return write(run_experiment(scenario, seed), out_dir)

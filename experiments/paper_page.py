@@ -27,6 +27,9 @@ _DEFINITIONS = pd.DataFrame([
 _COLOURS = dict(zip(_DEFINITIONS.scenario, sns.color_palette("tab10", len(_DEFINITIONS))))  # same in every figure
 
 
+FILES = ("comparison.png", "valley.png", "paper.html")  # every file `render` may return
+
+
 def render(experiment: PaperExperiment) -> dict[str, bytes]:
     """comparison.png, valley.png (when a valley P2P trade happened) and paper.html, by file name."""
     files, parts, valley_fig = {}, [], None

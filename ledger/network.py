@@ -106,10 +106,16 @@ class PartitionWindow(_Window):
     """While active, a link is up only between nodes that share a group; unlisted nodes are cut off."""
 
     groups: tuple[Annotated[frozenset[NodeIndex], Strict(False)], ...] = Field(
-        strict=False, description="node groups (validator indices) that still reach each other; [A]")
+        strict=False, description="node groups (validator indices) that still reach each other; a validator "
+        "in two bridges them (in a scenario only a Byzantine one may); [A]")
 
     def link_up(self, u: int, v: int) -> bool:
         return any(u in g and v in g for g in self.groups)
+
+    def bridges(self) -> frozenset[int]:
+        """Validators in more than one group: each reaches across the cut (e.g. a Byzantine one
+        feeding each side its own block)."""
+        return frozenset(n for n in self.nodes_named() if sum(n in g for g in self.groups) > 1)
 
     def nodes_named(self) -> frozenset[int]:
         return frozenset().union(*self.groups)

@@ -45,6 +45,11 @@ class StoreError(RuntimeError):
     pass
 
 
+class NoStore(StoreError):
+    """Nothing at the path to read (no file, a directory, an empty file): a mistake in the path,
+    not a damaged or tampered chain."""
+
+
 class BlockStore:
     """Writer for one run's chain; reading for verification goes through `verify.py`."""
 
@@ -94,8 +99,10 @@ class BlockStore:
 
 def read_rows(path: str) -> tuple[bytes, Iterator[tuple[int, str, bytes, bytes | None, list[tuple[int, str, bytes]]]]]:
     """Genesis bytes and, height by height, (height, hash, header, certificate, [(idx, tx_id, entry)])."""
-    if not os.path.exists(path):
-        raise StoreError(f"no ledger store at {path}")
+    if not os.path.isfile(path):
+        raise NoStore("is a directory, not a ledger store" if os.path.isdir(path) else "no such file")
+    if os.path.getsize(path) == 0:
+        raise NoStore("is an empty file, not a ledger store")
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     row = db.execute("SELECT document FROM genesis WHERE id = 0").fetchone()
     if row is None:

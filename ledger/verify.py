@@ -15,6 +15,7 @@ day closed. `--head HASH` further pins the tip to a hash kept elsewhere (summary
 from __future__ import annotations
 
 import sqlite3
+import string
 import sys
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ from ledger.contracts import BlockContext, ContractError, execute_block, genesis
 from ledger.genesis import Genesis
 from ledger.merkle import inclusion_proof, verify_inclusion
 from ledger.proof_of_work import work_problem
-from ledger.store import StoreError, read_rows
+from ledger.store import NoStore, StoreError, read_rows
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,12 @@ def _seal_problem(header: BlockHeader, cert_bytes: bytes | None, genesis: Genesi
 
 
 def verify_store(path: str) -> VerifyReport:
-    """Replay the store at `path`; the report names the first bad height, if any."""
+    """Replay the store at `path`; the report names the first bad height, if any. NoStore when
+    there is no store to replay (no file, a directory, an empty file): nothing was tampered with."""
     try:
         genesis_bytes, rows = read_rows(path)
+    except NoStore:
+        raise
     except (StoreError, sqlite3.Error) as exc:
         return VerifyReport(0, 0, first_bad_height=0, reason=f"unreadable store: {exc}")
     height, n_txs, genesis, prev, state = 0, 0, None, None, None
@@ -156,19 +160,37 @@ def _short_of_horizon(genesis: Genesis, state: dict, tip: BlockHeader) -> str | 
 
 
 MIN_HEAD_PREFIX = 16
+HASH_DIGITS = 64  # a SHA-256 hash in hex
+EXIT_BAD, EXIT_USAGE = 1, 2  # the chain does not verify; the command was given no store, or no hash
+
+
+def head_problem(head: str) -> str | None:
+    """Why `head` cannot pin a tip (not hex, too short to mean much, longer than a hash), or None."""
+    if not MIN_HEAD_PREFIX <= len(head) <= HASH_DIGITS or any(c not in string.hexdigits for c in head):
+        return (f"expected a tip hash (summary.json: chain.tip_hash) or a prefix of {MIN_HEAD_PREFIX} to "
+                f"{HASH_DIGITS} hex digits, got {head!r}")
+    return None
 
 
 def verify_main(path: str, head: str | None = None) -> int:
     """CLI entry: one line, exit 0 if the whole chain verifies (and ends at `head`, a tip hash or
-    a prefix of at least 16 hex digits), else 1 naming the first bad height."""
-    report = verify_store(path)
-    if report.ok and head is not None:
-        if len(head) < MIN_HEAD_PREFIX or not report.tip_hash.startswith(head.lower()):
-            print(f"ledger BAD at height {report.blocks}: tip {report.tip_hash[:16]} is not the expected head "
-                  f"{head[:16]} (blocks were cut off or replaced)", file=sys.stderr)
-            return 1
+    a prefix of at least 16 hex digits), 1 naming the first bad height, 2 (an `error:` line) when
+    there is no store at `path` or `head` is no hash: a mistake in the command, not tampering."""
+    problem = head_problem(head) if head is not None else None
+    if problem:
+        print(f"error: --head: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        report = verify_store(path)
+    except NoStore as exc:
+        print(f"error: {path}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if report.ok and head is not None and not report.tip_hash.startswith(head.lower()):
+        print(f"ledger BAD at height {report.blocks}: tip {report.tip_hash[:16]} is not the expected head "
+              f"{head[:16]} (blocks were cut off or replaced)", file=sys.stderr)
+        return EXIT_BAD
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
-    return 0 if report.ok else 1
+    return 0 if report.ok else EXIT_BAD
 
 
 @dataclass(frozen=True)

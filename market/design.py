@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from market.coordination import COORDINATION
 from market.realtime import REAL_TIME
 from market.stages import Registry, StageParams
+from market.whole_numbers import not_whole, whole_numbers
 
 SLOTS: dict[str, Registry] = {"coordination": COORDINATION, "real_time": REAL_TIME}
 DEFAULT_STAGES = {"coordination": "independent", "real_time": "concession_auction"}
@@ -69,9 +70,10 @@ def choose(slot: str, block: Any) -> StageChoice:
 
 def validated(model: type[BaseModel], raw: Any, prefix: str = "") -> Any:
     """`raw` validated by `model`; the first bad field raises StageFieldError naming its path
-    (after `prefix`), so a scenario error names e.g. `ledger.engine_params.confirmations`."""
+    (after `prefix`), so a scenario error names e.g. `ledger.engine_params.confirmations`.
+    Whole numbers written as floats are read as ints where the model wants one."""
     try:
-        return model.model_validate(raw)
+        return model.model_validate(whole_numbers(model, raw))
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join([prefix] * bool(prefix) + [str(p) for p in first["loc"]])
@@ -82,6 +84,8 @@ def validated(model: type[BaseModel], raw: Any, prefix: str = "") -> Any:
             message = "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
         elif first["type"] == "finite_number":
             message = "must be a finite number (NaN and infinity are not allowed)"
+        elif (whole := not_whole(first)) is not None:
+            message = whole
         elif isinstance(first.get("input"), bool) and first["type"] in {"int_type", "float_type"}:
             message = f"must be a number, not {str(first['input']).lower()}"
         raise StageFieldError(where, message) from None

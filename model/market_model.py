@@ -271,14 +271,18 @@ class StorageMarketModel(mesa.Model):
             if not self._open_hours():
                 return
             self.ledger.run_until(end + extra * self.config.ledger.hour_ms)
-        raise ChainStalled(f"the chain never closed hours {self._open_hours()[:5]}: consensus lost liveness")
+        still_open = self._open_hours()
+        more = f" and {len(still_open) - 5} more" if len(still_open) > 5 else ""
+        raise ChainStalled(f"the chain never closed {', '.join(still_open[:5])}{more}: consensus lost liveness")
 
     def _open_hours(self) -> list[str]:
-        """Hours the model sent bids for that the chain has not closed, and days not yet closed."""
+        """Hours the model sent bids for that the chain has not closed, then days not yet closed, in
+        time order and named as the outputs name them (days from 1: "day 1 hour 3")."""
         state = self.ledger.chain.state
-        hours = sorted(k for k in self._submitted if k not in state["closed"])
-        days = sorted({k.split(":")[0] for k in self._submitted} - set(state["days"]))
-        return hours + [f"day {d}" for d in days]
+        sent = sorted(tuple(int(x) for x in k.split(":")) for k in self._submitted)  # keys are "day:hour", day from 0
+        hours = [f"day {d + 1} hour {h}" for d, h in sent if f"{d}:{h}" not in state["closed"]]
+        days = sorted({d for d, _ in sent} - {int(d) for d in state["days"]})
+        return hours + [f"day {d + 1}" for d in days]
 
     # --- booking what the chain committed ------------------------------------------------------
 

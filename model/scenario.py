@@ -1,10 +1,10 @@
 """Scenario schema: DNOs with their profiles and storage, the tariff, mechanism and scheduling options.
 
 A scenario file is YAML validated by these pydantic models; every mistake a user can make
-(a negative capacity, 23 hours, an unknown key, NaN or infinity at any depth, `true` where a
-number belongs, a magnitude no distribution network has, a key given twice, a file that is not
-UTF-8 text, a typo in an option) becomes a `ScenarioError` whose message is one line naming the
-file and the field.
+(a negative capacity, 23 hours, an unknown key, NaN or infinity at any depth, `true` or 2.5 where
+a whole number belongs, a magnitude no distribution network has, a key given twice, an anchor or
+alias, nesting deeper than any scenario needs, a file that is not UTF-8 text, a typo in an
+option) becomes a `ScenarioError` whose message is one line naming the file and the field.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from market.params import MechanismParams
 from ledger.credit import ChainCredit
 from ledger.network import NetworkParams, NodeIndex
 from market.tariff import HOURS, Tariff
+from market.whole_numbers import not_whole, whole_numbers
 from model.network_config import DistributionNetwork
 
 MAX_DAYS = 366
@@ -235,6 +236,18 @@ class LedgerParams(_Typed):
         "paper's Raft with double credit; [A]",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_engine_params(cls, data: Any) -> Any:
+        """Whole numbers in the free-form `engine_params` read as the engine's own model types them,
+        so the block kept (and later validated again by the ledger) holds ints where it wants them."""
+        from ledger.consensus import ENGINES
+
+        engine = data.get("engine", cls.model_fields["engine"].default) if isinstance(data, dict) else None
+        if isinstance(engine, str) and engine in ENGINES and isinstance(data.get("engine_params"), dict):
+            data = {**data, "engine_params": whole_numbers(ENGINES[engine].params_model, data["engine_params"])}
+        return data
+
     @model_validator(mode="after")
     def _known(self) -> LedgerParams:
         from ledger.consensus import ENGINES
@@ -252,6 +265,11 @@ class LedgerParams(_Typed):
         for crash in self.crashes:
             if crash.node >= n:
                 raise ValueError(f"crashed validator {crash.node} is not one of 0..{n - 1}")
+        for i, window in enumerate(self.network.partitions):  # an honest one in two groups: a typo, or no cut
+            honest = sorted(window.bridges() - set(self.byzantine))
+            if honest:
+                raise StageFieldError(f"network.partitions[{i}]", f"validator {honest[0]} is in two groups: "
+                                      "only a Byzantine validator (ledger.byzantine) may bridge a partition")
         _check_engine_params(ENGINES[self.engine], self.engine_params, n)
         if len(self.validator_hosts) > n:
             raise ValueError(f"{len(self.validator_hosts)} hosts for {n} validators")
@@ -367,17 +385,44 @@ def resolve(name_or_path: str) -> Path:
     )
 
 
-class _DuplicateKey(yaml.MarkedYAMLError):
-    """A mapping that gives a key twice (plain YAML lets the last one win without a word)."""
+MAX_NESTING = 64  # blocks inside blocks: a scenario needs fewer than 10
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML a scenario may not use (e.g. a key given twice, which plain YAML lets the last
+    one win without a word), refused on purpose at its line: not a syntax error."""
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe YAML that refuses duplicate keys and reads 1e3 as a number (YAML 1.2), not a string."""
+    """Safe YAML that refuses duplicate keys, anchors and aliases and nesting deeper than
+    MAX_NESTING, and reads 1e3 as a number (YAML 1.2), not a string.
+
+    Aliases are refused outright rather than capping what they expand to: no scenario, sweep
+    design or comparison file needs them, while a cap needs a size to pick and still lets a
+    1 KB "billion laughs" file (or an alias inside its own anchor, a cycle) reach every walk of
+    the data. Depth is bounded so nesting ends in one line, not in a RecursionError."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or event.anchor is not None:
+            raise _Refused(problem=f"YAML anchors and aliases (&{event.anchor}, *{event.anchor}) are not allowed: "
+                           "write the value out", problem_mark=event.start_mark)
+        if not isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            return super().compose_node(parent, index)
+        if self._depth >= MAX_NESTING:
+            raise _Refused(problem=f"nested deeper than {MAX_NESTING} levels", problem_mark=event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         first_line: dict[Any, int] = {}
         for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be overridden key by key
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: {...}` may be overridden key by key
                 continue
             key = self.construct_object(key_node, deep=True)
             try:
@@ -385,8 +430,8 @@ class _Loader(yaml.SafeLoader):
             except TypeError:  # an unhashable key: the base class names it
                 continue
             if seen:
-                raise _DuplicateKey(problem=f"duplicate key {key!r} (first given on line {first_line[key] + 1})",
-                                    problem_mark=key_node.start_mark)
+                raise _Refused(problem=f"duplicate key {key!r} (first given on line {first_line[key] + 1})",
+                               problem_mark=key_node.start_mark)
             first_line[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep)
 
@@ -399,7 +444,7 @@ _Loader.add_implicit_resolver(
 
 
 def parse_yaml(text: str) -> Any:
-    """YAML text as Python data, duplicate keys refused (raises yaml.YAMLError)."""
+    """YAML text as Python data; duplicate keys, aliases and deep nesting refused (raises yaml.YAMLError)."""
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
@@ -418,7 +463,7 @@ def read_text(path: Path) -> str:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """A YAML mapping from a file; syntax errors and duplicate keys become one line with the position."""
+    """A YAML mapping from a file; syntax errors and what the loader refuses become one line with the position."""
     text = read_text(path)
     try:
         data = parse_yaml(text)
@@ -426,7 +471,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        kind = "" if isinstance(exc, _DuplicateKey) else "YAML syntax error: "
+        kind = "" if isinstance(exc, _Refused) else "YAML syntax error: "
         raise ScenarioError(f"{path}: {where}{kind}{problem}") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: top level must be a mapping of scenario fields")
@@ -453,11 +498,13 @@ def validate(data: dict[str, Any], source: str, schema: type[_M] | None = None, 
     """Validate a mapping (a Scenario unless `schema` says), naming `source` and the first bad field.
 
     NaN and infinity are refused wherever they sit, even inside free-form blocks such as
-    `engine_params`, before any model sees them."""
+    `engine_params`, before any model sees them; whole numbers written as floats (2.0, 1e1)
+    are read as ints where the schema wants one."""
     schema = schema or Scenario
     where = non_finite(data)
     if where is not None:
         raise ScenarioError(f"{source}: {_dotted(where, data)}: {_NOT_FINITE}")
+    data = whole_numbers(schema, data)
     try:
         return schema.model_validate(data, context={"base_dir": base_dir})  # base_dir: network.file's folder
     except ValidationError as exc:
@@ -480,7 +527,7 @@ def describe_error(exc: ValidationError, data: Any, schema: type[BaseModel] | No
     """The first pydantic error as 'field.path: message' (DNO list items named by index and name);
     an unknown field gets the closest known name of its block when `schema` is given."""
     errors = exc.errors(include_url=False)
-    first = errors[0]
+    first, instead = _misspelt_required(errors)
     field = _dotted(first["loc"], data)
     message = first["msg"].removeprefix("Value error, ")
     nested = (first.get("ctx") or {}).get("error")
@@ -489,15 +536,36 @@ def describe_error(exc: ValidationError, data: Any, schema: type[BaseModel] | No
         message = nested.message
     elif first["type"] == "extra_forbidden":
         known = _fields_at(schema, first["loc"]) if schema else []
-        message = "unknown field" + did_you_mean(str(first["loc"][-1]), known)
+        hint = f" (did you mean {instead!r}?)" if instead else did_you_mean(str(first["loc"][-1]), known)
+        message = "unknown field" + hint
     elif first["type"] in {"finite_number"}:
         message = _NOT_FINITE
+    elif (whole := not_whole(first)) is not None:
+        message = whole
     elif first["type"] in _NUMBER_TYPES and isinstance(first.get("input"), bool):
         message = f"must be a number, not {str(first['input']).lower()}"
     elif first["type"] in _NUMBER_TYPES and isinstance(first.get("input"), str):
         message = f"must be a number, not the text {first['input']!r}"
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    others = len(errors) - 1 - bool(instead)  # a misspelt field's own `Field required` is no other problem
+    more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
     return f"{field}: {message}{more}"
+
+
+def _misspelt_required(errors: list[Any]) -> tuple[Any, str | None]:
+    """The error to report, and the required field a misspelt one stands for (or None).
+
+    A required field under a wrong name is two errors in one block, the field missing and an
+    unknown one: the unknown one is reported, naming what the user wrote, with the missing field
+    (the closest, if several are) as the suggestion even when the names look nothing alike."""
+    first = errors[0]
+    if first["type"] != "missing":
+        return first, None
+    block = first["loc"][:-1]
+    unknown = next((e for e in errors if e["type"] == "extra_forbidden" and e["loc"][:-1] == block), None)
+    if unknown is None:
+        return first, None
+    missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == block]
+    return unknown, difflib.get_close_matches(str(unknown["loc"][-1]), missing, n=1, cutoff=0.0)[0]
 
 
 def did_you_mean(name: str, known: Any) -> str:
@@ -553,15 +621,20 @@ def apply_override(data: dict[str, Any], item: str) -> dict[str, Any]:
     key, raw = item.split("=", 1)
     try:
         value = parse_yaml(raw)
+    except _Refused as exc:
+        raise ScenarioError(f"--set {key}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or "not YAML"
         raise ScenarioError(f"--set {key}: cannot parse value {raw!r} ({problem})") from None
+    parts = key.split(".")
+    if len(parts) > MAX_NESTING:
+        raise ScenarioError(f"--set {key[:40]}...: a key path of {len(parts)} parts is deeper than any field "
+                            f"(at most {MAX_NESTING})")
     where = non_finite(value)
     if where is not None:  # named as a --set path would name it
         raise ScenarioError(f"--set {key}{''.join(f'.{k}' for k in where)}: {_NOT_FINITE}")
     data = copy.deepcopy(data)
     node: Any = data
-    parts = key.split(".")
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         where = ".".join(parts[: depth + 1])

@@ -67,12 +67,12 @@ def _network_block(recipe: Recipe) -> dict[str, Any] | None:
     return block
 
 
-def build(recipe: Recipe, seed: int | None = None, error_scale: float | None = None) -> dict[str, Any]:
-    """The scenario mapping of a recipe; `seed` and `error_scale` override the recipe's."""
+def build(recipe: Recipe, seed: int | None = None, error_scale: float | None = None,
+          scale_name: str = "forecast_error_scale") -> dict[str, Any]:
+    """The scenario mapping of a recipe; `seed` and `error_scale` override the recipe's. A bad
+    `error_scale` is refused naming `scale_name`, the option or knob that gave it."""
     seed = recipe.seed if seed is None else seed
-    errors = recipe.errors
-    if error_scale is not None:  # validated like the recipe's own `errors.scale`
-        errors = validate({**errors.model_dump(), "scale": error_scale}, "forecast-error scale", Errors)
+    errors = recipe.errors if error_scale is None else _scaled(recipe.errors, error_scale, scale_name)
     levels = ErrorLevels(**errors.model_dump())
     children = np.random.SeedSequence(seed).spawn(len(recipe.dnos))
     dnos = []
@@ -102,6 +102,15 @@ def build(recipe: Recipe, seed: int | None = None, error_scale: float | None = N
     note = f"Profiles: seed {seed}, forecast-error scale {errors.scale:g}."
     base["description"] = f"{recipe.description.strip()} {note}".strip()
     return {**base, "dnos": dnos}
+
+
+def _scaled(errors: Errors, scale: float, name: str) -> Errors:
+    """`errors` with another scale, validated like a recipe's own `errors.scale`; the one field that
+    can be wrong is the scale, so a mistake reads `NAME: why`, not `NAME: scale: why`."""
+    try:
+        return validate({**errors.model_dump(), "scale": scale}, name, Errors)
+    except ScenarioError as exc:
+        raise ScenarioError(str(exc).replace(f"{name}: scale: ", f"{name}: ", 1)) from None
 
 
 def _pair(forecast: np.ndarray, actual: np.ndarray) -> dict[str, list[float]]:

@@ -40,10 +40,12 @@ def _scenario(scenario: Scenario | str | Path) -> Scenario:
 def simulate(scenario: Scenario | str | Path = "paper-4dn", seed: int = 0) -> RunResult:
     """Run the model to the end in memory: `tables` (the CSVs' frames before rounding), `summary`
     (summary.json), flat `measures`, wall-clock `timings` and the finished `model`. Faults beyond
-    what the consensus engine tolerates are Python warnings, as the command line prints them."""
+    what the consensus engine tolerates are Python warnings, as the command line prints them.
+    `seed` is a whole number from 0 to 2**63 - 1 (model.seeds): anything else raises ScenarioError."""
     from model.job import simulate as simulate_job
+    from model.seeds import check_seed
 
-    return simulate_job(_scenario(scenario), int(seed), warn=_warn)
+    return simulate_job(_scenario(scenario), check_seed(seed), warn=_warn)
 
 
 def run(scenario: Scenario | str | Path = "paper-4dn", seed: int = 0, out: str | Path | None = None,
@@ -52,16 +54,18 @@ def run(scenario: Scenario | str | Path = "paper-4dn", seed: int = 0, out: str |
     out/<scenario name>); the outputs read back. Fault and unserved-energy lines are Python warnings.
 
     The folder is checked as the command line checks --out, before anything runs: one holding
-    another scenario's outputs or files no run writes, or a path under a file, raises
-    model.out_dir.OutDirError (a ScenarioError) and leaves it as it was; `force=True` writes
-    there anyway, as --force does."""
+    another scenario's outputs or files no run writes, a path under a file, or one that cannot be
+    created or written raises model.out_dir.OutDirError (a ScenarioError) and leaves it as it was;
+    `force=True` writes over other outputs anyway, as --force does. `seed` as for `simulate`."""
     from model.job import run as run_job
     from model.out_dir import check
+    from model.seeds import check_seed
 
+    seed = check_seed(seed)
     scenario = _scenario(scenario)
     out = Path(out) if out is not None else Path("out") / scenario.name
     check(out, scenario.name, force=force)
-    run_job(scenario, int(seed), out, warn=_warn, notes=_warn)
+    run_job(scenario, seed, out, warn=_warn, notes=_warn)
     return read_run(out)
 
 
@@ -80,18 +84,35 @@ class RunOutputs:
 
 
 def read_run(path: str | Path) -> RunOutputs:
-    """The outputs a run wrote to `path` (`storagemarket run --out PATH`, or `run` above)."""
-    import pandas as pd
-
+    """The outputs a run wrote to `path` (`storagemarket run --out PATH`, or `run` above); a folder
+    that is not a run's, or a file in it that cannot be read as a run writes it (not UTF-8, not
+    JSON, not a table), raises ScenarioError naming the file."""
     from model.scenario import ScenarioError
 
     path = Path(path)
     if not (path / "summary.json").is_file():
         raise ScenarioError(f"{path}: not a run's output folder (no summary.json)")
-    tables = {name: pd.read_csv(path / f"{name}.csv") for name in TABLES if (path / f"{name}.csv").is_file()}
+    tables = {name: _read(path / f"{name}.csv") for name in TABLES if (path / f"{name}.csv").is_file()}
     timings = path / "timings.json"
-    return RunOutputs(path, tables, json.loads((path / "summary.json").read_text()),
-                      json.loads(timings.read_text()) if timings.is_file() else {})
+    return RunOutputs(path, tables, _read(path / "summary.json"), _read(timings) if timings.is_file() else {})
+
+
+def _read(file: Path) -> Any:
+    """A run's CSV as a frame, or its JSON object; any failure as one ScenarioError naming the file."""
+    import pandas as pd
+
+    from model.scenario import ScenarioError
+
+    try:
+        if file.suffix == ".csv":
+            return pd.read_csv(file, encoding="utf-8")
+        data = json.loads(file.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, found {type(data).__name__}")
+        return data
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError, JSONDecodeError and pandas' parser errors
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ScenarioError(f"{file}: cannot be read as a run's output ({reason})") from None
 
 
 def agent_frames(result: RunResult) -> dict[str, pd.DataFrame]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -81,6 +82,44 @@ def test_overrides_as_a_mapping_or_as_set_strings():
         sm.load_scenario("paper-4dn", {"mechanism.seller_concession": "a lot"})
     with pytest.raises(ScenarioError, match="not a run's output folder"):
         sm.read_run(Path(__file__).parent)
+
+
+@pytest.mark.parametrize("seed", [1.5, 2.0, True, "3", -1, 2**63, None])
+def test_a_seed_is_a_whole_number_never_converted(seed, tmp_path, monkeypatch):
+    """1.5, True or "3" would run seed 1, 1 or 3 and give outputs nobody asked for; -1 is no seed."""
+    monkeypatch.setattr(job, "simulate", lambda *a, **k: pytest.fail(f"ran for seed={seed!r}"))
+    monkeypatch.setattr(job, "run", lambda *a, **k: pytest.fail(f"ran for seed={seed!r}"))
+    expected = r"^seed: expected a whole number from 0 to 2\*\*63 - 1, got "
+    with pytest.raises(ScenarioError, match=expected):
+        sm.simulate("paper-4dn", seed=seed)
+    with pytest.raises(ScenarioError, match=expected):
+        sm.run("paper-4dn", seed=seed, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_numpy_seed_is_taken_as_the_int_it_is(monkeypatch):
+    seeds = []
+    monkeypatch.setattr(job, "simulate", lambda scenario, seed, **k: seeds.append(seed))
+    sm.simulate("paper-4dn", seed=np.int64(3))
+    assert seeds == [3] and type(seeds[0]) is int
+
+
+@pytest.mark.parametrize("name, data, reason", [
+    ("summary.json", b"\xff\xfe{}", "'utf-8' codec can't decode"),
+    ("summary.json", b"{not json", "Expecting property name"),
+    ("summary.json", b"[1, 2]", "expected a JSON object, found list"),
+    ("timings.json", b"\x80", "'utf-8' codec can't decode"),
+    ("hourly.csv", b"\xff\xfe\x00day,hour\n", "'utf-8' codec can't decode"),
+    ("trades.csv", b"", "No columns to parse from file"),
+])
+def test_read_run_of_files_a_run_did_not_write_says_which(cli_run, tmp_path, name, data, reason):
+    folder = tmp_path / "run"
+    shutil.copytree(cli_run, folder)
+    (folder / name).write_bytes(data)
+    with pytest.raises(ScenarioError) as raised:
+        sm.read_run(folder)
+    assert str(raised.value).startswith(f"{folder / name}: cannot be read as a run's output (")
+    assert reason in str(raised.value) and "\n" not in str(raised.value)
 
 
 def documented_columns() -> dict[str, list[str]]:

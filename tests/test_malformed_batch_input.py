@@ -40,7 +40,7 @@ CASES = {
     "true for Mesa's iterations": ("sweep", {"parameters": SWEEP["parameters"], "iterations": True},
                                    "iterations: must be a number, not true"),
     "true for samples": ("sweep", _edited(LHS, "samples", True), "samples: must be a number, not true"),
-    "a fraction of samples": ("sweep", _edited(LHS, "samples", 2.5), "samples: Input should be a valid integer"),
+    "a fraction of samples": ("sweep", _edited(LHS, "samples", 2.5), "samples: must be a whole number, got 2.5"),
     "true for a range's end": ("sweep", _edited(LHS, "parameters", "mechanism.seller_concession", "low", True),
                                "parameters.mechanism.seller_concession.low: must be a number, not true"),
     "1 for integer: true": ("sweep", _edited(LHS, "parameters", "mechanism.seller_concession", "integer", 1),
@@ -53,6 +53,9 @@ CASES = {
                   "parameters.mechanism.seller_concession[1]: must be a finite number"),
     "infinite range end": ("sweep", _edited(LHS, "parameters", "mechanism.seller_concession", "high", math.inf),
                            "parameters.mechanism.seller_concession.high: must be a finite number"),
+    "a forecast-error scale beyond 10": ("sweep", _edited(SWEEP, "parameters", "forecast_error_scale", [1, 11]),
+                                         "parameters.forecast_error_scale=11: forecast_error_scale: Input should be "
+                                         "less than or equal to 10"),
     "unknown design field": ("sweep", _edited(SWEEP, "seedz", 2), "seedz: unknown field (did you mean 'seeds'?)"),
     "unknown range field": ("sweep", _edited(LHS, "parameters", "mechanism.seller_concession", "integr", True),
                             "parameters.mechanism.seller_concession.integr: unknown field"),

@@ -34,6 +34,20 @@ def _network(**fields):
     return lambda d: d.setdefault("ledger", {}).setdefault("network", {}).update(fields)
 
 
+def _feeder(**fields):
+    """A case33bw `network:` block on paper-4dn with `fields`: as a file, and as a --set."""
+    block = {"case": "case33bw", "buses": {"DN1": 5, "DN2": 12, "DN3": 20, "DN4": 30},
+             "line_limits": {"limit_mw": 2.0}, **fields}
+    flow = yaml.safe_dump(block, default_flow_style=True, width=1000).strip()
+    return _edited(lambda d: d.update(network=block)), [f"network={flow}"]
+
+
+DEEP = "[" * 500 + "]" * 500
+# "billion laughs": nine lists of nine aliases of the list before, 9**9 `lol`s from half a KB
+LAUGHS = "lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"lol{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9))
+
+
 # name -> (file bytes, the same fault as --set overrides of paper-4dn or None, text the error must hold)
 CASES = {
     "not UTF-8": (TEXT.encode().replace(b"description:", b"descr\xe9ption:", 1), None, "not UTF-8"),
@@ -81,6 +95,30 @@ CASES = {
     "typo with a suggestion": (_edited(lambda d: d["mechanism"].update(seller_concesion=0.1)),
                                ["mechanism.seller_concesion=0.1"], "did you mean 'seller_concession'"),
     "folder-breaking name": (_edited(lambda d: d.update(name="../elsewhere")), ["name=../elsewhere"], "name:"),
+    "500 levels of nesting": ((TEXT + f"x: {DEEP}\n").encode(), [f"days={DEEP}"], "nested deeper than 64 levels"),
+    "a key path 500 deep": (None, [".".join(["mechanism"] * 500) + "=1"], "deeper than any field"),
+    "alias bomb": ((TEXT + LAUGHS).encode(), None,
+                   f"line {TEXT.count(chr(10)) + 1}, column 7: YAML anchors and aliases (&a0, *a0) are not allowed"),
+    "alias in --set": (None, ["mechanism={buyer_concession: &c 0.1, seller_concession: *c}"], "anchors and aliases"),
+    "an alias inside its own anchor": ((TEXT + "x: &loop [*loop]\n").encode(), None, "anchors and aliases"),
+    "2.5 days": (_edited(lambda d: d.update(days=2.5)), ["days=2.5"], "days: must be a whole number, got 2.5"),
+    "2.5 blocks of transactions": (
+        _edited(lambda d: d["ledger"].update(engine_params={"max_block_txs": 2.5})),
+        ["ledger.engine_params={max_block_txs: 2.5}"], "engine_params.max_block_txs: must be a whole number, got 2.5"),
+    "validator in two partition groups": (
+        _edited(_network(partitions=[{"start_ms": 0, "end_ms": 5000, "groups": [[0, 1], [1, 2]]}])),
+        ["ledger.network.partitions=[{start_ms: 0, end_ms: 5000, groups: [[0, 1], [1, 2]]}]"],
+        "partitions[0]: validator 1 is in two groups"),
+    "nodes for a partition's groups": (
+        _edited(_network(partitions=[{"start_ms": 0, "end_ms": 5000, "nodes": [[0, 1]]}])),
+        ["ledger.network.partitions=[{start_ms: 0, end_ms: 5000, nodes: [[0, 1]]}]"],
+        "partitions[0].nodes: unknown field (did you mean 'groups'?)"),
+    "misspelt crash node": (_edited(lambda d: d["ledger"].update(crashes=[{"nod": 1, "at_hour": 3}])),
+                            ["ledger.crashes=[{nod: 1, at_hour: 3}]"], "crashes[0].nod: unknown field (did you mean 'node'?)"),
+    "1e300 use-of-system charge": (*_feeder(uos={"mean_charge_per_mwh": 1e300}), "network.uos.mean_charge_per_mwh"),
+    "1e300 MW line limit": (*_feeder(line_limits={"limit_mw": 1e300}), "network.line_limits.limit_mw"),
+    "1e300 base-flow multiple": (*_feeder(line_limits={"base_flow_multiple": 1e300}), "line_limits.base_flow_multiple"),
+    "1e300 MW limit floor": (*_feeder(line_limits={"base_flow_multiple": 1.2, "floor_mw": 1e300}), "line_limits.floor_mw"),
 }
 
 
@@ -214,6 +252,22 @@ def test_every_numeric_field_refuses_non_numbers():
                 validate(_with(path, value), source="s.yaml")
             message = str(caught.value)
             assert message.startswith("s.yaml: ") and "\n" not in message and name in message, (path, value, message)
+
+
+def test_every_whole_number_field_takes_it_written_as_a_float():
+    """README: numbers may be written `1e3` as well as `1000.0`, whole numbers too: each field
+    holding an int takes the same number as a float and the scenario comes out the same."""
+    expected = validate(_FULL, source="s.yaml").model_dump(mode="json")
+    whole = [path for path in FIELDS if type(_at(_FULL, path)) is int]
+    assert len(whole) > 10
+    for path in whole:
+        assert validate(_with(path, float(_at(_FULL, path))), source="s.yaml").model_dump(mode="json") == expected, path
+
+
+def _at(data, path):
+    for key in path:
+        data = data[key]
+    return data
 
 
 @given(st.sampled_from(FIELDS), st.floats(min_value=1e6, max_value=1e300))

@@ -3,6 +3,7 @@ determinism, and a market outcome that faults and slow links change only as the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -220,6 +221,21 @@ def test_chain_that_loses_liveness_fails_loudly():
     with pytest.raises(ChainStalled, match="consensus lost liveness"):
         while model.running:
             model.step()
+
+
+def test_a_stall_names_the_open_hours_in_time_order_as_the_outputs_do():
+    """Raft with three of four validators down from the start of hour 3: the hours it never closed
+    are named day 1-based and in time order (as text, '0:10' sorted before '0:3')."""
+    crashes = "ledger.crashes=[{node: 1, at_hour: 2}, {node: 2, at_hour: 2}, {node: 3, at_hour: 2}]"
+    model = StorageMarketModel(load("paper-4dn", ["ledger.engine=raft", crashes]), rng=0)
+    with pytest.raises(ChainStalled) as stalled:
+        while model.running:
+            model.step()
+    message = str(stalled.value)
+    assert message.startswith("the chain never closed day 1 hour 3, day 1 hour 4, ")
+    assert not re.search(r"\d:\d", message)  # no day:hour keys
+    named = [int(h) for h in re.findall(r"day 1 hour (\d+)", message)]
+    assert len(named) == 5 and named == sorted(named) and re.search(r" and \d+ more: consensus lost liveness$", message)
 
 
 def test_the_model_never_shadows_a_name_mesa_owns():

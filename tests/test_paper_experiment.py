@@ -18,7 +18,7 @@ def two_dno_day(buyer_peak_actual_mw: float = 10.0) -> dict:
     """Two storage-only DNOs (no renewables, no grid export) with one valley hour (2) and one peak
     hour (20). SELLER's peak load comes in below forecast and BUYER's above, so intraday SELLER
     needs less valley charging than planned (case 2: supply) and BUYER more (case 1: demand)."""
-    zeros = [0.0] * 24
+    zeros = [0.0] * 24  # copied at each use: a shared list dumps as a YAML alias, which scenario files refuse
     periods = ["flat"] * 24
     periods[VALLEY_HOUR - 1], periods[19] = "valley", "peak"
 
@@ -26,7 +26,8 @@ def two_dno_day(buyer_peak_actual_mw: float = 10.0) -> dict:
         def load_mw(peak):
             return [5.0] * 19 + [peak] + [5.0] * 4
         return {"name": name, "pv_mw": 0, "wind_mw": 0, "sell_max_mw": 0,
-                "pv_ratio": {"forecast": zeros, "actual": zeros}, "wind_ratio": {"forecast": zeros, "actual": zeros},
+                "pv_ratio": {"forecast": [*zeros], "actual": [*zeros]},
+                "wind_ratio": {"forecast": [*zeros], "actual": [*zeros]},
                 "load_mw": {"forecast": load_mw(peak_forecast), "actual": load_mw(peak_actual)},
                 "storage_owners": [{"name": f"{name}-owner",
                                     "units": [{"name": f"{name}-es", "energy_mwh": 40, "power_mw": 20}]}]}
@@ -126,11 +127,20 @@ def test_day_without_valley_trade_says_so(tmp_path):
     """BUYER's peak as forecast: it has no deviation, so SELLER's valley supply goes to the grid."""
     scenario = tmp_path / "one-sided.yaml"
     scenario.write_text(yaml.safe_dump(two_dno_day(buyer_peak_actual_mw=6.0)))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "valley.png").write_bytes(b"an earlier day's valley figure")
     assert main(["experiment", "paper", "--scenario", str(scenario), "--out", str(tmp_path / "out")]) == 0
     page = (tmp_path / "out" / "paper.html").read_text()
     assert NO_VALLEY_NOTE in page and page.count("<img ") == 1
-    assert not (tmp_path / "out" / "valley.png").exists()
+    assert not (tmp_path / "out" / "valley.png").exists(), "an earlier experiment's figure never stays beside this one's"
     assert pd.read_csv(tmp_path / "out" / "table2.csv").empty
+
+
+def test_every_file_the_page_renders_is_one_the_experiment_owns(paper):
+    from experiments import paper_page
+    from experiments.paper import FILES
+
+    assert set(paper_page.render(paper)) <= FILES and {f"{t}.csv" for t in ("comparison", "table2")} <= FILES
 
 
 @pytest.mark.parametrize("overrides, expected", [

@@ -145,3 +145,43 @@ def test_overrides():
         apply_override(data, "dnos.DN9.pv_mw=1")
     with pytest.raises(ScenarioError, match="expected key.path=value"):
         apply_override(data, "mechanism.matching")
+
+
+def test_whole_numbers_may_be_written_as_floats():
+    """README: a number may be written 1e3 as well as 1000.0, also where a whole number belongs;
+    it is read as that int (free-form engine_params too, which the ledger validates again)."""
+    from ledger.consensus import ENGINES
+
+    s = load("paper-4dn", ["days=2.0", "mechanism.max_rounds=3.0", "ledger.network.n_validators=1e1",
+                           "ledger.crashes=[{node: 1.0, at_hour: 2}]", "ledger.byzantine={2.0: equivocating}",
+                           "ledger.engine_params={max_block_txs: 5e1}",
+                           "ledger.network.partitions=[{start_ms: 0, end_ms: 1000, groups: [[0.0, 1.0], [2]]}]"])
+    whole = [s.days, s.mechanism.max_rounds, s.ledger.network.n_validators, s.ledger.crashes[0].node,
+             *s.ledger.byzantine, s.ledger.engine_params["max_block_txs"], *s.ledger.network.partitions[0].groups[0]]
+    assert whole == [2, 3, 10, 1, 2, 50, 0, 1] and all(type(n) is int for n in whole)
+    assert type(s.ledger.crashes[0].at_hour) is float  # a float field keeps its float
+    assert ENGINES["bft"].params_model.model_validate(s.ledger.engine_params).max_block_txs == 50
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("days=2.5", "days: must be a whole number, got 2.5"),
+    ("days=true", "days: must be a number, not true"),
+    ("mechanism.max_rounds=1e-1", "mechanism.max_rounds: must be a whole number, got 0.1"),
+    ("ledger.crashes=[{node: 1.5, at_hour: 2}]", "ledger.crashes[0].node: must be a whole number, got 1.5"),
+    ("ledger.crashes=[{node: true, at_hour: 2}]", "ledger.crashes[0].node: "),
+    ("ledger.engine_params={max_block_txs: 50.5}", "ledger.engine_params.max_block_txs: must be a whole number"),
+])
+def test_fractions_and_booleans_are_still_no_whole_numbers(override, expected):
+    with pytest.raises(ScenarioError) as refused:
+        load("paper-4dn", [override])
+    assert expected in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_only_a_byzantine_validator_may_bridge_a_partition():
+    """An honest validator in two groups of one partition is a typo (or no cut at all); a Byzantine
+    one bridging the cut is the fork experiment of tests/ledger/test_bft.py."""
+    bridge = "ledger.network.partitions=[{start_ms: 0, end_ms: 5000, groups: [[0, 1], [1, 2, 3]]}]"
+    with pytest.raises(ScenarioError, match=r"ledger\.network\.partitions\[0\]: validator 1 is in two groups"):
+        load("paper-4dn", [bridge])
+    bridged = load("paper-4dn", [bridge, "ledger.byzantine={1: equivocating}"])
+    assert bridged.ledger.network.partitions[0].bridges() == {1}

@@ -1,6 +1,7 @@
 """A damaged result store: `analyze` and `sweep --resume` say so in one line, move the damaged file
 aside (never delete it), work with what is intact, and the resumed store ends with exactly the rows
-of an undamaged sweep."""
+of an undamaged sweep. A readable file that is not the design's (another sweep's results, a file
+without its columns) is damaged too: never merged into the analysis, never folded by --resume."""
 
 import shutil
 import warnings
@@ -52,7 +53,44 @@ def part_not_parquet(store: ResultStore, rows: pd.DataFrame):
     return path, 4
 
 
-DAMAGE = [results_truncated, stray_part_truncated, part_not_parquet]
+def another_sweeps_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The same measures as another design makes them: its own parameter and run ids."""
+    other = tiny_design(parameters={"n_dnos": 2, "mechanism.valley_compensation_per_mwh": [50, 150]})
+    ids = [r.run_id for r in other.runs()]
+    return rows.drop(columns="mechanism.seller_concession").assign(run_id=ids, point_id=[i[:12] for i in ids])
+
+
+def results_of_another_sweep(store: ResultStore, rows: pd.DataFrame):
+    """Another sweep's results.parquet copied over this one's; two runs were still in a part."""
+    store.append(rows.iloc[2:].to_dict("records"))
+    path = store.dir / RESULTS
+    another_sweeps_rows(rows).to_parquet(path)
+    return path, 2
+
+
+def stray_part_of_another_sweep(store: ResultStore, rows: pd.DataFrame):
+    """A part of another sweep's runs dropped into runs/: read with the rest, it doubled every n."""
+    path = store.parts / "part-00000000000000000002-0ther5ee.parquet"
+    another_sweeps_rows(rows).to_parquet(path)
+    return path, 4
+
+
+def part_of_run_id_and_foo(store: ResultStore, rows: pd.DataFrame):
+    """A readable Parquet part that is no sweep's: run ids of the design, but none of its columns."""
+    path = store.parts / "part-00000000000000000003-00000f00.parquet"
+    pd.DataFrame({"run_id": rows.run_id, "foo": 1.0}).to_parquet(path)
+    return path, 4
+
+
+def part_missing_a_parameter(store: ResultStore, rows: pd.DataFrame):
+    """The design's run ids, but without a column of the design's parameters."""
+    path = store.parts / "part-00000000000000000004-0c01umn5.parquet"
+    rows.drop(columns="mechanism.seller_concession").to_parquet(path)
+    return path, 4
+
+
+DAMAGE = [results_truncated, stray_part_truncated, part_not_parquet, results_of_another_sweep,
+          stray_part_of_another_sweep, part_of_run_id_and_foo, part_missing_a_parameter]
 
 
 def damaged_copy(whole, tmp_path, damage):
@@ -94,6 +132,17 @@ def test_resume_warns_and_runs_the_lost_runs_again(whole, tmp_path, capsys, dama
     rows = ResultStore(tmp_path).read()
     pd.testing.assert_frame_equal(comparable(rows), comparable(ResultStore(whole).read()))
     assert not list((tmp_path / "runs").glob("part-*.parquet")), "the parts were folded into results.parquet"
+
+
+def test_analyze_of_nothing_but_another_sweeps_results_is_one_error_line(whole, tmp_path, capsys):
+    shutil.copytree(whole, tmp_path, dirs_exist_ok=True)
+    path = tmp_path / RESULTS
+    another_sweeps_rows(ResultStore(whole).read()).to_parquet(path)
+    assert main(["analyze", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    one_warning(err, path)
+    assert "not a results file of this sweep (4 of its 4 run ids are not runs of design.yaml" in err
+    assert err.splitlines()[-1] == f"error: {tmp_path}: no runs yet that can be read (see the warning above)"
 
 
 def test_a_second_damaged_file_of_the_same_name_is_kept_beside_the_first(whole, tmp_path):

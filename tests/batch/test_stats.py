@@ -100,10 +100,51 @@ def test_a_cut_interval_is_the_t_interval_inside_the_range(values, measure):
     assert ci.low <= ci.mean <= ci.high
 
 
-def test_money_is_never_cut_nor_a_name_that_misleads():
+def test_signed_money_is_never_cut_nor_a_name_that_misleads():
     assert interval([-5.0, 1.0], "social_welfare_rmb").cut == ""
     assert interval([-5.0, 1.0], "odd_mwh").low < -5, "a negative 'volume': the name misleads, no cut"
     assert np.isnan(interval([3.0], "x_mwh").low) and interval([3.0], "x_mwh").n == 1
+
+
+# What the model reports (summary.json flattened, outcomes, network), by the range its values can take.
+NEVER_NEGATIVE = [
+    "platform.compensation_paid_rmb", "platform.fees_rmb", "platform.scheduling_fee_paid_rmb",
+    "network.uos_collected_rmb", "outcomes.network_charges_rmb", "outcomes.losses_rmb", "outcomes.carbon_cost_rmb",
+    "outcomes.compensation_received_by_dno_rmb.DN1", "outcomes.losers", "active_hours", "traded_hours",
+    "network.congested_line_hours_before", "network.congested_line_hours_after", "network.ac_missed_by_linear.line_hours",
+    "network.ac_overloaded_line_hours", "network.linear_out_of_band_bus_hours", "network.worst_loading_pct",
+    "network.min_v_pu", "network.curtailed_mwh", "chain.blocks_mined", "chain.block_commit_ms_mean",
+    "chain.bids_missed_gate", "chain.confirmations", "chain.stale_forks_refused", "credit.bids_refused",
+    "credit.transaction_by_dno.DN1", "outcomes.emissions_t", "outcomes.coordination_iterations",
+]
+SIGNED = [
+    "platform.net_rmb", "main_grid_net_rmb", "outcomes.operator_balance_rmb", "outcomes.gain_rmb",
+    "outcomes.min_gain_rmb", "gain_by_dno_rmb.DN1", "outcomes.total_cost_rmb", "outcomes.cost_by_dno_rmb.DN1",
+    "social_welfare_rmb", "tokens.platform", "tokens.DN1",
+    # a DNO's name is no word of the measure: these stay signed whatever the DNO is called
+    "gain_by_dno_rmb.hours", "outcomes.cost_by_dno_rmb.mwh", "tokens.t",
+]
+
+
+@pytest.mark.parametrize("measure", NEVER_NEGATIVE)
+def test_quantities_that_cannot_be_negative_are_cut_at_zero(measure):
+    """Money paid or collected, counts and line-hours: with 2 seeds, one of them 0, the t interval
+    reaches far below 0 (platform.compensation_paid_rmb reached -15 593 RMB); it is cut and marked."""
+    assert feasible_range(measure) == (0.0, np.inf)
+    ci = interval([0.0, 3794.46], measure)
+    assert ci.low == 0.0 and ci.cut == "low" and ci.high == ci95(pd.Series([0.0, 3794.46]))[1]
+
+
+@pytest.mark.parametrize("measure", SIGNED)
+def test_nets_balances_gains_and_costs_are_never_cut(measure):
+    assert feasible_range(measure) == (-np.inf, np.inf)
+    ci = interval([0.0, 3794.46], measure)
+    assert ci.low < 0 and ci.cut == ""
+
+
+def test_shares_and_rates_lie_in_the_unit_interval():
+    for measure in ("trade_share_by_dno.DN1", "outcomes.p2p_share", "outcomes.jain_fairness", "chain.orphan_rate"):
+        assert feasible_range(measure) == (0.0, 1.0), measure
 
 
 def test_figures_show_n_and_mark_cut_ends():

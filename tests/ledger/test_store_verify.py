@@ -12,7 +12,7 @@ from ledger_helpers import build_chain, certify
 
 from ledger.alliance import Alliance
 from ledger.block import entry_included
-from ledger.store import StoreError
+from ledger.store import NoStore, StoreError
 from ledger.verify import prove_transaction, verify_main, verify_store
 
 N_BLOCKS = 4
@@ -149,7 +149,8 @@ def test_store_refuses_to_overwrite_or_fork(honest_store, tmp_path):
 
     with pytest.raises(StoreError):
         Chain(alliance.genesis, str(path))
-    assert verify_store(str(tmp_path / "missing.sqlite")).first_bad_height == 0
+    with pytest.raises(NoStore, match="no such file"):
+        verify_store(str(tmp_path / "missing.sqlite"))
 
 
 def test_cli_ledger_verify(honest_store, tmp_path, capsys):
@@ -163,6 +164,40 @@ def test_cli_ledger_verify(honest_store, tmp_path, capsys):
     _flip(copy, "blocks", "header", "height", 3, 0, 20, 0x01)
     assert main(["ledger", "verify", str(copy)]) == 1
     assert "height 3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("place, message", [("missing.sqlite", "no such file"),
+                                            ("folder", "is a directory, not a ledger store"),
+                                            ("empty.sqlite", "is an empty file, not a ledger store")])
+def test_no_store_at_the_path_is_an_error_not_a_bad_chain(tmp_path, capsys, place, message):
+    """Nothing to verify is a mistake in the command (exit 2, `error:`), not tampering (exit 1, BAD)."""
+    from experiments.cli import main
+
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "empty.sqlite").write_bytes(b"")
+    assert main(["ledger", "verify", str(tmp_path / place)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {tmp_path / place}: {message}\n" and captured.out == ""
+
+
+@pytest.mark.parametrize("head", ["zzzz" * 4, "ab" * 4, "ab" * 33, "0x" + "ab" * 8, "ab" * 8 + " "])
+def test_a_head_that_is_no_hash_is_refused_as_bad_input(honest_store, capsys, head):
+    """Not hex, shorter than 16 digits or longer than a hash: exit 2 before anything is read."""
+    from experiments.cli import main
+
+    path, _ = honest_store
+    assert main(["ledger", "verify", str(path), "--head", head]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--head" in err and repr(head) in err and "BAD" not in err
+    assert verify_main(str(path), head) == 2, "the API entry refuses it too"
+    assert capsys.readouterr().err.startswith("error: --head: expected a tip hash")
+
+
+def test_a_wrong_head_is_still_a_bad_chain(honest_store, capsys):
+    path, chain = honest_store
+    assert verify_main(str(path), chain.tip.hash) == 0
+    assert verify_main(str(path), "ab" * 32) == 1
+    assert "ledger BAD" in capsys.readouterr().err
 
 
 def test_inclusion_proof_from_the_store_holds_and_breaks_when_altered(honest_store):
