@@ -142,7 +142,7 @@ def no_simulation(monkeypatch):
     monkeypatch.setattr(job, "simulate", refuse)
 
 
-def _refused(capsys, argv, expected, earlier):
+def assert_refused(capsys, argv, expected, earlier):
     code = main(argv)
     out, err = capsys.readouterr()
     lines = (out + err).splitlines()
@@ -160,7 +160,7 @@ def test_bad_file_refused_by_show_and_run(case, tmp_path, capsys, earlier, no_si
     path = tmp_path / "bad.yaml"
     path.write_bytes(content)
     for argv in (["scenario", "show", str(path)], ["run", str(path), "--out", str(earlier[0])]):
-        err = _refused(capsys, argv, expected, earlier)
+        err = assert_refused(capsys, argv, expected, earlier)
         assert str(path) in err
 
 
@@ -170,36 +170,36 @@ def test_bad_override_refused_by_run(case, capsys, earlier, no_simulation):
     argv = ["run", "paper-4dn", "--out", str(earlier[0])]
     for item in overrides:
         argv += ["--set", item]
-    _refused(capsys, argv, expected, earlier)
+    assert_refused(capsys, argv, expected, earlier)
 
 
 def test_out_under_a_file_refused(tmp_path, capsys, earlier, no_simulation):
     blocker = tmp_path / "a-file"
     blocker.write_text("keep me\n")
-    _refused(capsys, ["run", "paper-4dn", "--out", str(blocker / "run")], "is a file, not a directory", earlier)
-    _refused(capsys, ["run", "paper-4dn", "--out", str(blocker)], "is a file, not a directory", earlier)
+    assert_refused(capsys, ["run", "paper-4dn", "--out", str(blocker / "run")], "is a file, not a directory", earlier)
+    assert_refused(capsys, ["run", "paper-4dn", "--out", str(blocker)], "is a file, not a directory", earlier)
     assert blocker.read_text() == "keep me\n"
 
 
 def test_bad_seed_refused(capsys, earlier, no_simulation):
-    _refused(capsys, ["run", "paper-4dn", "--seed", "-1", "--out", str(earlier[0])], "--seed", earlier)
-    _refused(capsys, ["run", "paper-4dn", "--day-seed", "x", "--out", str(earlier[0])], "--day-seed", earlier)
+    assert_refused(capsys, ["run", "paper-4dn", "--seed", "-1", "--out", str(earlier[0])], "--seed", earlier)
+    assert_refused(capsys, ["run", "paper-4dn", "--day-seed", "x", "--out", str(earlier[0])], "--day-seed", earlier)
 
 
 def test_solver_failure_from_input_names_dno_and_hour(tmp_path, capsys, earlier):
     """No value of lost load and no import: DN4 cannot serve its load, which the MILP finds."""
     bad = ["--set", "scheduling.value_of_lost_load_per_mwh=null", "--set", "dnos.DN4.buy_max_mw=0"]
-    err = _refused(capsys, ["run", "paper-4dn", "--out", str(earlier[0]), *bad], "DNO 'DN4', hour ", earlier)
+    err = assert_refused(capsys, ["run", "paper-4dn", "--out", str(earlier[0]), *bad], "DNO 'DN4', hour ", earlier)
     assert "no value of lost load" in err
     fresh = tmp_path / "fresh"
-    _refused(capsys, ["run", "paper-4dn", "--out", str(fresh), *bad], "DNO 'DN4', hour ", earlier)
+    assert_refused(capsys, ["run", "paper-4dn", "--out", str(fresh), *bad], "DNO 'DN4', hour ", earlier)
     assert not fresh.exists(), "a failed run leaves no directory it created"
 
 
 def test_faults_that_stall_the_chain_end_in_one_line(capsys, earlier):
     """Half the BFT validators down: the run is allowed (and warned about), the stall is one line."""
     crashes = ["--set", "ledger.crashes=[{node: 2, at_hour: 0}, {node: 3, at_hour: 0}]"]
-    err = _refused(capsys, ["run", "paper-4dn", "--out", str(earlier[0]), *crashes], "consensus lost liveness", earlier)
+    err = assert_refused(capsys, ["run", "paper-4dn", "--out", str(earlier[0]), *crashes], "consensus lost liveness", earlier)
     assert err.startswith("warning: bft: faulty validators [2, 3]")
 
 
