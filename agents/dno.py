@@ -29,6 +29,7 @@ class DNO(mesa.Agent):
         owners: list[StorageOwner],
         intraday_mode: str,
         tolerance_mwh: float,
+        bids_before_delivery: bool = False,
     ) -> None:
         super().__init__(model)
         self.name = spec.name
@@ -37,6 +38,9 @@ class DNO(mesa.Agent):
         self.owners = owners
         self.intraday_mode = intraday_mode
         self.tolerance_mwh = tolerance_mwh
+        # True: it bids at gate closure on the deviation it expects (its plan from before the hour's
+        # actuals), and what it then delivers is settled after the hour (market.delivery)
+        self.bids_before_delivery = bids_before_delivery
         n = len(scheduler.units)
         self.charge_mw = np.zeros((n, HOURS))  # realised intraday actions, per unit
         self.discharge_mw = np.zeros((n, HOURS))
@@ -46,6 +50,7 @@ class DNO(mesa.Agent):
         self.inputs = None
         self.deviations: list[Deviation] = []
         self.own_deviations: list[Deviation] = []  # from its own plan: the no-trading baseline
+        self.expected: list[Deviation] = []  # what it expected each hour's deviation to be at gate closure
         self.solve_seconds = 0.0
         self.revenue_rmb = 0.0  # cumulative R^DN of SPEC A.9, from the chain's settlement
         self._row = {u.name: k for k, u in enumerate(scheduler.units)}
@@ -59,6 +64,7 @@ class DNO(mesa.Agent):
         self.discharge_mw[:] = 0.0
         self.deviations = []
         self.own_deviations = []
+        self.expected = []
         self.own_plan = self._solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw)
         self.intraday = None
         if self.intraday_mode == "oracle":  # the paper: the whole day re-planned on actuals
@@ -71,7 +77,12 @@ class DNO(mesa.Agent):
         return hashlib.sha256(np.round(plan.storage_action_mw, 6).tobytes()).hexdigest()
 
     def replan(self, hour: int) -> None:
-        """Intraday at `hour` (1..24): actual for it and before, forecasts after, past actions fixed."""
+        """Intraday at `hour` (1..24): actual for it and before, forecasts after, past actions fixed.
+        What the latest plan said of the hour before its actuals came in is the expected deviation."""
+        t = hour - 1
+        planned = self.day_ahead if self.intraday is None else self.intraday
+        self.expected.append(classify(self.day_ahead.storage_action_mw[t], float(planned.storage_action_mw[t]),
+                                      self.tolerance_mwh))
         if self.intraday_mode == "rolling":
             i = self.inputs
             self.intraday = self._solve(
@@ -82,7 +93,6 @@ class DNO(mesa.Agent):
                 fixed_charge_mw=self.charge_mw,
                 fixed_discharge_mw=self.discharge_mw,
             )
-        t = hour - 1
         self.charge_mw[:, t] = self.intraday.charge_mw[:, t]
         self.discharge_mw[:, t] = self.intraday.discharge_mw[:, t]
         action = self.action_mw(hour)
@@ -107,8 +117,9 @@ class DNO(mesa.Agent):
         return self.deviations[-1]
 
     def position(self, hour: int) -> tuple[str, Position] | None:
-        """The side and pricing position of this hour's deviation (SPEC A.3.4, A.4.1), if any."""
-        dev = self.deviation
+        """The side and pricing position of this hour's deviation (SPEC A.3.4, A.4.1), if any: the
+        actual one, or the expected one when it bids before delivery."""
+        dev = self.expected[-1] if self.bids_before_delivery else self.deviation
         if dev.role is None:
             return None
         # Ratio scale: a seller's total storage energy, a buyer's intraday (actual) load.

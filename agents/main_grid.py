@@ -25,3 +25,10 @@ class MainGrid(mesa.Agent):
         else:
             self.bought_mwh += quantity_mwh
             self.net_rmb -= quantity_mwh * price_per_mwh
+
+    def settle_delivery(self, sold_mwh: float, bought_mwh: float, net_rmb: float) -> None:
+        """Book a forecast error settled after delivery: energy it supplied (or no longer had to) at
+        TOU, energy it took (or no longer got) at feed-in, and the net money (market.delivery)."""
+        self.sold_mwh += sold_mwh
+        self.bought_mwh += bought_mwh
+        self.net_rmb += net_rmb

@@ -19,13 +19,12 @@ from batch_runs.comparison import LABEL, ComparisonDesign
 from batch_runs.design import DesignError
 from batch_runs.run_one import override_text
 from batch_runs.store import ResultStore
-from market.measures import MEASURES, NETWORK_MEASURES
+from market.measures import MEASURES, SECTION_MEASURES
 from model import htmlpage as hp
 from model.colours import natural_key
 from model.outputs import write_atomic, write_csv
 
 OUTCOMES = "outcomes."
-NETWORK = "network."  # runs on a distribution network also compare NETWORK_MEASURES
 BOOTSTRAP_SEED = 0
 SMALL_N_NOTE = "intervals are wide and the t interval assumes roughly normal differences"
 # The measures (column, axis label) of the figures; a figure is left out when the runs lack them.
@@ -50,7 +49,7 @@ class CompareReport:
 @dataclass(frozen=True)
 class Measure:
     """One compared column: `outcomes.NAME` or `outcomes.NAME.DNO` with MEASURES' description, or
-    `network.NAME` with NETWORK_MEASURES'."""
+    `SECTION.NAME` (network, negotiation, delivery) with SECTION_MEASURES[SECTION]'s."""
 
     column: str
     name: str
@@ -62,7 +61,8 @@ class Measure:
 
     @property
     def _about(self) -> tuple[str, str, str]:
-        return NETWORK_MEASURES[self.name] if self.column.startswith(NETWORK) else MEASURES[self.name]
+        section = self.column.split(".", 1)[0]
+        return SECTION_MEASURES[section][self.name] if section in SECTION_MEASURES else MEASURES[self.name]
 
     @property
     def unit(self) -> str:
@@ -87,7 +87,8 @@ def outcome_measures(columns) -> list[Measure]:
         prefix = f"{OUTCOMES}{name}."
         dnos = sorted((c[len(prefix):] for c in present if c.startswith(prefix)), key=natural_key)
         out += [Measure(prefix + dno, name, dno) for dno in dnos]
-    out += [Measure(NETWORK + name, name, None) for name in NETWORK_MEASURES if NETWORK + name in present]
+    out += [Measure(f"{section}.{name}", name, None) for section, measures in SECTION_MEASURES.items()
+            for name in measures if f"{section}.{name}" in present]
     return out
 
 

@@ -96,19 +96,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_designs(args: argparse.Namespace) -> int:
+    from market.bidding.strategies import STRATEGIES
+    from market.delivery import DeliveryParams
     from market.design import DEFAULT_STAGES, SLOTS
-    from market.stages import describe_params
+    from market.stages import describe_fields, describe_params
+
+    def entries(registry, where) -> None:
+        for name, stage in registry.items():
+            print(f"  {name:<22} {stage.summary}")
+            _print_params(describe_params(stage), where(stage))
 
     for slot, registry in SLOTS.items():
         print(f"{slot} stages (scenario: design.{slot}.stage; default {DEFAULT_STAGES[slot]})")
-        for name, stage in registry.items():
-            print(f"  {name:<22} {stage.summary}")
-            where = f"the {stage.params_at}: block" if stage.params_at else f"design.{slot}.<name>"
-            params = describe_params(stage)
-            print(f"      parameters ({where}):" if params else "      no parameters")
-            for p in params:
-                print(f"        {p.name} = {p.default!r}: {p.description}")
+        entries(registry, lambda stage: f"the {stage.params_at}: block" if stage.params_at else f"design.{slot}.<name>")
+    print("bid strategies of bilateral_rounds (scenario: design.real_time.strategy.name; default risk_attitude)")
+    entries(STRATEGIES, lambda stage: "design.real_time.strategy.<name>")
+    print("forecast errors settled after delivery, for every real-time stage (scenario: design.delivery)")
+    _print_params(describe_fields(DeliveryParams), "design.delivery.<name>")
     return 0
+
+
+def _print_params(params, where: str) -> None:
+    print(f"      parameters ({where}):" if params else "      no parameters")
+    for p in params:
+        print(f"        {p.name} = {p.default!r}: {p.description}")
 
 
 # --- ledger (issue 4): `storagemarket ledger verify PATH` -------------------------------------

@@ -16,6 +16,7 @@ from ledger.contracts import (BlockContext, ContractError, Evidence, evidence_tr
                               genesis_state, state_root, system_transactions)
 from ledger.contracts.runtime import apply_entry
 from ledger.genesis import Genesis
+from ledger.horizon import short_of_horizon
 from ledger.identity import Identity
 from ledger.mempool import Mempool
 from ledger.proof_of_work import work_problem
@@ -38,6 +39,13 @@ class Chain:
         self.mempool = Mempool(lambda: self.state)
         self.store = BlockStore(store_path, genesis, self.genesis_header) if store_path else None
         self._executed: dict[str, tuple[dict, list[dict]]] = {}
+        self.complete_at: int | None = None  # the height that completed the run's horizon, once one has
+
+    @property
+    def record_tip(self) -> BlockHeader:
+        """The tip of the run's record: the block that completed its horizon (the store ends
+        there, so removing any block from its end fails `ledger verify`), or the tip before that."""
+        return self.tip if self.complete_at is None else self.blocks[self.complete_at].block.header
 
     @property
     def height(self) -> int:
@@ -91,8 +99,11 @@ class Chain:
         record = Committed(block, certificate, events)
         self.blocks.append(record)
         self.mempool.remove_committed(list(block.entries))
-        if self.store is not None and (certificate is not None or mined):
-            self.store.append(block, certificate)
+        if self.complete_at is None:
+            if self.store is not None and (certificate is not None or mined):
+                self.store.append(block, certificate)
+            if self.genesis.horizon_hours is not None and short_of_horizon(self.genesis, self.state, block.header) is None:
+                self.complete_at = block.height
         return record
 
     def close(self) -> None:

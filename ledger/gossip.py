@@ -67,6 +67,8 @@ class Gossip:
         return self.seen[node].get(message_id)
 
     def propagation_ms(self, q: float, category: str = "tx") -> float:
-        """Percentile `q` (0-100) of origin-to-node delay over every node a message reached."""
+        """Percentile `q` (0-100) of origin-to-node delay over every node a message reached; NaN
+        (null in summary.json) when nothing of `category` was flooded, e.g. Raft's consensus, whose
+        messages go point to point."""
         delays = self.delays_ms.get(category, [])
-        return float(np.percentile(delays, q)) if delays else 0.0
+        return float(np.percentile(delays, q)) if delays else float("nan")

@@ -104,11 +104,18 @@ class MarketLedger:
             self.submit(member.organisation, member.role, "register", payload, at_ms)
 
     def submit_bid(self, dno: str, day: int, hour: int, side: str, quantity_mwh: float, price_per_mwh: float,
-                   at_ms: float | None = None) -> str:
+                   at_ms: float | None = None, strategy: dict | None = None) -> str:
+        """A signed bid; `strategy` is the bid strategy's state the contract re-quotes with."""
         at = self.hour_start_ms(day, hour) if at_ms is None else at_ms
         payload = {"day": day, "hour": hour, "round": 1, "side": side, "quantity_mwh": quantity_mwh,
-                   "price_per_mwh": price_per_mwh}
+                   "price_per_mwh": price_per_mwh, **({} if strategy is None else {"strategy": strategy})}
         return self.submit(dno, Role.DNO, "bid", payload, at, self.gate_closure_ms(day, hour))
+
+    def submit_meter_reading(self, dno: str, day: int, hour: int, delivered_mwh: float, drawn_mwh: float,
+                             at_ms: float) -> str:
+        """The main grid's reading of what `dno` supplied and drew in a delivered hour."""
+        payload = {"day": day, "hour": hour, "dno": dno, "delivered_mwh": delivered_mwh, "drawn_mwh": drawn_mwh}
+        return self.submit(self.main_grid, Role.MAIN_GRID, "meter_reading", payload, at_ms)
 
     def offchain_channel(self, start_ms: float) -> OffChainChannel:
         """A channel for participants' off-chain messages over this chain's validator network."""

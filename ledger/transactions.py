@@ -107,7 +107,8 @@ register_kind(TxKind("agreement", DNO_ONLY, {"day": DAY, "stage": text, "views":
 register_kind(TxKind("bid", DNO_ONLY, {"day": DAY, "hour": HOUR, "round": integer(1),
                                        "side": one_of("sell", "buy"), "quantity_mwh": MWH,
                                        "price_per_mwh": PRICE},
-                     dedup_fields=("day", "hour", "round")))
+                     dedup_fields=("day", "hour", "round"),
+                     optional={"strategy": mapping}))  # a bid strategy's state (market.bidding.strategies)
 # Closes an hour's book and triggers its clearing; the result transactions must follow it.
 register_kind(TxKind("gate_closure", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR}, dedup_fields=("day", "hour")))
 register_kind(TxKind("trade", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, "round": integer(1), "seller": text,
@@ -121,14 +122,20 @@ register_kind(TxKind("compensation", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, 
 register_kind(TxKind("day_close", VALIDATOR_ONLY, {"day": DAY}, dedup_fields=("day",)))
 register_kind(TxKind("day_settlement", VALIDATOR_ONLY, {"day": DAY, "dno": text, "scheduling_fee_rmb": MONEY,
                                                         "compensation_funded_rmb": MONEY}))
+# Forecast-error settlement after delivery (ledger.contracts.delivery), one per metered DNO and hour.
+register_kind(TxKind("delivery_settlement", VALIDATOR_ONLY, {
+    "day": DAY, "hour": HOUR, "dno": text, "delivered_mwh": MWH, "drawn_mwh": MWH, "shortfall_mwh": MWH,
+    "penalty_rmb": MONEY, "grid_sold_mwh": number(), "grid_bought_mwh": number(), "grid_rmb": MONEY}))
 register_kind(TxKind("fee", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, "dno": text, "quantity_mwh": MWH,
                                              "amount_rmb": MONEY}))
 # Double credit (ledger.contracts.credit): the proposer's evidence of consensus behaviour (the
 # parent block's commit votes, conflicting votes), and the metering party's reading of a delivery.
 register_kind(TxKind("evidence", VALIDATOR_ONLY, {"last_commit": lambda v: v is None or mapping(v),
                                                   "conflicts": lambda v: isinstance(v, list)}))
+# delivered_mwh: what the DNO supplied as a seller; drawn_mwh: what it drew as a buyer (optional)
 register_kind(TxKind("meter_reading", frozenset({Role.MAIN_GRID}), {"day": DAY, "hour": HOUR, "dno": text,
-                                                                    "delivered_mwh": MWH}))
+                                                                    "delivered_mwh": MWH},
+                     optional={"drawn_mwh": MWH}))
 
 
 @dataclass(frozen=True)

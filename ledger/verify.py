@@ -23,6 +23,7 @@ from ledger.block import BlockEntry, BlockHeader, CommitCertificate, tx_root
 from ledger.canonical import NonCanonical
 from ledger.contracts import BlockContext, ContractError, execute_block, genesis_state, state_root
 from ledger.genesis import Genesis
+from ledger.horizon import short_of_horizon
 from ledger.merkle import inclusion_proof, verify_inclusion
 from ledger.proof_of_work import work_problem
 from ledger.store import NoStore, StoreError, read_rows
@@ -129,7 +130,7 @@ def verify_store(path: str) -> VerifyReport:
         if prev is None:
             raise _Bad("no genesis block")
         height = prev.height + 1
-        unfinished = _short_of_horizon(genesis, state, prev)
+        unfinished = short_of_horizon(genesis, state, prev)
         if unfinished:
             raise _Bad(unfinished)
     except _Bad as exc:
@@ -139,24 +140,6 @@ def verify_store(path: str) -> VerifyReport:
         return VerifyReport(prev.height if prev else 0, n_txs, genesis.chain_id if genesis else None,
                             first_bad_height=height, reason=f"malformed: {type(exc).__name__}: {exc}")
     return VerifyReport(prev.height, n_txs, genesis.chain_id, prev.hash)
-
-
-def _short_of_horizon(genesis: Genesis, state: dict, tip: BlockHeader) -> str | None:
-    """Why a chain that verified block by block still stops short of the run's end, or None."""
-    if genesis.horizon_hours is None:
-        return None
-    day, hour = divmod(genesis.horizon_hours - 1, 24)
-    if tip.time_ms < genesis.gate_closure_ms(day, hour + 1):
-        return (f"the chain ends at height {tip.height}, before the gate of the run's last hour "
-                f"(day {day}, hour {hour + 1}): its last blocks are missing")
-    key = lambda k: tuple(int(x) for x in k.split(":"))  # noqa: E731
-    unclosed = sorted((k for k in state["bids"] if k not in state["closed"]), key=key)
-    if unclosed:
-        return f"hour {unclosed[0]} (day:hour) took bids but was never closed: its last blocks are missing"
-    days = sorted({key(k)[0] for k in state["bids"]} - {int(d) for d in state["days"]})
-    if days:
-        return f"day {days[0]} was never closed: its last blocks are missing"
-    return None
 
 
 MIN_HEAD_PREFIX = 16

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,6 +82,10 @@ class ClearingResult:
     rounds: tuple[RoundBook, ...]
     residual_by_hour: dict[tuple[str, int | None], float] = field(default_factory=dict)
     flows: tuple[RoundFlows, ...] = ()  # on a network: what each round did to the lines
+    # with a stateful bid strategy: what each bidder's quote rested on per (round, bidder), and
+    # each bidder's strategy state after the hour (market.bidding.strategies)
+    quotes: dict[tuple[int, str], dict[str, float]] = field(default_factory=dict)
+    states_after: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
     def unmatched(cls, offers: Sequence[Bid], bids: Sequence[Bid]) -> ClearingResult:
@@ -105,9 +109,14 @@ class ClearingResult:
         return math.fsum(trade.welfare_rmb for trade in self.trades)
 
 
+# Re-prices the bidders left after a round, in place, before the next one: (next round number,
+# remaining sellers, remaining buyers, the trades of the round just cleared) -> whether a price moved.
+Requote = Callable[[int, list[Bid], list[Bid], Sequence[Trade]], bool]
+
+
 def clear_hour(
     offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules | None = None,
-    network: MarketNetwork | None = None,
+    network: MarketNetwork | None = None, requote: Requote | None = None,
 ) -> ClearingResult:
     """Run the rounds of one hour (A.5-A.6) and return trades and residuals for the grid (A.7).
 
@@ -115,7 +124,8 @@ def clear_hour(
     and try again until one side is empty, `max_rounds` is reached, or `max_idle_rounds` rounds
     in a row neither traded nor moved a price (nothing could change after that). On a `network`
     a round matches by net surplus after use-of-system charges and manages congestion
-    (market.network.clearing); what management cuts stays in the residuals.
+    (market.network.clearing); what management cuts stays in the residuals. `requote` replaces
+    the concession between rounds (a bid strategy re-quoting, market.bidding.strategies).
     """
     rules = rules if rules is not None else Rules()
     if not isinstance(rules, Rules):
@@ -134,11 +144,13 @@ def clear_hour(
     flows: list[RoundFlows] = []
     injection = None if network is None else np.zeros(network.feeder.n_buses)  # the trades' so far
     idle_rounds, made = 0, True
+    round_trades: list[Trade] = []
     for round_no in range(1, rules.max_rounds + 1):
         if not sellers or not buyers:
             break
         if round_no > 1:
-            moved = _concede(sellers, buyers, rules)
+            moved = _concede(sellers, buyers, rules) if requote is None else requote(round_no, sellers, buyers,
+                                                                                     round_trades)
             idle_rounds = idle_rounds + 1 if not (moved or made) else 0
             if idle_rounds >= rules.max_idle_rounds:
                 break
@@ -150,15 +162,17 @@ def clear_hour(
             flows.append(record)
             injection = np.asarray(record.injection_after_mw)
         made = bool(fills)
+        round_trades = []
         sold = [0.0] * len(sellers)
         bought = [0.0] * len(buyers)
         for fill in fills:
             seller, buyer = sellers[fill.seller], buyers[fill.buyer]
-            trades.append(_trade(seller, buyer, round_no, fill.quantity_mwh, network))
+            round_trades.append(_trade(seller, buyer, round_no, fill.quantity_mwh, network))
             sold[fill.seller] += fill.quantity_mwh
             bought[fill.buyer] += fill.quantity_mwh
             traded[(seller.bidder, seller.hour)] += fill.quantity_mwh
             traded[(buyer.bidder, buyer.hour)] += fill.quantity_mwh
+        trades += round_trades
         sellers = _remaining(sellers, sold, tolerance)
         buyers = _remaining(buyers, bought, tolerance)
     residual = {

@@ -13,26 +13,19 @@ scenario loader can print one line naming the field.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
 
 from market.coordination import COORDINATION
+from market.delivery import DeliveryParams
 from market.realtime import REAL_TIME
-from market.stages import Registry, StageParams
-from market.whole_numbers import not_whole, whole_numbers
+from market.stages import Registry, StageFieldError, StageParams, validated
+
+__all__ = ["DEFAULT_STAGES", "SLOTS", "Design", "StageChoice", "StageFieldError", "choose", "stage_params", "validated"]
 
 SLOTS: dict[str, Registry] = {"coordination": COORDINATION, "real_time": REAL_TIME}
 DEFAULT_STAGES = {"coordination": "independent", "real_time": "concession_auction"}
-
-
-class StageFieldError(ValueError):
-    """A bad stage name or parameter; `path` is relative to the stage block ('' for `stage`)."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path, self.message = path, message
 
 
 class StageChoice(BaseModel):
@@ -68,29 +61,6 @@ def choose(slot: str, block: Any) -> StageChoice:
     return StageChoice(stage=name, params=validated(stage.Params, raw))
 
 
-def validated(model: type[BaseModel], raw: Any, prefix: str = "") -> Any:
-    """`raw` validated by `model`; the first bad field raises StageFieldError naming its path
-    (after `prefix`), so a scenario error names e.g. `ledger.engine_params.confirmations`.
-    Whole numbers written as floats are read as ints where the model wants one."""
-    try:
-        return model.model_validate(whole_numbers(model, raw))
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join([prefix] * bool(prefix) + [str(p) for p in first["loc"]])
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            top = len(first["loc"]) == 1  # a nested block's names are not the model's own
-            close = difflib.get_close_matches(str(first["loc"][-1]), list(model.model_fields) * top, n=1)
-            message = "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
-        elif first["type"] == "finite_number":
-            message = "must be a finite number (NaN and infinity are not allowed)"
-        elif (whole := not_whole(first)) is not None:
-            message = whole
-        elif isinstance(first.get("input"), bool) and first["type"] in {"int_type", "float_type"}:
-            message = f"must be a number, not {str(first['input']).lower()}"
-        raise StageFieldError(where, message) from None
-
-
 class Design(BaseModel):
     """Which stage fills each slot of the market (defaults: the paper's design)."""
 
@@ -102,6 +72,22 @@ class Design(BaseModel):
     real_time: StageChoice = Field(
         default_factory=lambda: choose("real_time", {"stage": DEFAULT_STAGES["real_time"]}),
         description="hourly real-time market stage and its parameters; [P] concession_auction")
+    delivery: DeliveryParams = Field(
+        default_factory=DeliveryParams,
+        description="settling forecast errors after delivery, for any real-time stage (market.delivery); [R] off")
+
+    @field_validator("delivery", mode="before")
+    @classmethod
+    def _delivery(cls, block: Any) -> DeliveryParams:
+        return block if isinstance(block, DeliveryParams) else validated(DeliveryParams, block)
+
+    @model_serializer(mode="wrap")
+    def _without_default_delivery(self, handler: Any) -> dict[str, Any]:
+        """`delivery` is written only when set, so designs from before it keep their bytes."""
+        out = handler(self)
+        if self.delivery == DeliveryParams():
+            out.pop("delivery", None)
+        return out
 
     @field_validator("coordination", "real_time", mode="before")
     @classmethod

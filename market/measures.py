@@ -160,4 +160,24 @@ NETWORK_MEASURES: dict[str, tuple[str, str, str]] = {
     "ac_missed_by_linear.line_hours": ("line-hours", "of those, the ones the linear check passed", "lower"),
     "min_v_pu": ("pu", "lowest bus voltage of the AC power flows", "higher"),
     "losses_mwh": ("MWh", "line losses of the AC power flows", "lower"),
+    "local_trade_share": ("-", "share of P2P volume between DNOs electrically closer than the median pair", "higher"),
+    "mean_trade_distance_ohm": ("ohm", "volume-weighted electrical distance of P2P trades", "lower"),
 }
+
+# A design that negotiates bids off chain (best_response) adds its `negotiation` summary.
+NEGOTIATION_MEASURES: dict[str, tuple[str, str, str]] = {
+    "converged_share": ("-", "share of negotiated hours whose best-response dynamics converged", "higher"),
+    "not_converged": ("hours", "negotiated hours that hit the sweep cap", "lower"),
+    "cycling": ("hours", "negotiated hours whose dynamics came back to an earlier profile", "lower"),
+}
+
+# A design that settles forecast errors after delivery adds its `delivery` summary.
+DELIVERY_MEASURES: dict[str, tuple[str, str, str]] = {
+    "penalties_rmb": ("RMB", "delivery penalties paid to the market operator", "lower"),
+    "shortfall_mwh": ("MWh", "P2P sales not delivered, replaced by the grid", "lower"),
+    "paid_to_grid_rmb": ("RMB", "net paid to the grid for what was metered against what cleared", "lower"),
+}
+
+# Summary sections compared beside the outcomes when a run has them: section -> its measures.
+SECTION_MEASURES: dict[str, dict[str, tuple[str, str, str]]] = {
+    "network": NETWORK_MEASURES, "negotiation": NEGOTIATION_MEASURES, "delivery": DELIVERY_MEASURES}

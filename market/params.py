@@ -38,7 +38,7 @@ class MechanismParams(BaseModel):
     # A.5 matching
     matching: str = Field(
         "merit_order",
-        description="winner determination: merit_order, pairwise_rounds or block; [R] A.5.3, A.13.2",
+        description="winner determination: merit_order, pairwise_rounds, block or net_surplus_greedy; [R] A.5.3, A.13.2, B.3.3",
     )
     block_solver: Literal["HIGHS", "GSCIP"] = Field(
         "HIGHS",

@@ -38,6 +38,8 @@ class DnoAccount:
     grid_volume_mwh: float = 0.0
     deviation_mwh: float = 0.0
     uos_rmb: float = 0.0  # use-of-system charges paid to the network operator (with a network)
+    imbalance_rmb: float = 0.0  # paid to the grid for forecast errors after delivery (market.delivery)
+    penalty_rmb: float = 0.0  # delivery penalties paid to the market operator
 
     def __add__(self, other: DnoAccount) -> DnoAccount:
         # Field by field without dataclasses.astuple, which deep-copies and dominated profiles.
@@ -45,7 +47,8 @@ class DnoAccount:
 
     @property
     def revenue_rmb(self) -> float:
-        """R^DN_n of A.9: P2P and grid money, compensation, fees and the scheduling fee."""
+        """R^DN_n of A.9: P2P and grid money, compensation, fees and the scheduling fee (and, where
+        they apply, network charges and the settlement of forecast errors)."""
         return (
             self.p2p_sales_rmb
             - self.p2p_purchases_rmb
@@ -56,6 +59,8 @@ class DnoAccount:
             - self.service_fee_rmb
             + self.scheduling_fee_rmb
             - self.uos_rmb
+            - self.imbalance_rmb
+            - self.penalty_rmb
         )
 
     @property

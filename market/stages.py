@@ -8,10 +8,13 @@ needs to learn its name.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from market.whole_numbers import not_whole, whole_numbers
 
 
 class StageParams(BaseModel):
@@ -84,7 +87,46 @@ class Registry(Generic[S]):
 
 def describe_params(stage: Stage) -> list[ParamInfo]:
     """The stage's parameters with their defaults and descriptions (unit and source tag)."""
+    return describe_fields(stage.Params)
+
+
+def describe_fields(model: type[BaseModel]) -> list[ParamInfo]:
+    """A parameter block's fields with their defaults and descriptions."""
     return [
         ParamInfo(name, None if f.is_required() else f.get_default(call_default_factory=True), f.description or "")
-        for name, f in stage.Params.model_fields.items()
+        for name, f in model.model_fields.items()
     ]
+
+
+class StageFieldError(ValueError):
+    """A bad stage name or parameter; `path` is relative to the stage block ('' for `stage`)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path, self.message = path, message
+
+
+def validated(model: type[BaseModel], raw: Any, prefix: str = "") -> Any:
+    """`raw` validated by `model`; the first bad field raises StageFieldError naming its path
+    (after `prefix`), so a scenario error names e.g. `ledger.engine_params.confirmations`.
+    Whole numbers written as floats are read as ints where the model wants one."""
+    try:
+        return model.model_validate(whole_numbers(model, raw))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join([prefix] * bool(prefix) + [str(p) for p in first["loc"]])
+        message = first["msg"].removeprefix("Value error, ")
+        nested = (first.get("ctx") or {}).get("error")
+        if isinstance(nested, StageFieldError):  # a nested block's own field (e.g. a bid strategy's)
+            where, message = ".".join(p for p in (where, nested.path) if p), nested.message
+        elif first["type"] == "extra_forbidden":
+            top = len(first["loc"]) == 1  # a nested block's names are not the model's own
+            close = difflib.get_close_matches(str(first["loc"][-1]), list(model.model_fields) * top, n=1)
+            message = "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
+        elif first["type"] == "finite_number":
+            message = "must be a finite number (NaN and infinity are not allowed)"
+        elif (whole := not_whole(first)) is not None:
+            message = whole
+        elif isinstance(first.get("input"), bool) and first["type"] in {"int_type", "float_type"}:
+            message = f"must be a number, not {str(first['input']).lower()}"
+        raise StageFieldError(where, message) from None

@@ -58,6 +58,10 @@ def simulate(scenario: Scenario, seed: int, store_path: str | Path | None = None
     }
     if scenario.ledger.credit.enabled:
         frames["credit"] = tables.credit(model)
+    if scenario.design.delivery.settle:
+        frames["delivery"] = tables.delivery(model)
+    if model.real_time.negotiates:
+        frames["best_response"] = tables.best_response(model)
     if model.dso is not None:
         frames["network"] = tables.network(model)
         frames["buses"] = tables.buses(model)

@@ -27,6 +27,7 @@ from agents.validator import Validator
 from ledger.consensus.cluster import Crash
 from ledger.service import MarketLedger
 from market.auction import Rules
+from market.bidding.strategies import round_prices
 from market.coordination import COORDINATION, Participant
 from market.design import stage_params
 from market.fees import FEE_SHARES
@@ -36,6 +37,9 @@ from model.planning import DnoDay, make_scheduler, redraw_actuals
 from model.scenario import Scenario
 
 HOURS = 24
+# delivery.csv: what was metered and what settling its difference from the clearing moved
+DELIVERY_COLUMNS = ("dno", "delivered_mwh", "drawn_mwh", "shortfall_mwh", "penalty_rmb", "grid_sold_mwh",
+                    "grid_bought_mwh", "grid_rmb")
 _MAX_EXTRA_HOURS = 48  # how long the chain may lag behind the market before the run fails
 
 
@@ -79,7 +83,8 @@ class StorageMarketModel(mesa.Model):
         super().__init__(rng=rng)
         self.config = scenario = config
         self.seed = int(rng) if isinstance(rng, (int, np.integer)) else int(self.rng.integers(2**31 - 1))
-        ledger_seq, network_seq, actuals_seq = np.random.SeedSequence(self.seed).spawn(3)
+        ledger_seq, network_seq, actuals_seq, strategy_seq, negotiation_seq = np.random.SeedSequence(self.seed).spawn(5)
+        self._negotiation_rng = np.random.default_rng(negotiation_seq)  # e.g. best response's sweep orders
         self._actuals_rng = np.random.default_rng(actuals_seq)
         self.hours_total = HOURS * scenario.days
         design = scenario.design
@@ -87,6 +92,8 @@ class StorageMarketModel(mesa.Model):
         self.real_time = REAL_TIME[design.real_time.stage]
         self._coordination_params = stage_params(design.coordination, scenario.mechanism)
         self._real_time_params = stage_params(design.real_time, scenario.mechanism)
+        choice = self.real_time.strategy(self._real_time_params)
+        self.strategy = choice if choice is not None and choice.strategy.uses_state else None  # a stateful one
         self.hour_index = 0  # hours stepped so far
         self.day, self.hour = 0, 0  # the hour being stepped (day 0-based, hour 1..24)
 
@@ -102,9 +109,14 @@ class StorageMarketModel(mesa.Model):
                     owners,
                     scenario.scheduling.intraday_mode,
                     scenario.mechanism.quantity_tolerance_mwh,
+                    bids_before_delivery=design.delivery.settle,
                 )
             )
         self._by_name = {d.name: d for d in self.dnos}
+        # each DNO's bid-strategy state, off chain; signed into its bids, adopted back from the clearing
+        strategy_rng = np.random.default_rng(strategy_seq)
+        self.strategy_states: dict[str, dict] = {} if self.strategy is None else {
+            d.name: self.strategy.strategy.initial_state(d.name, self.strategy.params, strategy_rng) for d in self.dnos}
         self.dso = None if scenario.network is None else _network_operator(self, scenario.network)
 
         chain = scenario.ledger
@@ -153,6 +165,10 @@ class StorageMarketModel(mesa.Model):
         self.trade_rows: list[dict] = []
         self.plan_rows: list[dict] = []  # per day and DNO: committed and own day-ahead plans
         self.credit_rows: list[dict] = []  # double credit changes, when the chain keeps credit
+        self.delivery_rows: list[dict] = []  # forecast errors settled after delivery, when the design does
+        self.negotiation_rows: list[dict] = []  # a negotiating real-time stage's updates (best_response.csv)
+        self.negotiation_outcomes: dict[str, int] = defaultdict(int)  # its hours by outcome
+        self._metered: set[str] = set()  # "day:hour:dno" readings the model sent
         self.coordination_metrics: dict[str, float] = defaultdict(int)
         self.own_grid_rmb: dict[str, float] = {d.name: 0.0 for d in self.dnos}  # every own deviation with the grid
         self.clearings: dict[tuple[int, int], object] = {}  # (day, hour) -> ClearingResult
@@ -203,6 +219,8 @@ class StorageMarketModel(mesa.Model):
             self._bid()  # c. bids priced, signed and gossiped
         with self._phase("chain"):
             self.ledger.run_hour(self.day, self.hour)  # d. gate closure, block, contract
+            if self.config.design.delivery.settle:
+                self._meter()  # the hour delivered: the main grid posts what each DNO did
             if self.hour_index + 1 == self.hours_total:
                 self._drain()
         with self._phase("settlement"):
@@ -257,12 +275,39 @@ class StorageMarketModel(mesa.Model):
             position = dno.position(self.hour)
             if position is not None:
                 sides[position[0]].append(position[1])
-        offers, bids = self.real_time.price_bids(sides["sell"], sides["buy"], rules, self._real_time_params)
         at_ms = self.ledger.hour_start_ms(self.day, self.hour)
+        if self.real_time.negotiates and sides["sell"] and sides["buy"]:
+            offers, bids = self._negotiate(sides, rules, at_ms)
+        else:
+            states = {"states": self.strategy_states} if self.strategy is not None else {}
+            offers, bids = self.real_time.price_bids(sides["sell"], sides["buy"], rules, self._real_time_params, **states)
         for side, book in (("sell", offers), ("buy", bids)):
             for bid in book:
                 self._submitted.add(f"{self.day}:{self.hour}")
-                self.ledger.submit_bid(bid.bidder, self.day, self.hour, side, bid.quantity_mwh, bid.price_per_mwh, at_ms)
+                self.ledger.submit_bid(bid.bidder, self.day, self.hour, side, bid.quantity_mwh, bid.price_per_mwh, at_ms,
+                                       strategy=self.strategy_states.get(bid.bidder))
+
+    def _negotiate(self, sides: dict, rules: Rules, at_ms: float) -> tuple[list, list]:
+        """The hour's off-chain negotiation over the validators' network; its record and messages."""
+        network = None if self.config.network is None else self.config.network.market_network
+        channel = self.ledger.offchain_channel(at_ms)
+        n = self.real_time.negotiate(sides["sell"], sides["buy"], rules, self._real_time_params, network, channel,
+                                     self._negotiation_rng)
+        for key, value in channel.metrics().items():
+            self.coordination_metrics[key] += value
+        self.negotiation_outcomes[n.outcome] += 1
+        self.negotiation_rows += [{**self._base(self.day, self.hour), "sweep": sweep, "dno": dno, "bid_per_mwh": bid,
+                                   "utility_rmb": utility, "outcome": n.outcome} for sweep, dno, bid, utility in n.rows]
+        return n.offers, n.bids
+
+    def _meter(self) -> None:
+        """After the hour, a reading of every DNO: what it supplied (as a seller) and drew (as a
+        buyer), for the delivery contract to settle; the chain is complete only with all of them."""
+        at_ms = self.ledger.hour_start_ms(self.day, self.hour) + self.config.ledger.hour_ms
+        for dno in self.dnos:
+            self._metered.add(f"{self.day}:{self.hour}:{dno.name}")
+            self.ledger.submit_meter_reading(dno.name, self.day, self.hour, dno.deviation.supply_mwh,
+                                             dno.deviation.demand_mwh, at_ms)
 
     def _drain(self) -> None:
         """After the last hour, let the chain close every hour and day it still owes."""
@@ -282,7 +327,10 @@ class StorageMarketModel(mesa.Model):
         sent = sorted(tuple(int(x) for x in k.split(":")) for k in self._submitted)  # keys are "day:hour", day from 0
         hours = [f"day {d + 1} hour {h}" for d, h in sent if f"{d}:{h}" not in state["closed"]]
         days = sorted({d for d, _ in sent} - {int(d) for d in state["days"]})
-        return hours + [f"day {d + 1}" for d in days]
+        settled = state.get("delivery", {}).get("metered", {})
+        readings = sorted((int(d), int(h), n) for d, h, n in (k.split(":", 2) for k in self._metered)
+                          if f"{d}:{h}:{n}" not in settled)
+        return hours + [f"day {d + 1}" for d in days] + [f"day {d + 1} hour {h} delivery of {n}" for d, h, n in readings]
 
     # --- booking what the chain committed ------------------------------------------------------
 
@@ -313,13 +361,23 @@ class StorageMarketModel(mesa.Model):
         r = next(r for r in self.ledger.chain.state["bids"][f"{p['day']}:{p['hour']}"] if r["tx_id"] == tx_id)
         self.bid_rows.append({**self._base(p["day"], p["hour"]), "round": 1, "dno": r["bidder"], "side": r["side"],
                               "quantity_mwh": r["quantity_mwh"], "price_per_mwh": r["price_per_mwh"],
-                              "submitted_at": r["submitted_at"], "included": r["included"], "tx_id": tx_id})
+                              "submitted_at": r["submitted_at"], "included": r["included"], "tx_id": tx_id,
+                              **self._quote_basis(r.get("strategy"), r["side"], p["hour"])})
+
+    def _quote_basis(self, state: dict | None, side: str, hour: int) -> dict:
+        """A stateful strategy's columns of bids.csv: what the quote rested on (NaN if unknown)."""
+        if self.strategy is None:
+            return {}
+        if state is None:
+            return {"aggressiveness": float("nan"), "equilibrium_estimate_per_mwh": float("nan")}
+        rules = Rules.for_hour(self.config.mechanism, self.config.tariff, hour)
+        return self.strategy.strategy.describe(state, side, rules, self.strategy.params)
 
     def _book_clearing(self, day: int, hour: int, result) -> None:
         """Welfare and the conceded order book of rounds 2.. (the contract's own price updates)."""
         self.clearings[(day, hour)] = result
         self.welfare_rmb += result.welfare_rmb
-        first = {r["bidder"]: r for r in self.ledger.chain.state["bids"][f"{day}:{hour}"] if r["included"]}
+        first = {r["bidder"]: r for r in self.ledger.chain.state["bids"].get(f"{day}:{hour}", []) if r["included"]}
         for book in result.rounds[1:]:
             for side, bids in (("sell", book.offers), ("buy", book.bids)):
                 for bid in bids:
@@ -327,7 +385,18 @@ class StorageMarketModel(mesa.Model):
                                           "side": side, "quantity_mwh": bid.quantity_mwh,
                                           "price_per_mwh": bid.price_per_mwh,
                                           "submitted_at": first[bid.bidder]["submitted_at"], "included": True,
-                                          "tx_id": first[bid.bidder]["tx_id"]})
+                                          "tx_id": first[bid.bidder]["tx_id"], **result.quotes.get((book.round, bid.bidder), {})})
+        if self.strategy is not None:
+            self._learn(hour, result)
+
+    def _learn(self, hour: int, result) -> None:
+        """Each DNO's strategy state after the hour: a bidder adopts the one its proxy reached on
+        chain; any other DNO learns from the hour's public clearing prices."""
+        rules = Rules.for_hour(self.config.mechanism, self.config.tariff, hour)
+        prices = round_prices(result.trades)
+        for name, state in self.strategy_states.items():
+            self.strategy_states[name] = result.states_after.get(name) or self.strategy.strategy.observe(
+                state, prices, rules, self.strategy.params)
 
     def _book_credit(self, event: dict) -> None:
         """One credit change: a DNO's transaction credit, or a validator's both credits and composite."""
@@ -369,7 +438,14 @@ class StorageMarketModel(mesa.Model):
             p, tx_id, height, round=None, kind="grid", seller=p["dno"] if sells else MainGrid.name,
             buyer=MainGrid.name if sells else p["dno"], compensation_per_mwh=0.0, fee_per_mwh=0.0))
 
-    _BOOKERS = {"bid": _book_bid, "trade": _book_trade, "grid_settlement": _book_grid}
+    def _book_delivery(self, p: dict, tx_id: str, height: int) -> None:
+        """A forecast error settled: the grid's extra energy and money, and the row of delivery.csv."""
+        self.main_grid.settle_delivery(p["grid_sold_mwh"], p["grid_bought_mwh"], p["grid_rmb"])
+        self.delivery_rows.append({**self._base(p["day"], p["hour"]), **{k: p[k] for k in DELIVERY_COLUMNS},
+                                   "block_height": height, "tx_id": tx_id})
+
+    _BOOKERS = {"bid": _book_bid, "trade": _book_trade, "grid_settlement": _book_grid,
+                "delivery_settlement": _book_delivery}
 
     def _settle_from_chain(self) -> None:
         """Book each DNO's new money on chain since the last step and pay its storage owners."""
@@ -397,6 +473,8 @@ class StorageMarketModel(mesa.Model):
                 "intraday_action_mw": dno.action_mw(self.hour),
                 "deviation_case": dev.case, "supply_mwh": dev.supply_mwh, "demand_mwh": dev.demand_mwh,
                 "unserved_mw": dno.intraday.unserved_mw[t],
+                **({"bid_supply_mwh": dno.expected[-1].supply_mwh, "bid_demand_mwh": dno.expected[-1].demand_mwh}
+                   if dno.bids_before_delivery else {}),
             })
 
     # --- read-outs ------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ from pathlib import Path
 from model.scenario import ScenarioError
 
 RUN_FILES = frozenset({
-    "report.html", "hourly.csv", "bids.csv", "trades.csv", "settlement.csv", "credit.csv", "network.csv", "buses.csv",
+    "report.html", "hourly.csv", "bids.csv", "trades.csv", "settlement.csv", "credit.csv", "delivery.csv",
+    "best_response.csv", "network.csv", "buses.csv",
     "summary.json", "timings.json", "ledger.sqlite",
 })
 

@@ -38,6 +38,8 @@ def outcomes(model, frames: dict[str, pd.DataFrame], chain: dict[str, Any]) -> d
             net_import[row[g.buyer], t] += g.quantity_mwh
         else:
             net_import[row[g.seller], t] -= g.quantity_mwh
+    for d in model.delivery_rows:  # forecast errors settled after delivery: more or less grid energy
+        net_import[row[d["dno"]], (d["day"] - 1) * HOURS + d["hour"] - 1] += d["grid_sold_mwh"] - d["grid_bought_mwh"]
     agreed = model.ledger.chain.state.get("agreements", {})
     day_ahead = {name: math.fsum(a["accounts"][name]["net_rmb"] for a in agreed.values()) for name in names}
     bills = [
@@ -55,7 +57,8 @@ def outcomes(model, frames: dict[str, pd.DataFrame], chain: dict[str, Any]) -> d
         bills=bills,
         net_import_mw=net_import,
         p2p_volume_mwh=model.p2p_volume_mwh + day_ahead_p2p,
-        operator_balance_rmb=model.platform.get("net_rmb", 0.0) + math.fsum(a["fees_rmb"] for a in agreed.values()),
+        operator_balance_rmb=math.fsum((model.platform.get("net_rmb", 0.0), *(a["fees_rmb"] for a in agreed.values()),
+                                        model.ledger.chain.state.get("delivery", {}).get("penalties_rmb", 0.0))),
         network_charges_collected_rmb=0.0 if model.dso is None else model.dso.uos_rmb,
         grid_emission_t_per_mwh=model.config.carbon.grid_emission_t_per_mwh,
         unserved_mwh=float(frames["hourly"].unserved_mw.sum()),

@@ -21,7 +21,8 @@ from pydantic import (
     BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_serializer, model_validator,
 )
 
-from market.design import Design, StageFieldError, validated
+from market.design import Design, StageFieldError, stage_params, validated
+from market.realtime import REAL_TIME
 from market.limits import MAX_MW, MAX_MWH, MAX_PRICE_PER_MWH
 from market.params import MechanismParams
 from ledger.credit import ChainCredit
@@ -350,6 +351,10 @@ class ScenarioBase(_Typed):
         for name in self.ledger.credit.participants:
             if name not in hosts - {"main_grid"}:
                 raise ValueError(f"ledger.credit.participants: {name!r} is not a DNO")
+        strategy = REAL_TIME[self.design.real_time.stage].strategy(stage_params(self.design.real_time, self.mechanism))
+        for name in getattr(strategy.params, "attitudes", {}) if strategy is not None else ():
+            if name not in hosts - {"main_grid"}:
+                raise ValueError(f"design.real_time.strategy.attitudes: {name!r} is not a DNO")
         return self
 
 
@@ -546,6 +551,8 @@ def describe_error(exc: ValidationError, data: Any, schema: type[BaseModel] | No
         message = f"must be a number, not {str(first['input']).lower()}"
     elif first["type"] in _NUMBER_TYPES and isinstance(first.get("input"), str):
         message = f"must be a number, not the text {first['input']!r}"
+    if not first["loc"] and re.match(r"^[\w.\[\]:]+: ", message):  # a whole-scenario check names its own field
+        field, message = message.split(": ", 1)
     others = len(errors) - 1 - bool(instead)  # a misspelt field's own `Field required` is no other problem
     more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
     return f"{field}: {message}{more}"

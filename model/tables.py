@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from market.settlement import DnoAccount
+from model.market_model import DELIVERY_COLUMNS
 from model.outcomes import outcomes
 
 # settlement.csv: each money term of SPEC A.9 (RMB), then the volumes behind them (MWh).
@@ -32,8 +33,22 @@ def hourly(model) -> pd.DataFrame:
 
 def bids(model) -> pd.DataFrame:
     columns = ["day", "hour", "round", "dno", "side", "quantity_mwh", "price_per_mwh", "submitted_at", "included", "tx_id"]
+    if model.strategy is not None:  # what each quote of a stateful bid strategy rested on
+        columns[7:7] = ["aggressiveness", "equilibrium_estimate_per_mwh"]
     frame = pd.DataFrame(model.bid_rows, columns=columns)
     return frame.sort_values(["day", "hour", "round", "side", "dno"], kind="stable").reset_index(drop=True)
+
+
+def best_response(model) -> pd.DataFrame:
+    """Every best-response update of every negotiated hour: the bid and utility after it, and the
+    hour's outcome (converged, cycling or not_converged)."""
+    columns = ["day", "hour", "sweep", "dno", "bid_per_mwh", "utility_rmb", "outcome"]
+    return pd.DataFrame(model.negotiation_rows, columns=columns)
+
+
+def delivery(model) -> pd.DataFrame:
+    """One row per DNO and hour whose metered delivery differed from what cleared (market.delivery)."""
+    return pd.DataFrame(model.delivery_rows, columns=["day", "hour", *DELIVERY_COLUMNS, "block_height", "tx_id"])
 
 
 def trades(model) -> pd.DataFrame:
@@ -130,7 +145,22 @@ def network_summary(model) -> dict[str, Any]:
             "worst": None if worst is None else {"day": worst[1] + 1, "hour": worst[2], "line": feeder.lines[worst[3]],
                                                  "loading_pct": worst[0]},
         },
+        **trade_locality(model),
     }
+
+
+def trade_locality(model) -> dict[str, float | None]:
+    """How local the P2P trades were: the share of their volume between DNOs at most the median
+    electrical distance apart (over all pairs of DNOs), and their volume-weighted mean distance."""
+    market = model.config.network.market_network
+    names = [d.name for d in model.dnos]
+    median = float(np.median([market.distance(a, b) for a in names for b in names if a != b])) if len(names) > 1 else 0.0
+    p2p = [(r["quantity_mwh"], r["distance"]) for r in model.trade_rows if r["kind"] == "p2p"]
+    volume = math.fsum(q for q, _ in p2p)
+    if volume <= 0:
+        return {"local_trade_share": None, "mean_trade_distance_ohm": None}
+    return {"local_trade_share": math.fsum(q for q, d in p2p if d <= median) / volume,
+            "mean_trade_distance_ohm": math.fsum(q * d for q, d in p2p) / volume}
 
 
 def credit(model) -> pd.DataFrame:
@@ -149,6 +179,9 @@ def settlement(model) -> pd.DataFrame:
             "dno": dno.name,
             **{k: getattr(a, k) for k in _MONEY},
             **({"uos_rmb": a.uos_rmb} if model.dso is not None else {}),  # paid to the DSO
+            # forecast errors settled after delivery: net paid to the grid, penalties to the operator
+            **({"imbalance_rmb": a.imbalance_rmb, "penalty_rmb": a.penalty_rmb}
+               if model.config.design.delivery.settle else {}),
             "revenue_rmb": a.revenue_rmb,
             "baseline_s0_rmb": a.baseline_rmb,
             "gain_rmb": a.gain_rmb,
@@ -180,9 +213,10 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
     p2p_by_dno = float(settle.p2p_volume_mwh.sum())  # counts each traded MWh on both sides
     chain = model.ledger.metrics()
     chain["transactions"] = sum(len(c.block.entries) for c in model.ledger.chain.blocks)
-    chain["tip_height"] = model.ledger.chain.height  # `ledger verify --head` checks the file ends here
-    chain["tip_hash"] = model.ledger.chain.tip.hash
-    chain["bids_missed_gate"] = int((~frames["bids"].included).sum()) if len(frames["bids"]) else 0
+    tip = model.ledger.chain.record_tip  # `ledger verify --head` checks the file ends here
+    chain["tip_height"], chain["tip_hash"] = tip.height, tip.hash
+    chain["bids_missed_gate"] = sum(1 for book in model.ledger.chain.state["bids"].values() for r in book
+                                    if not r["included"] and "refused" not in r)  # refused ones: credit's count
     trades = frames["trades"]
     valley_p2p = trades[(trades.kind == "p2p") & trades.valley.astype(bool)]
     out = {
@@ -217,7 +251,21 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         out["tokens"] = model.ledger.token_balances()
     if model.dso is not None:
         out["network"] = network_summary(model)
+    if s.design.delivery.settle:
+        out["delivery"] = delivery_summary(frames["delivery"])
+    if model.real_time.negotiates:  # hours whose bids were negotiated, by how the negotiation ended
+        hours = sum(model.negotiation_outcomes.values())
+        out["negotiation"] = {"hours": hours,
+                              **{k: model.negotiation_outcomes.get(k, 0) for k in ("converged", "cycling", "not_converged")},
+                              "converged_share": model.negotiation_outcomes.get("converged", 0) / hours if hours else None}
     return out
+
+
+def delivery_summary(rows: pd.DataFrame) -> dict[str, Any]:
+    """Forecast errors settled after delivery, totalled: what was short of the P2P contracts, the
+    penalties (to the market operator), the net paid to the grid, and how many settlements."""
+    return {"settlements": len(rows), "shortfall_mwh": math.fsum(rows.shortfall_mwh),
+            "penalties_rmb": math.fsum(rows.penalty_rmb), "paid_to_grid_rmb": math.fsum(rows.grid_rmb)}
 
 
 def credit_summary(model) -> dict[str, Any]:

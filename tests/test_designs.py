@@ -220,6 +220,16 @@ def test_the_chain_refuses_one_sided_unbalanced_or_forged_agreements():
     ("design.real_time.matching=block", "design.real_time.matching: unknown field (concession_auction's "
                                         "parameters are the mechanism: block)"),
     ("design.coordination=pool", "design.coordination: expected a mapping"),
+    ("design.delivery.tol=1", "design.delivery.tol: unknown field"),
+    ("design.delivery.tolerance=2", "design.delivery.tolerance: Input should be less than 1"),
+    ("design.real_time.stage=bilateral_rounds --set design.real_time.strategy={name: riskattitude}",
+     "design.real_time.strategy.name: unknown bid strategy 'riskattitude'; known: concession, risk_attitude"),
+    ("design.real_time.stage=bilateral_rounds --set design.real_time.strategy={name: risk_attitude, omega: 2}",
+     "design.real_time.strategy.omega: Input should be less than or equal to 1"),
+    ("design.real_time.stage=bilateral_rounds --set design.real_time.strategy={name: risk_attitude, "
+     "attitudes: {DN9: averse}}", "design.real_time.strategy.attitudes: 'DN9' is not a DNO"),
+    ("design.real_time.stage=best_response --set design.real_time.step_per_mwh=0",
+     "design.real_time.step_per_mwh: Input should be greater than 0"),
 ])
 def test_bad_designs_get_one_line_naming_the_field(override, message, capsys, tmp_path):
     args = ["run", "paper-4dn", "--out", str(tmp_path / "x")]

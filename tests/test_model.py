@@ -145,9 +145,13 @@ def baseline():
         # a lossy spell: floods get holes, the pools' anti-entropy and the clients' re-sends fill them
         ["ledger.engine=raft", "ledger.network.losses=[{start_ms: 30000, end_ms: 120000, loss: 0.3}]"],
         ["ledger.network.losses=[{start_ms: 30000, end_ms: 120000, loss: 0.3}]"],
+        # every validator crashes in turn, one at a time, the last for good: the run's ledger must
+        # be written by a node that is up at the end (it once followed node 0 down and stalled)
+        ["ledger.engine=raft", "ledger.crashes=[{node: 1, at_hour: 2.2, restart_hour: 3}, {node: 2, at_hour: 4.2, "
+         "restart_hour: 5}, {node: 3, at_hour: 6.2, restart_hour: 7}, {node: 0, at_hour: 10.2}]"],
     ],
     ids=["raft", "raft-crash-restart", "raft-leader-crash", "raft-leader-crash-mid-block", "bft-byzantine",
-         "raft-after-slowdown", "raft-lossy", "bft-lossy"],
+         "raft-after-slowdown", "raft-lossy", "bft-lossy", "raft-every-node-crashes-in-turn"],
 )
 def test_faults_do_not_change_the_market_outcome(baseline, overrides):
     faulty = simulate(load("paper-4dn", overrides), 1)

@@ -34,6 +34,21 @@ class Crash:
     restart_ms: float | None = None
 
 
+def archival_node(honest: list[int], crashes: tuple[Crash, ...]) -> int:
+    """The replica whose chain is the run's ledger: an honest node that never crashes; failing
+    that, one that is down for good last of all (never, if possible), then down the least time, so
+    a schedule that crashes every node in turn still leaves the ledger with a live writer."""
+    down = dict.fromkeys(honest, 0.0)
+    forever = {}
+    for c in crashes:
+        if c.node in down:
+            if c.restart_ms is None:
+                forever[c.node] = min(forever.get(c.node, c.at_ms), c.at_ms)
+            else:
+                down[c.node] += c.restart_ms - c.at_ms
+    return min(honest, key=lambda i: (i in forever, -forever.get(i, 0.0), down[i], i))
+
+
 class Cluster:
     def __init__(self, alliance: Alliance, engine: str, *, network: NetworkParams, seed: int,
                  network_seed: int | None = None, params: Any = None, schedule: BlockSchedule = BlockSchedule(),
@@ -52,10 +67,8 @@ class Cluster:
         self.gossip = Gossip(self.network, self.clock, self._deliver)
         self.byzantine = dict(byzantine or {})
         self.honest = [i for i in range(len(identities)) if i not in self.byzantine]
-        if store_node is None:  # the archival replica: an honest node that never crashes, if any
-            crashing = {c.node for c in crashes}
-            steady = [i for i in self.honest if i not in crashing]
-            store_node = (steady or self.honest)[0]
+        if store_node is None:
+            store_node = archival_node(self.honest, crashes)
         self.store_node = store_node
         peers = [i.public_hex for i in identities]
         node_rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(identities))]
@@ -239,7 +252,7 @@ class Cluster:
             return float(np.percentile(values, q)) if values else float("nan")
 
         return {
-            "blocks": float(self.honest_height()),
+            "blocks": float(self.nodes[self.store_node].chain.record_tip.height),  # the run's ledger
             "messages": float(self.network.messages),
             "bytes": float(self.network.bytes),
             "messages_per_block": self.network.messages / blocks,

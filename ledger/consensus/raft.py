@@ -4,7 +4,9 @@ Terms, randomised election timeouts, RequestVote with the up-to-date-log check, 
 the log-matching check, and commitment of current-term entries on a majority (earlier entries by
 implication), as in the paper. A new leader appends a no-op so earlier entries can commit. The
 credit extension (SPEC B.2.4) gates who stands, biases timeouts and lets followers demote a
-low-credit leader; it never touches the majority. Followers sign an acknowledgement of each block
+low-credit leader; it never touches the majority, and it never keeps a live majority leaderless:
+after `credit_waiver_timeouts` election timeouts in a row without a leader, a node stands, votes
+and follows regardless of credit (for that term). Followers sign an acknowledgement of each block
 they store; a majority of them is the block's commit certificate, so `ledger verify` can check a
 Raft chain as it checks a BFT one.
 """
@@ -35,6 +37,9 @@ class RaftParams(EngineParams):
     heartbeat_ms: float = Field(50.0, gt=0, le=MAX_TIMEOUT_MS, description="leader heartbeat period, ms; [A] B.2.4")
     max_entries_per_append: int = Field(32, ge=1, le=10_000, description="entries per AppendEntries; [A]")
     credit: CreditParams = Field(default_factory=CreditParams, description="double-credit rules; [A] B.2.4")
+    credit_waiver_timeouts: int = Field(
+        3, ge=1, le=1000, description="election timeouts in a row without a leader after which a node stands, "
+        "votes and follows regardless of credit: credit picks who leads, never whether anyone can; [A]")
     credits: Mapping[str, tuple[float, float]] = Field(
         default_factory=dict, strict=False, description="validator key -> (TC, NC) at start; others start at credit.initial")
 
@@ -117,6 +122,9 @@ class RaftNode(ConsensusNode):
         self._volatile()
 
     def _volatile(self) -> None:
+        self.leaderless = 0  # election timeouts in a row without following a leader
+        self.waived_term = -1  # the highest term in which this node set credit aside to stay live
+        self.snubbed_term = -1  # the highest term of a leader this node refused for its credit
         self.role = FOLLOWER
         self.leader: int | None = None
         self.commit_index = self.applied
@@ -208,11 +216,23 @@ class RaftNode(ConsensusNode):
 
     # --- elections ------------------------------------------------------------------------------
 
+    @property
+    def _credit_waived(self) -> bool:
+        """No leader for `credit_waiver_timeouts` timeouts: credit must not keep the cluster leaderless."""
+        return self.leaderless >= self.params.credit_waiver_timeouts
+
     def _timer_election(self, now: float) -> list[Action]:
         if self.role == LEADER:
             return []
-        if not may_stand(self.credit[self.key], self.params.credit):
+        self.leaderless += 1
+        eligible = may_stand(self.credit[self.key], self.params.credit)
+        if not eligible and not self._credit_waived:
             return [self._election_timer()]  # not eligible: stay a follower and keep listening
+        if self._credit_waived and self.snubbed_term >= self.term:
+            self.waived_term = self.snubbed_term  # follow the live leader credit made it refuse, not stand against it
+            return [self._election_timer()]
+        if not eligible:
+            self.waived_term = self.term + 1
         self.term += 1
         self.role, self.voted_for, self.votes, self.leader = CANDIDATE, self.id, {self.id}, None
         self.stood_at.append(now)
@@ -224,8 +244,11 @@ class RaftNode(ConsensusNode):
         if m.term > self.term:
             self._become_follower(m.term)
         up_to_date = (m.last_term, m.last_index) >= (self.log[-1].term, self.last_index)
+        credit_ok = may_grant_vote(self.credit[self.peers[m.candidate]], self.credit[self.key], self.params.credit)
         grant = (m.term == self.term and self.voted_for in (None, m.candidate) and up_to_date
-                 and may_grant_vote(self.credit[self.peers[m.candidate]], self.credit[self.key], self.params.credit))
+                 and (credit_ok or self._credit_waived))
+        if grant and not credit_ok:
+            self.waived_term = max(self.waived_term, m.term)
         actions: list[Action] = [Send(m.candidate, VoteReply(self.term, self.id, grant))]
         if grant:
             self.voted_for = m.candidate
@@ -345,9 +368,13 @@ class RaftNode(ConsensusNode):
 
     def _on_append(self, m: AppendEntries, now: float) -> list[Action]:
         leader_key = self.peers[m.leader]
-        if m.term < self.term or not may_lead(self.credit[leader_key], self.params.credit):
+        credit_ok = may_lead(self.credit[leader_key], self.params.credit) or m.term <= self.waived_term
+        if m.term < self.term or not credit_ok:
             # stale leader, or one whose node credit no longer allows it to lead (constraint 4)
+            if m.term >= self.term:
+                self.snubbed_term = max(self.snubbed_term, m.term)
             return [Send(m.leader, AppendReply(self.term, self.id, False, self.last_index, self.applied))]
+        self.leaderless = 0
         self._become_follower(m.term)
         self.leader = m.leader
         actions: list[Action] = [self._election_timer()]

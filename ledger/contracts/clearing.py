@@ -35,7 +35,12 @@ from ledger.genesis import Genesis
 from ledger.identity import Identity
 from ledger.transactions import Transaction, sign_transaction
 
-RESULT_KINDS = ("trade", "grid_settlement", "compensation", "fee", "day_settlement")
+RESULT_KINDS = ("trade", "grid_settlement", "compensation", "fee", "day_settlement", "delivery_settlement")
+# Run after an hour is cleared, with (state, ctx, day, hour, its HourSettlement); their events
+# follow the clearing's (ledger.contracts.delivery records what each DNO contracted).
+AFTER_GATE_CLOSURE: list = []
+# Account fields a chain writes only when they move, so chains without them keep their bytes.
+_SPARSE_ACCOUNT_FIELDS = ("uos_rmb", "imbalance_rmb", "penalty_rmb")
 
 
 def market_document(params: MechanismParams | None = None, tariff: Tariff | None = None,
@@ -79,15 +84,16 @@ def rules_for(genesis: Genesis, hour: int) -> Rules:
     return Rules.for_hour(params, tariff, hour)
 
 
-def _expect(state: dict, kind: str, payload: dict) -> None:
+def expect(state: dict, kind: str, payload: dict) -> None:
     state["expected"].append({"kind": kind, "payload": payload})
 
 
-def _book(state: dict, dno: str, account: DnoAccount) -> None:
+def book(state: dict, dno: str, account: DnoAccount) -> None:
     current = DnoAccount(**state["accounts"].get(dno, {}))
     doc = asdict(current + account)
-    if not doc["uos_rmb"]:  # written only on a network, so chains without one keep their bytes
-        del doc["uos_rmb"]
+    for name in _SPARSE_ACCOUNT_FIELDS:
+        if not doc[name]:
+            del doc[name]
     state["accounts"][dno] = doc
 
 
@@ -101,23 +107,39 @@ def bid(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> l
     key = hour_key(day, hour)
     late = not (entry.seen_ms <= ctx.genesis.gate_closure_ms(day, hour) and key not in state["closed"]
                 and p["round"] == 1)  # later rounds are the contract's own concessions
-    refusal = None if late else bid_refusal(state, ctx.genesis, dno)
+    refusal = None if late else bid_refusal(state, ctx.genesis, dno) or _strategy_refusal(ctx.genesis, p)
     on_time = not late and refusal is None
     record = {"bidder": dno, "side": p["side"], "quantity_mwh": p["quantity_mwh"],
               "price_per_mwh": p["price_per_mwh"], "submitted_at": entry.seen_ms, "tx_id": entry.tx.tx_id,
               "included": on_time}
+    if "strategy" in p and refusal is None:
+        record["strategy"] = p["strategy"]
     state["bids"].setdefault(key, []).append(record if refusal is None else {**record, "refused": refusal})
-    if not on_time:
+    if not on_time and not (late and market_of(ctx.genesis)[2].delivery.settle):  # else: settled as metered
         rules = rules_for(ctx.genesis, hour)
         sells = p["side"] == "sell"
         price = rules.feed_in_per_mwh if sells else rules.tou_buy_per_mwh
         if p["quantity_mwh"] > rules.quantity_tolerance_mwh:
-            _expect(state, "grid_settlement", {"day": day, "hour": hour, "dno": dno, "side": p["side"],
+            expect(state, "grid_settlement", {"day": day, "hour": hour, "dno": dno, "side": p["side"],
                                                "quantity_mwh": p["quantity_mwh"], "price_per_mwh": price})
             money = p["quantity_mwh"] * price
-            _book(state, dno, DnoAccount(grid_sales_rmb=money) if sells else DnoAccount(grid_purchases_rmb=money))
+            book(state, dno, DnoAccount(grid_sales_rmb=money) if sells else DnoAccount(grid_purchases_rmb=money))
     kind = "bid_recorded" if on_time else "bid_missed_gate" if late else "bid_refused"
     return [{"event": kind, "day": day, "hour": hour, "bidder": dno, "tx_id": entry.tx.tx_id}]
+
+
+def _strategy_refusal(genesis: Genesis, payload: dict) -> str | None:
+    """A bid must carry a state exactly when the design's bid strategy keeps one, and a valid one."""
+    params, _, design = market_of(genesis)
+    stage = REAL_TIME[design.real_time.stage]
+    choice = stage.strategy(stage_params(design.real_time, params))
+    stateful = choice is not None and choice.strategy.uses_state
+    if "strategy" not in payload:
+        return f"the {choice.name} strategy needs its state in the bid" if stateful else None
+    if not stateful:
+        return "this market's bids carry no strategy state"
+    problem = choice.strategy.state_problem(payload["strategy"], choice.params)
+    return None if problem is None else f"strategy state: {problem}"
 
 
 def _network_order(state: dict, day: int, hour: int, book: list[dict]) -> list[float]:
@@ -151,8 +173,12 @@ def _clear(state: dict, genesis: Genesis, day: int, hour: int) -> tuple[Clearing
     params, _, design = market_of(genesis)
     stage = REAL_TIME[design.real_time.stage]  # the design's real-time market is this contract
     network = network_of(genesis)
-    on_network = {} if network is None else {"network": network}
-    result = stage.clear(offers, bids, rules, stage_params(design.real_time, params), **on_network)
+    extra = {} if network is None else {"network": network}
+    stage_rules = stage_params(design.real_time, params)
+    choice = stage.strategy(stage_rules)
+    if choice is not None and choice.strategy.uses_state:
+        extra["states"] = {r["bidder"]: r["strategy"] for r in book}
+    result = stage.clear(offers, bids, rules, stage_rules, **extra)
     return result, settle_hour(hour, result, rules)
 
 
@@ -170,25 +196,28 @@ def gate_closure(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockCont
     base = {"day": day, "hour": hour}
     for t in result.trades:
         charge = {"uos_per_mwh": t.uos_per_mwh} if network_of(ctx.genesis) is not None else {}
-        _expect(state, "trade", {**base, "round": t.round, "seller": t.seller, "buyer": t.buyer,
+        expect(state, "trade", {**base, "round": t.round, "seller": t.seller, "buyer": t.buyer,
                                  "quantity_mwh": t.quantity_mwh, "price_per_mwh": t.price_per_mwh, **charge})
     for g in settled.grid_trades:
-        _expect(state, "grid_settlement", {**base, "dno": g.dno, "side": "sell" if g.dno_sells else "buy",
+        expect(state, "grid_settlement", {**base, "dno": g.dno, "side": "sell" if g.dno_sells else "buy",
                                            "quantity_mwh": g.quantity_mwh, "price_per_mwh": g.price_per_mwh})
     for dno, account in sorted(settled.accounts.items()):
         if account.compensation_received_rmb:
-            _expect(state, "compensation", {**base, "dno": dno, "quantity_mwh": account.valley_volume_mwh,
+            expect(state, "compensation", {**base, "dno": dno, "quantity_mwh": account.valley_volume_mwh,
                                             "amount_rmb": account.compensation_received_rmb})
     for dno, account in sorted(settled.accounts.items()):
         if account.service_fee_rmb:
-            _expect(state, "fee", {**base, "dno": dno, "quantity_mwh": account.p2p_volume_mwh,
+            expect(state, "fee", {**base, "dno": dno, "quantity_mwh": account.p2p_volume_mwh,
                                    "amount_rmb": account.service_fee_rmb})
-        _book(state, dno, account)
+        book(state, dno, account)
     state["results"][key] = {"welfare_rmb": result.welfare_rmb, "trades": len(result.trades),
                              "rounds": len(result.rounds), "fees_rmb": settled.fees_rmb,
                              "compensation_rmb": settled.compensation_rmb, "block": ctx.height,
                              **({"uos_rmb": settled.uos_rmb} if network_of(ctx.genesis) is not None else {})}
-    return [{"event": "hour_cleared", "day": day, "hour": hour, "result": result, "settlement": settled}]
+    events = [{"event": "hour_cleared", "day": day, "hour": hour, "result": result, "settlement": settled}]
+    for hook in AFTER_GATE_CLOSURE:
+        events += hook(state, ctx, day, hour, settled)
+    return events
 
 
 def _day_hours(state: dict, day: int) -> list[int]:
@@ -211,9 +240,9 @@ def day_close(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext
     closed = close_day([_clear(state, ctx.genesis, day, h)[1] for h in hours], params, members)
     for dno, account in sorted(closed.accounts.items()):
         if account.scheduling_fee_rmb or account.compensation_funded_rmb:
-            _expect(state, "day_settlement", {"day": day, "dno": dno, "scheduling_fee_rmb": account.scheduling_fee_rmb,
+            expect(state, "day_settlement", {"day": day, "dno": dno, "scheduling_fee_rmb": account.scheduling_fee_rmb,
                                               "compensation_funded_rmb": account.compensation_funded_rmb})
-            _book(state, dno, DnoAccount(scheduling_fee_rmb=account.scheduling_fee_rmb,
+            book(state, dno, DnoAccount(scheduling_fee_rmb=account.scheduling_fee_rmb,
                                          compensation_funded_rmb=account.compensation_funded_rmb))
     p = closed.platform
     state["days"][str(day)] = {"fees_rmb": p.fees_rmb, "compensation_paid_rmb": p.compensation_paid_rmb,
@@ -263,7 +292,8 @@ def system_transactions(work: dict, proposer: Identity, ctx: BlockContext,
     for kind, payload in first:
         emit(kind, payload)
     post_expected()
-    due = sorted((int(d), int(h)) for d, h in (k.split(":") for k in work["bids"])
+    waiting = work.get("delivery", {}).get("pending", {})  # readings of hours nobody bid in close them too
+    due = sorted((int(d), int(h)) for d, h in (k.split(":") for k in {**work["bids"], **waiting})
                  if f"{d}:{h}" not in work["closed"] and ctx.genesis.gate_closure_ms(int(d), int(h)) <= ctx.time_ms)
     for day, hour in due:
         emit("gate_closure", {"day": day, "hour": hour})

@@ -24,8 +24,7 @@ from typing import Sequence
 
 from ledger.block import BlockEntry, CommitCertificate, MalformedBlock, Vote
 from ledger.canonical import canonical_bytes
-from ledger.contracts.runtime import (AFTER_BLOCK, GENESIS_PARTS, BlockContext, ContractError, contract,
-                                      hour_key)
+from ledger.contracts.runtime import AFTER_BLOCK, GENESIS_PARTS, BlockContext, ContractError, contract, hour_key
 from ledger.credit import ChainCredit, Credit, CreditParams, update_node_credit, update_transaction_credit
 from ledger.genesis import Genesis
 from ledger.identity import Role
@@ -153,27 +152,29 @@ def _settlements(state: dict, ctx: BlockContext, events: list[dict]) -> list[dic
 AFTER_BLOCK.append(_settlements)
 
 
-@contract("meter_reading")
-def meter_reading(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
+def credit_on_reading(state: dict, p: dict, ctx: BlockContext) -> list[dict]:
     """The metering party's reading of a DNO's delivery in a closed hour: a delivery further from
     the volume it bid than `delivery_tolerance` of it costs the DNO a- of transaction credit. A
-    reading before the hour is settled, or a second one, is recorded as refused."""
-    p = tx.payload
+    reading before the hour is settled, or a second one, is recorded as refused. What counts as
+    delivered is the metered volume on the side the DNO bid (`drawn_mwh` for a buyer, when given)."""
     key = hour_key(p["day"], p["hour"])
-    contracted = sum(r["quantity_mwh"] for r in state["bids"].get(key, []) if r["bidder"] == p["dno"])
+    book = [r for r in state["bids"].get(key, []) if r["bidder"] == p["dno"]]
+    contracted = sum(r["quantity_mwh"] for r in book)
+    buyer = any(r["side"] == "buy" for r in book)
+    delivered = p.get("drawn_mwh", p["delivered_mwh"]) if buyer else p["delivered_mwh"]
     event = {"event": "meter_reading", "day": p["day"], "hour": p["hour"], "dno": p["dno"],
-             "delivered_mwh": p["delivered_mwh"], "contracted_mwh": contracted}
+             "delivered_mwh": delivered, "contracted_mwh": contracted}
     credit = state.get("credit")
     if credit is None:
-        return [event]  # nothing on this chain depends on delivery
+        return [event]  # nothing on this chain's credit depends on delivery
     metered = f"{key}:{p['dno']}"
     refusal = ("the DNO has no settled volume in this hour" if key not in state["closed"] or contracted <= 0
                else "this delivery is already metered" if metered in credit["metered"] else None)
     if refusal is not None:
         return [{**event, "refused": refusal}]
-    credit["metered"][metered] = p["delivered_mwh"]
+    credit["metered"][metered] = delivered
     rules = rules_of(ctx.genesis)
-    if abs(p["delivered_mwh"] - contracted) <= rules.delivery_tolerance * contracted:
+    if abs(delivered - contracted) <= rules.delivery_tolerance * contracted:
         return [event]
     return [event, _transaction(credit, rules, p["dno"], 0.0, True, "out_of_tolerance", p["day"], p["hour"])]
 

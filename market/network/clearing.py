@@ -3,10 +3,11 @@
 
 Each matching mode keeps its meaning with the charge: `merit_order` is the clearing LP (the exact
 welfare optimum net of charges), `pairwise_rounds` pairs each bidder with at most one counterpart a
-round, best net surplus first, and `block` is the integer program with the charge in its
-objective. Congestion management then applies to what was matched: `exact` re-solves with the
-line limits (for `block` the limits go into the integer program), `greedy` cuts the matched trades
-(SPEC B.3.4's heuristic), `off` leaves them. The flows a round adds stay for the next round.
+round, best net surplus first, `block` is the integer program with the charge in its objective,
+and `net_surplus_greedy` is the greedy on-chain rule over all pairs. Congestion management then
+applies to what was matched: `exact` re-solves with the line limits (for `block` the limits go
+into the integer program; for the two greedy pairings, over the pairs they made), `greedy` cuts the
+matched trades (SPEC B.3.4's heuristic), `off` leaves them. The flows a round adds stay for the next round.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from market.book import Bid, buyer_rank, merit_order_indices, seller_rank
 from market.matching import block
+from market.matching.net_surplus_greedy import greedy_fill, merit_positions
 from market.matching.registry import Fill
 from market.network.congestion import Lines, Trades, exact, greedy, security_check
 from market.network.market_network import MarketNetwork
@@ -66,7 +68,7 @@ def network_round(
         managed = matched
     elif congestion == "greedy":
         managed = greedy(lines, pairs.trades(matched)).quantity_mw
-    elif mode == "pairwise_rounds":  # exact re-solve over the pairs this round made
+    elif mode in ("pairwise_rounds", "net_surplus_greedy"):  # exact re-solve over the pairs this round made
         managed = exact(lines, pairs.trades(matched)).quantity_mw
     else:
         managed = _MATCH[mode](pairs, rules, lines)
@@ -175,4 +177,10 @@ def _block(pairs: _Pairs, rules: Rules, lines: Lines | None) -> np.ndarray:
     return x
 
 
-_MATCH = {"merit_order": _lp, "pairwise_rounds": _pairwise, "block": _block}
+def _greedy(pairs: _Pairs, rules: Rules, lines: Lines | None) -> np.ndarray:
+    """net_surplus_greedy: every pair, highest net surplus b - a - u first, the smaller residual each."""
+    return greedy_fill(pairs.surplus, pairs.seller, pairs.buyer, *pairs.caps(),
+                       merit_positions(pairs.offers, seller_rank), merit_positions(pairs.bids, buyer_rank))
+
+
+_MATCH = {"merit_order": _lp, "pairwise_rounds": _pairwise, "block": _block, "net_surplus_greedy": _greedy}

@@ -8,10 +8,11 @@ with the main grid by the shared settlement (SPEC A.7), which also books compens
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from market.auction import Bid, ClearingResult, Rules
 from market.bidding import Position, price_bids
+from market.bidding.strategies import StrategyChoice
 from market.network.market_network import MarketNetwork
 from market.stages import Registry, Stage, StageParams
 
@@ -20,18 +21,28 @@ class RealTimeStage(Stage):
     """Prices the positions of an hour (DNOs, off chain) and clears the book (the contract)."""
 
     def price_bids(
-        self, sellers: Sequence[Position], buyers: Sequence[Position], rules: Rules, params: StageParams
+        self, sellers: Sequence[Position], buyers: Sequence[Position], rules: Rules, params: StageParams,
+        states: Mapping[str, dict] | None = None,
     ) -> tuple[list[Bid], list[Bid]]:
-        """First-round offers and bids; by default the paper's bid-price rule (SPEC A.4)."""
+        """First-round offers and bids; by default the paper's bid-price rule (SPEC A.4). `states`
+        are the bidders' strategy states, for a stage whose `strategy` keeps one."""
         return price_bids(sellers, buyers, rules)
 
     supports_network = False  # a stage that clears on a distribution network says so
+    # a stage whose participants agree their bids off chain first has `negotiate(sellers, buyers,
+    # rules, params, network, channel, rng)` returning the bids and a record (best_response)
+    negotiates = False
+
+    def strategy(self, params: StageParams) -> StrategyChoice | None:
+        """The bid strategy the stage quotes with, if it takes one (its state goes into bids)."""
+        return None
 
     @abstractmethod
     def clear(self, offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules, params: StageParams,
-              network: MarketNetwork | None = None) -> ClearingResult:
+              network: MarketNetwork | None = None, states: Mapping[str, dict] | None = None) -> ClearingResult:
         """Trades and residuals of one hour; residuals go to the grid. `network` is passed only
-        when the market has one (then only to a stage with `supports_network`)."""
+        when the market has one (then only to a stage with `supports_network`), `states` only to
+        a stage with a stateful strategy (the states its bidders signed into their bids)."""
 
 
 REAL_TIME: Registry[RealTimeStage] = Registry("real_time")

@@ -25,7 +25,7 @@ class ConcessionAuction(RealTimeStage):
     supports_network = True
 
     def clear(self, offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules, params: StageParams,
-              network: MarketNetwork | None = None) -> ClearingResult:
+              network: MarketNetwork | None = None, states=None) -> ClearingResult:
         if rules.p2p_enabled and (rules.valley_p2p or not rules.is_valley):
             return clear_hour(offers, bids, rules, network)
         return ClearingResult.unmatched(offers, bids)

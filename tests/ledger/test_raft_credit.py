@@ -88,3 +88,18 @@ def test_credit_on_chain_decides_who_stands_first(seed):
     c.run(until_ms=2_000)
     assert min((t, n.id) for n in c.nodes for t in n.stood_at)[1] == favourite
     assert min(n.led_terms[0] for n in c.nodes if n.led_terms) == 1 and 1 in c.nodes[favourite].led_terms
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_credit_never_keeps_a_live_majority_leaderless(seed):
+    """Nobody live may stand by credit (the only eligible node is down): after a few leaderless
+    timeouts the others set credit aside, elect one of themselves by majority and commit."""
+    low = {i: 0.3 for i in range(N - 1)}  # node 4 keeps the starting credit, and is down for good
+    c = credit_cluster(seed, low, crashes=[Crash(4, 0.0)])
+    assert not any(may_stand(credit, c.nodes[0].params.credit) for key, credit in c.nodes[0].credit.items()
+                   if key != c.nodes[4].key)
+    c.run(until_ms=10_000)
+    assert min(c.nodes[i].chain.height for i in range(N - 1)) >= 5 and c.conflicts() == []
+    first = min(t for n in c.nodes for t in n.stood_at)
+    timeouts = c.nodes[0].params.credit_waiver_timeouts
+    assert first >= timeouts * c.nodes[0].params.election_min_ms  # only after the waiver's timeouts

@@ -1,12 +1,12 @@
 """A ledger whose last blocks were cut off fails `ledger verify`; `--head` pins the tip."""
 
 import json
-import shutil
 import sqlite3
 
 import pytest
 
 from experiments.cli import main
+from store_helpers import cut_last_blocks
 
 
 @pytest.fixture(scope="module")
@@ -16,26 +16,11 @@ def run_dir(tmp_path_factory):
     return out
 
 
-def _cut(src, dst, blocks):
-    """Copy the store and delete its last `blocks` blocks with their transactions, as an attacker
-    with write access would (dropping the append-only triggers first)."""
-    shutil.copy(src, dst)
-    db = sqlite3.connect(dst)
-    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-        db.execute(f"DROP TRIGGER {name}")
-    top = db.execute("SELECT max(height) FROM blocks").fetchone()[0]
-    db.execute("DELETE FROM txs WHERE height > ?", (top - blocks,))
-    db.execute("DELETE FROM blocks WHERE height > ?", (top - blocks,))
-    db.commit()
-    db.close()
-    return top
-
-
 @pytest.mark.parametrize("blocks", [1, 2, 7, "all"])
 def test_cutting_off_the_last_blocks_fails_verify(run_dir, tmp_path, blocks, capsys):
     path = tmp_path / "cut.sqlite"
     top = sqlite3.connect(run_dir / "ledger.sqlite").execute("SELECT max(height) FROM blocks").fetchone()[0]
-    _cut(run_dir / "ledger.sqlite", path, top if blocks == "all" else blocks)
+    cut_last_blocks(run_dir / "ledger.sqlite", path, top if blocks == "all" else blocks)
     assert main(["ledger", "verify", str(path)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "its last blocks are missing" in err, err

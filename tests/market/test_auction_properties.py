@@ -115,13 +115,19 @@ def test_pairwise_rounds_invariants(offers, bids, rules):
         assert len({s for s, _ in pairs}) == len({b for _, b in pairs}) == len(pairs)
 
 
+@settings(max_examples=200)
+@given(offers=side("s"), bids=side("b"), rules=rules_for("net_surplus_greedy"))
+def test_net_surplus_greedy_invariants(offers, bids, rules):
+    check_ties(check_invariants(offers, bids, rules), strict=True)
+
+
 @settings(max_examples=60)
 @given(offers=side("s", 5), bids=side("b", 5), rules=rules_for("block"))
 def test_block_invariants(offers, bids, rules):
     check_ties(check_invariants(offers, bids, rules), strict=True)
 
 
-@pytest.mark.parametrize("matching", ["merit_order", "pairwise_rounds", "block"])
+@pytest.mark.parametrize("matching", ["merit_order", "pairwise_rounds", "block", "net_surplus_greedy"])
 def test_equal_price_goes_to_the_earlier_upload(matching):
     """Listed first but uploaded later, seller 'late' loses the tie for the only buyer."""
     offers = [Bid("late", 5.0, 300.0, submitted_at=2.0), Bid("early", 5.0, 300.0, submitted_at=1.0)]

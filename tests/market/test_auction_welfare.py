@@ -37,6 +37,17 @@ def test_merit_order_welfare_equals_lp_optimum_every_round(offers, bids, rules):
         assert close(round_welfare(result, book.round), optimum, scale)
 
 
+@settings(max_examples=200)
+@given(offers=side("s", 8), bids=side("b", 8), rules=rules_for("net_surplus_greedy"))
+def test_net_surplus_greedy_is_the_lp_optimum_every_round_off_a_network(offers, bids, rules):
+    """Off a network the surplus b_j - a_i of a pair is a Monge array, for which filling the best
+    pair first is optimal: the on-chain rule loses nothing to the LP until charges enter."""
+    result = clear_hour(offers, bids, rules)
+    scale = _scale(offers, bids)
+    for book in result.rounds:
+        assert close(round_welfare(result, book.round), optimal_welfare_lp(book.offers, book.bids), scale)
+
+
 @settings(max_examples=80)
 @given(offers=side("s", 6), bids=side("b", 6), rules=rules_for("block"))
 def test_block_equals_merit_order_on_divisible_single_hour_bids(offers, bids, rules):

@@ -17,7 +17,7 @@ from market.solver import SolverError, solve_optimal
         (lambda: Bid("a", -1.0, 300.0), "quantity_mwh must be >= 0"),
         (lambda: Bid("a", 1.0, math.nan), "price_per_mwh must be finite"),
         (lambda: Bid("a", math.inf, 300.0), "quantity_mwh must be finite"),
-        (lambda: Rules(matching="vickrey"), "unknown 'vickrey'; known: block, merit_order, pairwise_rounds"),
+        (lambda: Rules(matching="vickrey"), "unknown 'vickrey'; known: block, merit_order, net_surplus_greedy, pairwise_rounds"),
         (lambda: Rules(bid_price_rule="guess"), "unknown 'guess'"),
         (lambda: clear_hour([Bid("a", 1, 1), Bid("a", 2, 2)], [Bid("b", 1, 3)]), "more than one bid"),
         (lambda: clear_hour([Bid("a", 1, 1)], [Bid("a", 1, 3)]), "both sells and buys"),

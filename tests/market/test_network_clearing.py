@@ -32,7 +32,7 @@ from market.settlement import close_day, settle_hour
 from market_helpers import PRICES, TIMES, rules_for
 from network_helpers import feeders, path_resistance
 
-MODES = ("merit_order", "pairwise_rounds", "block")
+MODES = ("merit_order", "pairwise_rounds", "block", "net_surplus_greedy")
 SPLIT_SHARE = {"equal": 0.5, "seller": 1.0}  # the seller's share of u, as docs/network.md states it
 LIMIT_TOLERANCE_MW = 1e-6
 QUANTITIES = st.one_of(st.floats(0.0, 4.0), st.sampled_from([0.0, 1.0, 2.5]))
@@ -292,7 +292,7 @@ def test_the_charge_moves_a_tie_from_the_far_to_the_near_buyer(matching, congest
 
 @pytest.mark.parametrize("matching", [
     "merit_order",  # once a bug: its LP broke ties by list position, not upload time
-    "pairwise_rounds", "block",
+    "pairwise_rounds", "block", "net_surplus_greedy",
 ])
 def test_without_a_charge_the_network_breaks_ties_by_upload_time_like_no_network(matching):
     rules = Rules(matching=matching)
