@@ -1,4 +1,5 @@
-"""`bilateral_rounds` with the risk-attitude strategy through the model and the chain.
+"""`bilateral_rounds` with the risk-attitude strategy through the model and the chain, with
+forecast errors settled after delivery.
 
 One run of the paper's day: the ledger verifies, money balances, bids.csv shows what each quote
 rested on, and each DNO's strategy state travels with it from hour to hour (signed into its next
@@ -21,8 +22,10 @@ from model.outputs import write_csv, write_json
 from model.scenario import load
 from test_designs import _money_balances
 
+# with forecast errors settled after delivery, so the same-bytes check covers meter readings too
 OVERRIDES = ["design.real_time.stage=bilateral_rounds",
-             "design.real_time.strategy={name: risk_attitude, attitudes: {DN1: averse, DN4: seeking}}"]
+             "design.real_time.strategy={name: risk_attitude, attitudes: {DN1: averse, DN4: seeking}}",
+             "design.delivery.settle=true", "scheduling.intraday_mode=rolling"]
 
 
 def _simulate(folder):
@@ -72,7 +75,7 @@ def test_each_dno_carries_its_state_from_hour_to_hour(run):
 
 def test_a_second_run_writes_the_same_bytes(run, tmp_path):
     again, _ = _simulate(tmp_path / "again")
-    for name in ("bids.csv", "trades.csv", "settlement.csv", "summary.json", "ledger.sqlite"):
+    for name in ("bids.csv", "trades.csv", "settlement.csv", "delivery.csv", "summary.json", "ledger.sqlite"):
         digest = [hashlib.sha256((folder / name).read_bytes()).hexdigest() for folder in (run[0], again)]
         assert digest[0] == digest[1], name
 
