@@ -2,11 +2,11 @@
 
 Each case draws crashes with restarts, partitions, slowdowns and lossy spells, always within the
 engine's fault bound (at every moment the nodes outside one faulty set are up and connected: a
-strict majority for Raft, more than two thirds of the voting power for BFT), while clients keep
-submitting transactions; then every fault heals. The case passes when every node has committed
-every submitted transaction, with no two nodes committing different blocks at a height. A case
-beyond the bound (`beyond_bound=True`) is the negative control: it may stall or fork, and
-`ledger.tolerance.fault_warnings` must say so up front.
+strict majority for Raft, more than two thirds of the voting power for BFT and of the hash rate
+for proof of work), while clients keep submitting transactions; then every fault heals. The case
+passes when every node has committed every submitted transaction, with no two nodes committing
+different blocks at a height. A case beyond the bound (`beyond_bound=True`) is the negative
+control: it may stall or fork, and `ledger.tolerance.fault_warnings` must say so up front.
 """
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ class FaultCase:
 
 
 def _bound(engine: str, n: int) -> int:
-    """The most equal-power nodes that may be faulty at once. Proof of work is held to a third of
-    the hash rate too: its finality is probabilistic, and a side cut off long enough to bury k
-    blocks of its own forks for good (the fuzz would report that as a conflict)."""
+    """The most equal-power nodes that may be faulty at once. Proof of work is held to under a
+    third of the hash rate too: its finality is probabilistic, and a side cut off long enough to
+    bury k blocks of its own makes them final, a fork for good (the fuzz reports it as a conflict)."""
     return (n - 1) // 2 if engine == "raft" else (n - 1) // 3
 
 

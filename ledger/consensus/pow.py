@@ -14,8 +14,11 @@ final, and committed to the node's `Chain` replica and store, once it has `confi
 (itself included) on the best branch. A node never reverts a final block: a branch forking below
 it is refused, as Bitcoin Cash's rolling checkpoints do; if a partition lets two sides finalise
 different blocks, the cluster's conflict check reports it. A block whose parent a node lacks (it
-was down, or cut off) makes it ask the block's miner for the missing ancestors; a restarted node
-asks every peer for its best tip.
+was down, or cut off) makes it ask the block's miner for the missing ancestors. A restarted node,
+and one that has heard no peer's block for a few block intervals (a stale tip), asks every peer
+for its best tip, naming its own, and whichever of the two is behind gets the other's branch.
+While a block higher than its tip waits for its ancestors, a node calls nothing final: a longer
+branch is on its way, and its own branch, however deep, may be a fork.
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ class PowParams(EngineParams):
         None, ge=0, le=1, description="energy per hash, J, at most 1 (about 3e-11 for a 30 J/TH ASIC); unset: no energy figure; [A]")
     sync_retry_ms: float = Field(1000.0, gt=0, le=MAX_TIMEOUT_MS, description="ask again for a missing parent after this long, ms; [A]")
     max_sync_blocks: int = Field(64, ge=1, le=10_000, description="blocks per reply to a request for missing ancestors; [A]")
+    stale_tip_intervals: float = Field(
+        3.0, gt=0, le=100, description="ask every peer for its best tip once no peer's block has joined this node's "
+        "tree for this many mean block intervals, and again after each such spell; [L] Bitcoin Core's stale-tip check, "
+        "3 block intervals")
 
     @model_validator(mode="after")
     def _someone_mines(self) -> "PowParams":
@@ -84,13 +91,19 @@ class NewBlock:
 
 @dataclass(frozen=True)
 class GetBlocks:
-    """Ask for `block_hash` (None: the responder's best tip) and its ancestors down to the
-    requester's last final height."""
+    """Ask for `block_hash` and its ancestors down to the requester's last final height. None asks
+    for the responder's best tip, and names the requester's (`tip` at `tip_height`), so that
+    whichever of the two is behind learns the other's branch."""
 
     block_hash: str | None
     requester: int
     above: int
-    size = 96
+    tip: str | None = None
+    tip_height: int = 0
+
+    @property
+    def size(self) -> int:
+        return 96 if self.tip is None else 136  # a tip request also carries a hash and a height
 
 
 @dataclass(frozen=True)
@@ -141,14 +154,13 @@ class PowNode(ConsensusNode):
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self, now: float) -> list[Action]:
-        return self._redraw()
+        return self._redraw() + self._watch_tip()
 
     def on_restart(self, now: float) -> list[Action]:
         """The block tree is on disk and survives; the search in progress died with the process.
         Ask every peer for its best tip, so as not to mine long on a branch the others left."""
         self.asked.clear()
-        ask = GetBlocks(None, self.id, self.chain.height)
-        return [Send(p, ask) for p in range(len(self.peers)) if p != self.id] + self._redraw()
+        return self._ask_tips() + self._redraw()
 
     def relays(self, msg: Any) -> bool:
         return isinstance(msg, NewBlock) and (msg.block.hash in self.connected or msg.block.hash in self.orphans)
@@ -157,21 +169,43 @@ class PowNode(ConsensusNode):
         return self.hash_rate
 
     def on_timer(self, name: str, data: tuple, now: float) -> list[Action]:
-        if name != "mine":
-            raise ValueError(f"unknown timer {name!r}")
-        return self._mine(now)
+        if name == "mine":
+            return self._mine(now)
+        if name == "stale_tip":
+            return self._ask_tips()
+        raise ValueError(f"unknown timer {name!r}")
 
     def on_message(self, msg: Any, now: float) -> list[Action]:
-        before = self.best
+        before, known = self.best, len(self.connected)
         if isinstance(msg, NewBlock):
             actions = self._receive(msg.block, now)
         elif isinstance(msg, Blocks):
             actions = [a for b in msg.blocks for a in self._receive(b, now)]
         elif isinstance(msg, GetBlocks):
-            return self._serve(msg)
+            return self._serve(msg, now)
         else:
             raise TypeError(f"unexpected message {msg!r}")
-        return actions + self._moved(before, now)
+        heard = self._watch_tip() if len(self.connected) > known else []  # a peer's block joined the tree
+        return actions + heard + self._moved(before, now)
+
+    # --- the stale-tip check --------------------------------------------------------------------
+
+    def _watch_tip(self) -> list[Action]:
+        """(Re)arm the stale-tip check: it fires once no peer's block has joined the tree for
+        `stale_tip_intervals` mean block intervals."""
+        return [SetTimer(self.params.stale_tip_intervals * self.params.mean_block_interval_ms, "stale_tip")]
+
+    def _ask_tips(self) -> list[Action]:
+        """Ask every peer for its best tip, and again after each spell in which no peer's block
+        arrives. A node whose requests were lost (it restarted inside a partition, or a reply was
+        dropped), or whose partition healed with no block crossing since, hears of the others'
+        longer branch within a spell rather than only with their next block, which may come
+        after it has buried a fork of its own k deep and made it final. Bitcoin Core's stale-tip
+        check does the same: a tip that has not moved for three block intervals makes it sync
+        headers from one more peer."""
+        tip = self.live[self.best].block
+        ask = GetBlocks(None, self.id, self.chain.height, tip.hash, tip.height)
+        return [Send(p, ask) for p in range(len(self.peers)) if p != self.id] + self._watch_tip()
 
     # --- mining ---------------------------------------------------------------------------------
 
@@ -206,9 +240,12 @@ class PowNode(ConsensusNode):
             return "time-stamped after its arrival"
         return work_problem(header, genesis)
 
+    def _seen(self, h: str) -> bool:
+        return h in self.connected or h in self.orphans or h in self.invalid or h in self.stale
+
     def _receive(self, block: Block, now: float) -> list[Action]:
         h = block.hash
-        if h in self.connected or h in self.orphans or h in self.invalid or h in self.stale:
+        if self._seen(h):
             return []
         if self._seal_problem(block.header, now) is not None:
             self.invalid.add(h)
@@ -226,10 +263,14 @@ class PowNode(ConsensusNode):
         missing = parent
         while missing in self.orphans:
             missing = self.orphans[missing].header.prev_hash
-        if now - self.asked.get(missing, -np.inf) < self.params.sync_retry_ms:
+        return self._fetch(missing, self.index[block.header.proposer], now)
+
+    def _fetch(self, block_hash: str, peer: int, now: float) -> list[Action]:
+        """Ask `peer` for `block_hash` and its ancestors, at most once per `sync_retry_ms`."""
+        if now - self.asked.get(block_hash, -np.inf) < self.params.sync_retry_ms:
             return []
-        self.asked[missing] = now
-        return [Send(self.index[block.header.proposer], GetBlocks(missing, self.id, self.chain.height))]
+        self.asked[block_hash] = now
+        return [Send(peer, GetBlocks(block_hash, self.id, self.chain.height))]
 
     def _connect(self, block: Block) -> None:
         """Execute `block` on its parent's state and add it to the tree, then any orphans it frees."""
@@ -263,9 +304,17 @@ class PowNode(ConsensusNode):
         if block.height > self.live[self.best].block.height:  # longest wins; a tie keeps the first seen
             self.best = block.hash
 
-    def _serve(self, m: GetBlocks) -> list[Action]:
+    def _serve(self, m: GetBlocks, now: float) -> list[Action]:
         """The asked block and its ancestors down to the requester's final height: the one at that
-        height shows the requester whether the branch forks below its final block."""
+        height shows the requester whether the branch forks below its final block. A tip request
+        gets this node's tip only if it is higher than the requester's (a tie or a shorter branch
+        changes nothing there); if the requester's is higher, this node asks for it instead."""
+        if m.block_hash is None:
+            height = self.live[self.best].block.height
+            if m.tip_height > height and m.tip is not None and not self._seen(m.tip):
+                return self._fetch(m.tip, m.requester, now)
+            if height <= m.tip_height:
+                return []
         out: list[Block] = []
         h = self.best if m.block_hash is None else m.block_hash
         while len(out) < self.params.max_sync_blocks and h in self.connected and self.connected[h].height >= m.above:
@@ -283,9 +332,13 @@ class PowNode(ConsensusNode):
         return self._redraw()
 
     def _finalise(self, now: float) -> None:
+        """Commit the blocks k deep on the best branch, unless a sealed block higher than its tip
+        is waiting for its ancestors: a longer branch exists that this node has not fetched yet (as
+        a Bitcoin node whose best header is ahead of its tip is still syncing), and finalising its
+        own branch now could be finalising a fork."""
         tip = self.live[self.best]
         final_height = tip.block.height - self.params.confirmations + 1
-        if final_height <= self.chain.height:
+        if final_height <= self.chain.height or any(b.height > tip.block.height for b in self.orphans.values()):
             return
         branch = []
         while tip.block.height > self.chain.height:
@@ -303,7 +356,8 @@ class PowNode(ConsensusNode):
                 keep[h] = t
         self.live = keep
         for h in [h for h, b in self.orphans.items() if b.height <= self.chain.height]:
-            self.orphans.pop(h)
+            if self.orphans.pop(h, None) is None:
+                continue  # dropped already, as a descendant of an earlier one
             self.stale.add(h)  # their branch forks below a final block
             self.stale.update(self._drop_waiting(h))
 

@@ -1,7 +1,8 @@
 """The liveness rules the fault fuzzer found or the issue named, one test each: a BFT re-proposal
-carries its proof of lock, a restarted BFT validator keeps its step (no honest equivocation),
-clients re-send what no validator holds until it commits or its deadline passes, lossy spells
-and their anti-entropy, and timeouts checked against the network's round trip."""
+carries its proof of lock, a restarted BFT validator keeps its step (no honest equivocation), a
+proof-of-work miner that missed the others' blocks hears of their branch again (the stale-tip
+check), clients re-send what no validator holds until it commits or its deadline passes, lossy
+spells and their anti-entropy, and timeouts checked against the network's round trip."""
 
 import pytest
 from ledger_helpers import signed_bid
@@ -11,7 +12,8 @@ from ledger.block import Vote
 from ledger.consensus.base import Broadcast
 from ledger.consensus.bft import PREVOTE, VoteMessage
 from ledger.consensus.cluster import Cluster, Crash
-from ledger.network import LossWindow, Network, NetworkParams
+from ledger.consensus.pow import PowParams
+from ledger.network import LossWindow, Network, NetworkParams, PartitionWindow
 from ledger.service import MarketLedger
 from ledger.tolerance import round_trip_ms, timing_warnings
 
@@ -69,6 +71,21 @@ def test_a_restarted_validator_keeps_its_step_and_never_votes_twice():
     actions = node.on_restart(5200.0)
     assert votes_in(actions) == [] and node.step == PREVOTE
     assert any(getattr(x, "name", "") == "resend" for x in actions)  # its nil prevote is re-sent
+
+
+def test_a_miner_restarted_inside_a_partition_hears_of_the_longer_branch_before_it_buries_a_fork():
+    """The fuzz's pow seed 33 stripped to its crash and partition: miner 2 restarts while cut off,
+    so its requests for the others' tip are lost, and after the heal the others find no block for
+    2.5 s while it, with a fifth of the hash rate, finds six. It used to hear of their branch only
+    with their next block, after it had made its own first block final, and then refused their
+    branch for good; now the others' stale-tip check, naming a higher tip, makes it fetch theirs."""
+    names = ["v1", "v2", "v3", "v4", "v5"]
+    a = Alliance.create(5, dnos=["dno1"], validators=names, quorum="proof_of_work", pow_target_bits=4)
+    cut = PartitionWindow(start_ms=1800.0, end_ms=3900.0, groups=(frozenset({0, 1, 3, 4}), frozenset({2})))
+    c = Cluster(a, "pow", network=NetworkParams(n_validators=5, topology="complete", partitions=(cut,)),
+                seed=33, params=PowParams(target_bits=4), crashes=(Crash(2, 300.0, 2300.0),))
+    c.run(until_ms=8000.0)
+    assert c.conflicts() == [] and c.nodes[2].chain.height > 10  # it took their branch and follows it
 
 
 def test_a_client_resends_what_no_validator_took_until_it_commits():
