@@ -14,7 +14,7 @@ from typing import Any
 import networkx as nx
 
 from ledger.consensus.cluster import Crash
-from ledger.network import Network
+from ledger.network import Network, SlowWindow
 
 
 def _worst_moment(crashes: Sequence[Crash], always: set[int], weight: Mapping[int, int]) -> tuple[float, int, set[int]]:
@@ -68,10 +68,16 @@ def fault_warnings(engine: str, powers: Sequence[int], byzantine: Sequence[int],
     return []
 
 
-def round_trip_ms(network: Network) -> float:
-    """The slowest validator-to-validator round trip on the healthy network: twice the longest
-    fastest path, each hop with its worst jitter."""
-    paths = dict(nx.all_pairs_dijkstra(network.graph, weight="latency_ms"))
+def round_trip_ms(network: Network, slow: SlowWindow | None = None) -> float:
+    """The slowest validator-to-validator round trip on the healthy network (or during the slowdown
+    `slow`): twice the longest fastest path, each hop with its worst jitter."""
+    graph = network.graph
+    if slow is not None:
+        graph = graph.copy()
+        for u, v, data in graph.edges(data=True):
+            if not slow.nodes or u in slow.nodes or v in slow.nodes:
+                data["latency_ms"] += slow.extra_ms
+    paths = dict(nx.all_pairs_dijkstra(graph, weight="latency_ms"))
     worst = max((d + network.params.jitter_ms * (len(paths[u][1][v]) - 1))
                 for u, (dist, _) in paths.items() for v, d in dist.items())
     return 2.0 * worst
@@ -83,6 +89,14 @@ def timing_warnings(engine: str, params: Any, network: Network) -> list[str]:
     a BFT round shorter than one fails until its timeouts have grown past it."""
     rtt = round_trip_ms(network)
     out = []
+    names = {"raft": ("election_min_ms",), "bft": ("timeout_propose_ms", "timeout_vote_ms")}.get(engine, ())
+    for w in network.params.slowdowns:  # a slowdown the timeouts outlive only while it lasts
+        during = round_trip_ms(network, w)
+        short = [(n, getattr(params, n)) for n in names if rtt < getattr(params, n) <= during]
+        if short:
+            which = ", ".join(f"{n} {t:g} ms" for n, t in short)
+            out.append(f"{engine}: while the slowdown of {w.start_ms:g}-{w.end_ms:g} ms lasts the validators' round trip "
+                       f"is {during:.0f} ms, above its {which}: expect repeated elections or failed rounds until it ends")
     if engine == "raft":
         if params.election_min_ms <= rtt:
             out.append(f"raft: election timeout {params.election_min_ms:g} ms does not exceed the validators' "

@@ -125,6 +125,10 @@ def verify_store(path: str) -> VerifyReport:
                     raise _Bad("genesis block does not match the genesis document")
                 prev = expected
                 continue
+            stored = [("header", header_bytes), ("certificate", cert_bytes), *(("transaction", r[3]) for r in tx_rows)]
+            for what, value in stored:  # e.g. rewritten by hand as TEXT: no signature or hash can hold
+                if value is not None and not isinstance(value, bytes):
+                    raise _Bad(f"a {what} of block {height} is stored as {type(value).__name__}, not bytes")
             prev, state, count = _check_block(height, hash_, header_bytes, cert_bytes, tx_rows, prev, state, genesis)
             n_txs += count
         if prev is None:

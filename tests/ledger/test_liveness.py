@@ -159,3 +159,15 @@ def test_a_heartbeat_no_shorter_than_the_election_timeout_is_named():
     assert any("heartbeat" in w for w in timing_warnings("raft", params, ledger.cluster.network))
     crash_all = [Crash(i, 0.0) for i in range(4)]
     assert MarketLedger(run_seed=0, dnos=["a"], engine="raft", crashes=crash_all).fault_warnings()
+
+
+@pytest.mark.parametrize("engine", ["raft", "bft"])
+def test_a_slowdown_that_outlasts_the_timeouts_is_named_with_its_window(engine):
+    from ledger.network import SlowWindow
+
+    spell = SlowWindow(start_ms=5_000.0, end_ms=9_000.0, extra_ms=250.0)
+    slow = NetworkParams(slowdowns=(spell,))
+    warnings = MarketLedger(run_seed=0, dnos=["a"], engine=engine, network=slow).fault_warnings()
+    assert len(warnings) == 1 and warnings[0].startswith(f"{engine}: while the slowdown of 5000-9000 ms"), warnings
+    slight = NetworkParams(slowdowns=(SlowWindow(start_ms=5_000.0, end_ms=9_000.0, extra_ms=1.0),))
+    assert MarketLedger(run_seed=0, dnos=["a"], engine=engine, network=slight).fault_warnings() == []

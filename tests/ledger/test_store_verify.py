@@ -209,3 +209,17 @@ def test_inclusion_proof_from_the_store_holds_and_breaks_when_altered(honest_sto
     assert not replace(proof, index=0).holds()
     assert not replace(proof, path=(bytes(32),) + proof.path[1:]).holds()
     assert prove_transaction(str(path), "00" * 32) is None
+
+
+@pytest.mark.parametrize("table, column", [("blocks", "header"), ("blocks", "certificate"), ("txs", "entry")])
+def test_a_blob_rewritten_as_text_is_named_not_a_parser_crash(honest_store, tmp_path, table, column, capsys):
+    path = tmp_path / "ledger.sqlite"
+    shutil.copy(honest_store[0], path)
+    db = sqlite3.connect(path)
+    db.executescript(f"DROP TRIGGER {table}_no_update;")
+    db.execute(f"UPDATE {table} SET {column} = CAST({column} AS TEXT) WHERE height = 2")
+    db.commit()
+    db.close()
+    assert verify_main(str(path)) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"ledger BAD at height 2: a {'transaction' if table == 'txs' else column} of block 2 is stored as str, not bytes"
