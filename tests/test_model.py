@@ -299,9 +299,11 @@ def test_transaction_credit_replays_from_the_bids(credit_run):
         assert list(zip(rows.event, rows.transaction_credit.round(6))) == expected
         assert rows.node_credit.isna().all() and rows.composite.isna().all()
         final[dno] = tc
-    summary = json.loads((credit_run / "summary.json").read_text())["credit"]
+    whole = json.loads((credit_run / "summary.json").read_text())
+    summary = whole["credit"]
     assert summary["transaction_by_dno"] == pytest.approx(final)
     assert summary["bids_refused"] == int((~first.included.astype(bool)).sum()) > 0
+    assert whole["chain"]["bids_missed_gate"] == 0  # refused in time is not late
 
 
 def test_validators_earn_node_credit_by_voting(credit_run):
