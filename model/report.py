@@ -94,6 +94,8 @@ def _header(result) -> str:
         ("matching", s["matching"]), ("intraday mode", s["intraday_mode"]), ("consensus", s["consensus"]),
         ("solver", s["solver"]),
     ]
+    if s["design"]["real_time"]["stage"] != "concession_auction":  # the paper's pages say nothing new
+        facts.insert(3, ("real-time market", s["design"]["real_time"]["stage"]))
     meta = " · ".join(f"{k}: <b>{html.escape(str(v))}</b>" for k, v in facts)
     headline = pd.DataFrame([
         ("social welfare (RMB)", s["social_welfare_rmb"]),
@@ -109,6 +111,15 @@ def _header(result) -> str:
     ], columns=["measure", "value"])
     if s.get("unserved_mwh", 0) > 0:  # only then, so a run that serves all load keeps its page
         headline.loc[len(headline)] = ("unserved energy: load shed (MWh)", s["unserved_mwh"])
+    if "negotiation" in s:  # a stage that negotiates bids off chain (docs/bidding.md)
+        n = s["negotiation"]
+        headline.loc[len(headline)] = ("negotiated hours: converged / cycling / not converged",
+                                       f"{n['converged']} / {n['cycling']} / {n['not_converged']}")
+    for key, label in (("shortfall_mwh", "P2P sales not delivered, replaced by the grid (MWh)"),
+                       ("penalties_rmb", "delivery penalties to the market operator (RMB)"),
+                       ("paid_to_grid_rmb", "paid to the grid for metered against cleared (RMB)")):
+        if "delivery" in s:  # forecast errors settled after delivery
+            headline.loc[len(headline)] = (label, s["delivery"][key])
     headline["value"] = headline["value"].map(_fmt)
     description = scenario.description.strip().splitlines()[0] if scenario.description.strip() else ""
     ledger = ('<p>Ledger of this run: <a href="ledger.sqlite">ledger.sqlite</a> '
