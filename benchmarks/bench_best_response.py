@@ -3,12 +3,14 @@
 Half the participants sell, half buy, with seeded quantities of 1-10 MWh; limits are the grid
 alternatives (sellers feed-in 400, buyers TOU 600 RMB/MWh) and every price grid is [400, 600] in
 steps of 1 RMB/MWh. The clearing is `clear_hour` with one merit-order round and no network. Each
-participant starts at its limit (with --random-start: at a seeded random grid price). One more
+participant starts at its limit, then (a second table) at a seeded random grid price, where the
+sellers undercut one another step by step as in the model's harder hours. One more
 run times every clearing evaluation (`market_utilities`, memoised so once per distinct profile):
 their mean, and their share of the hour, show where the time goes. An hour costs about
 sweeps x participants x 201 clearings; from a random start the sellers undercut one another by
 1 RMB/MWh a sweep, so expect up to ~200 sweeps there (and `not_converged` at the default 100).
-Run: .venv/bin/python benchmarks/bench_best_response.py  (add --quick for 4 and 12 participants)
+Run: .venv/bin/python benchmarks/bench_best_response.py  (add --quick for 4 and 12 participants,
+--start limits|random for one table)
 """
 
 from __future__ import annotations
@@ -67,16 +69,18 @@ def timed_clearings(players, grids, start, utilities):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 and 12 participants only")
-    parser.add_argument("--random-start", action="store_true", help="start at seeded random grid prices")
+    parser.add_argument("--start", choices=("limits", "random", "both"), default="both",
+                        help="start at the limits, at seeded random grid prices, or time both (default)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per size (median)")
     args = parser.parse_args()
     sizes = (4, 12) if args.quick else (4, 12, 50)
     print(
-        f"{'players':>8}{'supply':>8}{'demand':>8}{'s/hour':>9}{'sweeps':>7}{'outcome':>15}"
+        f"{'start':>7}{'players':>8}{'supply':>8}{'demand':>8}{'s/hour':>9}{'sweeps':>7}{'outcome':>15}"
         f"{'evaluations':>12}{'eval ms':>9}{'clearing':>9}{'prices':>10}"
     )
-    for n in sizes:
-        players, grids, start, utilities = hour(n, seed=0, random_start=args.random_start)
+    starts = {"limits": (False,), "random": (True,), "both": (False, True)}[args.start]
+    for n, random_start in ((n, r) for r in starts for n in sizes):
+        players, grids, start, utilities = hour(n, seed=0, random_start=random_start)
 
         def run():
             return best_response_dynamics(players, grids, start, utilities, np.random.default_rng(0))
@@ -87,7 +91,7 @@ def main() -> None:
         supply = sum(p.quantity_mwh for p in players if p.side == "sell")
         prices = result.profile.values()
         print(
-            f"{n:>8}{supply:>8.1f}{sum(p.quantity_mwh for p in players) - supply:>8.1f}"
+            f"{'random' if random_start else 'limits':>7}{n:>8}{supply:>8.1f}{sum(p.quantity_mwh for p in players) - supply:>8.1f}"
             f"{hour_s:>9.2f}{result.sweeps:>7}{result.outcome:>15}{result.evaluations:>12}"
             f"{eval_s * 1e3:>9.3f}{clearing_s / run_s:>9.0%}"
             f"{min(prices):>5.0f}-{max(prices):<4.0f}",

@@ -103,8 +103,10 @@ def market_utilities(
     traded, net of its share of use-of-system charges, plus that of trading the rest with the grid.
 
     Upload times are positions in `players`, so equal prices break ties the same way every call.
-    A limit shifts its player's utility by the constant (grid price - limit) * Q, so best responses
-    depend on the grid prices, not on the limits.
+    Untraded volume is valued at the grid price, so what a player's limit adds is the constant
+    (grid price - limit) * Q: best responses depend on the grid prices, not on the limits. A caller
+    whose limits already net out what trading adds per MWh (fees, compensation) passes the limits
+    as the grid prices, so that term vanishes.
     """
     offers = [_bid(p, profile, k) for k, p in enumerate(players) if p.side == "sell"]
     bids = [_bid(p, profile, k) for k, p in enumerate(players) if p.side == "buy"]

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from market.bidding import aa
 from market.bidding.price_rules import Position, price_bids
@@ -116,6 +116,15 @@ class Concession(BidStrategy):
 
 # --- risk attitude (adaptive aggressiveness) -----------------------------------------------------
 
+def _checked_attitude(value: Any, who: str = "") -> Any:
+    """One message for every wrong attitude, naming both kinds of right one."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (value in aa.INITIAL_AGGRESSIVENESS if isinstance(value, str) else number and -1 <= value <= 1):
+        raise ValueError(f"{who + ': ' if who else ''}an attitude is averse, neutral, seeking or an initial "
+                         f"aggressiveness in [-1, 1], not {value!r}")
+    return float(value) if isinstance(value, int) else value
+
+
 class RiskAttitudeParams(StageParams):
     """Risk attitudes and the AA learning constants (defaults of Vytelingum et al. 2008)."""
 
@@ -136,11 +145,18 @@ class RiskAttitudeParams(StageParams):
                             "uniformly in [beta_min, beta_max] per participant; [L] AA")
     beta_max: float = Field(aa.BETA_RANGE[1], gt=0, le=1, description="see beta_min; [L] AA")
 
+    @field_validator("default_attitude", mode="before")
+    @classmethod
+    def _attitude(cls, value: Any) -> Any:
+        return _checked_attitude(value)
+
+    @field_validator("attitudes", mode="before")
+    @classmethod
+    def _attitudes(cls, value: Any) -> Any:
+        return {k: _checked_attitude(v, k) for k, v in value.items()} if isinstance(value, dict) else value
+
     @model_validator(mode="after")
     def _consistent(self) -> RiskAttitudeParams:
-        for who, attitude in [("default_attitude", self.default_attitude), *self.attitudes.items()]:
-            if isinstance(attitude, float) and not -1 <= attitude <= 1:
-                raise ValueError(f"{who}: an initial aggressiveness must be in [-1, 1], got {attitude}")
         if not self.theta_min <= self.theta_0 <= self.theta_max:
             raise ValueError("theta_0 must lie in [theta_min, theta_max]")
         if self.beta_min > self.beta_max:
@@ -288,8 +304,11 @@ class AASession(RoundSession):
         p = self.params
         for bidder, reference in self._references(sellers, buyers, last).items():
             side, s = self.sides[bidder], self.states[bidder]
-            r = aa.learn(side, s.r, self.band.limit(side), _estimate(s, self.band, p), s.theta, self.band.high,
-                         self.band.low, reference, s.beta_1, p.lambda_r, p.lambda_a)
+            limit, estimate = self.band.limit(side), _estimate(s, self.band, p)
+            if s.r >= 0 and (limit <= estimate if side == "buy" else limit >= estimate):
+                continue  # extra-marginal and already quoting its limit: nothing to learn (see docstring)
+            r = aa.learn(side, s.r, limit, estimate, s.theta, self.band.high, self.band.low, reference, s.beta_1,
+                         p.lambda_r, p.lambda_a)
             self.states[bidder] = replace(s, r=r)
 
     def requote(self, round_no, sellers, buyers, last):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from market.auction import Bid, ClearingResult, Rules, clear_hour
 from market.best_response import Player, best_response_dynamics, market_utilities, price_grid
@@ -30,14 +30,25 @@ from market.stages import StageParams
 
 
 class BestResponseParams(StageParams):
+    """The price grid, the dynamics' stopping rule, and the contract's clearing."""
+
     step_per_mwh: float = Field(1.0, gt=0, le=1000, description="price grid step, RMB/MWh; [L] SPEC B.3.5")
     max_sweeps: int = Field(100, ge=1, le=10_000, description="sweeps before reporting no convergence; [L] SPEC B.3.5")
     omega: float = Field(1.0, gt=0, le=1, description="relaxation: move this share of the way to the best "
                          "response (1: all the way, a Nash equilibrium when it converges); [L] SPEC B.3.5")
-    epsilon_per_mwh: float = Field(0.0, ge=0, le=1000, description="a sweep that moves no price by more than "
-                                   "this has converged, RMB/MWh; [A]")
+    epsilon_per_mwh: float = Field(0.01, ge=0, le=1000, description="a sweep that moves no price by more than "
+                                   "this has converged, RMB/MWh (with omega < 1 prices only approach a best "
+                                   "response, so it must be > 0 there); below the step; [A]")
     clearing: Literal["exact", "greedy"] = Field(
         "exact", description="the contract's clearing: exact (the clearing LP) or greedy (the on-chain rule); [L] SPEC B.3.3")
+
+    @model_validator(mode="after")
+    def _stops(self) -> BestResponseParams:
+        if self.epsilon_per_mwh >= self.step_per_mwh:
+            raise ValueError("epsilon_per_mwh must be below step_per_mwh, or every move counts as none")
+        if self.omega < 1 and self.epsilon_per_mwh == 0:
+            raise ValueError("with omega < 1 prices only approach a best response: epsilon_per_mwh must be > 0")
+        return self
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,13 @@ class BestResponse(RealTimeStage):
     Params = BestResponseParams
     supports_network = True
     negotiates = True
+
+    def price_bids(self, sellers: Sequence[Position], buyers: Sequence[Position], rules: Rules,
+                   params: BestResponseParams, states=None) -> tuple[list[Bid], list[Bid]]:
+        """An hour with one side only has nothing to negotiate: everyone quotes its limit."""
+        seller_limit, buyer_limit = grid_limits(rules)
+        return ([Bid(p.bidder, p.quantity_mwh, seller_limit, p.submitted_at) for p in sellers],
+                [Bid(p.bidder, p.quantity_mwh, buyer_limit, p.submitted_at) for p in buyers])
 
     def clear(self, offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules, params: BestResponseParams,
               network: MarketNetwork | None = None, states=None) -> ClearingResult:

@@ -82,6 +82,20 @@ def test_a_converged_hour_is_a_nash_equilibrium_of_the_contracts_clearing():
     assert n.utilities["c"] == pytest.approx(4.0 * (buyer_limit - seller_limit)) and n.utilities["a"] == 0.0
 
 
+@pytest.mark.parametrize("params, message", [
+    ({"omega": 0.5, "epsilon_per_mwh": 0.0}, "with omega < 1"),
+    ({"step_per_mwh": 1.0, "epsilon_per_mwh": 1.0}, "epsilon_per_mwh must be below step_per_mwh"),
+])
+def test_a_stopping_rule_that_cannot_stop_is_refused(params, message):
+    with pytest.raises(ValueError, match=message):
+        STAGE.Params(**params)
+
+
+def test_a_one_sided_hour_quotes_the_limits():
+    offers, bids = STAGE.price_bids([Position("a", 5.0, 10.0)], [], HOURS[0], STAGE.Params())
+    assert [o.price_per_mwh for o in offers] == [grid_limits(HOURS[0])[0]] and bids == []
+
+
 def test_an_hour_that_does_not_settle_says_so():
     """Paper-4dn's hour 10: when a seller moves first it raises its ask to the buyers' 1050, and the
     sellers then undercut each other by one 1 RMB step a sweep: five sweeps are far too few."""

@@ -59,6 +59,17 @@ def test_a_seller_priced_out_by_the_grid_does_not_trade():
     assert result.rounds[0].offers[0].price_per_mwh >= 350.0 and result.rounds[0].bids[0].price_per_mwh <= 320.0
 
 
+def test_a_participant_priced_out_keeps_its_attitude():
+    """Valley hour: buyers cannot pay what sellers need, both quote their limits round after round.
+    Published AA would pull their r towards lambda_a on every failed round (r_shout is 0 for an
+    extra-marginal agent) without changing a quote; here they keep their attitude for later hours."""
+    states = _states(["s", "b"], attitude="averse")
+    params = _params(rounds=5, strategy={"name": "risk_attitude", "default_attitude": "averse"})
+    _, _, result = _hour([Position("s", 5.0, 10.0)], [Position("b", 5.0, 10.0)], params, Rules(), states)
+    assert result.trades == ()
+    assert result.states_after["s"]["r"] == result.states_after["b"]["r"] == 0.5
+
+
 def test_an_averse_buyer_meets_a_seeking_seller_after_re_quoting():
     """Round 1: the seeking seller asks above the neutral estimate, the buyer bids it: no trade.
     The proxy then makes both more aggressive (a buyer below the best ask raises, a seller above
@@ -136,7 +147,9 @@ def test_round_prices_are_volume_weighted_per_round():
 
 @pytest.mark.parametrize("block, message", [
     ({"name": "nope"}, "name: unknown bid strategy 'nope'"),
-    ({"name": "risk_attitude", "default_attitude": 1.5}, "default_attitude: an initial aggressiveness must be in [-1, 1]"),
+    ({"name": "risk_attitude", "default_attitude": 1.5},
+     "default_attitude: an attitude is averse, neutral, seeking or an initial aggressiveness in [-1, 1], not 1.5"),
+    ({"name": "risk_attitude", "attitudes": {"DN1": "bold"}}, "attitudes: DN1: an attitude is averse, neutral"),
     ({"name": "risk_attitude", "omega": 0}, "omega"),
     ({"name": "risk_attitude", "lambda": 0.1}, "lambda: unknown field"),
     (3, "expected a strategy name or a mapping"),
