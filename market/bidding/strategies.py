@@ -11,9 +11,10 @@ round, and between rounds re-quotes the bidders still in the book from what the 
   learning rates) belongs to the participant and carries across rounds, hours and days.
 
 Where the state lives. A participant signs its state into its bid; the hour's contract acts as
-its proxy for the later rounds, re-quoting with the same public rule, and writes the state after
-the hour into the clearing result, which the participant adopts. Nothing is stored in the chain's
-state, so re-running an hour's clearing from its bids always gives the same result.
+its proxy for the later rounds, re-quoting with the same public rule; the state after the hour
+comes out of the hour's clearing (every validator computes the same), and the participant adopts
+it. Nothing is stored in the chain's state, so re-running an hour's clearing from its bids always
+gives the same result.
 
 Prices are remembered as positions in the hour's tariff band (0 at its low edge, 1 at its high
 edge), so an estimate learnt in valley hours carries to peak hours instead of being read as an
@@ -23,6 +24,7 @@ absolute price under a different tariff. Before any trade the estimate is the ba
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar, Literal
@@ -60,14 +62,15 @@ class BidStrategy(Stage):
         """Why a bid's signed state cannot drive this strategy, or None."""
         return None
 
+    @abstractmethod
     def first_quotes(self, sellers: Sequence[Position], buyers: Sequence[Position], rules,
                      params: StageParams, states: Mapping[str, dict]) -> tuple[list[Bid], list[Bid]]:
-        raise NotImplementedError
+        """The first round's offers and bids."""
 
+    @abstractmethod
     def session(self, offers: Sequence[Bid], bids: Sequence[Bid], rules, params: StageParams,
                 states: Mapping[str, dict], network=None) -> RoundSession:
         """The hour's re-quoting; `network` (a MarketNetwork) prices the pairs' use-of-system charge."""
-        raise NotImplementedError
 
     def observe(self, state: dict, prices: Sequence[float], rules, params: StageParams) -> dict:
         """A participant that did not bid this hour learns from its public clearing prices."""
