@@ -126,6 +126,8 @@ register_kind(TxKind("day_settlement", VALIDATOR_ONLY, {"day": DAY, "dno": text,
 register_kind(TxKind("delivery_settlement", VALIDATOR_ONLY, {
     "day": DAY, "hour": HOUR, "dno": text, "delivered_mwh": MWH, "drawn_mwh": MWH, "shortfall_mwh": MWH,
     "penalty_rmb": MONEY, "grid_sold_mwh": number(), "grid_bought_mwh": number(), "grid_rmb": MONEY}))
+# VCG: the market operator's payment to a seller beyond its trades' value (market.realtime.vcg).
+register_kind(TxKind("top_up", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, "dno": text, "amount_rmb": MONEY}))
 register_kind(TxKind("fee", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, "dno": text, "quantity_mwh": MWH,
                                              "amount_rmb": MONEY}))
 # Double credit (ledger.contracts.credit): the proposer's evidence of consensus behaviour (the

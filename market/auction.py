@@ -86,6 +86,8 @@ class ClearingResult:
     # each bidder's strategy state after the hour (market.bidding.strategies)
     quotes: dict[tuple[int, str], dict[str, float]] = field(default_factory=dict)
     states_after: dict[str, dict] = field(default_factory=dict)
+    # what the market operator pays a seller beyond its trades' value (VCG's deficit, market.realtime.vcg)
+    top_ups: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def unmatched(cls, offers: Sequence[Bid], bids: Sequence[Bid]) -> ClearingResult:

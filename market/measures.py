@@ -178,6 +178,12 @@ DELIVERY_MEASURES: dict[str, tuple[str, str, str]] = {
     "paid_to_grid_rmb": ("RMB", "net paid to the grid for what was metered against what cleared", "lower"),
 }
 
+# A VCG market adds its budget deficit (also inside operator_balance_rmb).
+VCG_MEASURES: dict[str, tuple[str, str, str]] = {
+    "deficit_rmb": ("RMB", "what the market operator paid sellers beyond what buyers paid (VCG's deficit)", "lower"),
+}
+
 # Summary sections compared beside the outcomes when a run has them: section -> its measures.
 SECTION_MEASURES: dict[str, dict[str, tuple[str, str, str]]] = {
-    "network": NETWORK_MEASURES, "negotiation": NEGOTIATION_MEASURES, "delivery": DELIVERY_MEASURES}
+    "network": NETWORK_MEASURES, "negotiation": NEGOTIATION_MEASURES, "delivery": DELIVERY_MEASURES,
+    "vcg": VCG_MEASURES}

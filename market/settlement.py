@@ -40,6 +40,7 @@ class DnoAccount:
     uos_rmb: float = 0.0  # use-of-system charges paid to the network operator (with a network)
     imbalance_rmb: float = 0.0  # paid to the grid for forecast errors after delivery (market.delivery)
     penalty_rmb: float = 0.0  # delivery penalties paid to the market operator
+    top_up_rmb: float = 0.0  # received from the market operator beyond its trades (VCG's Clarke pivot)
 
     def __add__(self, other: DnoAccount) -> DnoAccount:
         # Field by field without dataclasses.astuple, which deep-copies and dominated profiles.
@@ -61,6 +62,7 @@ class DnoAccount:
             - self.uos_rmb
             - self.imbalance_rmb
             - self.penalty_rmb
+            + self.top_up_rmb
         )
 
     @property
@@ -97,6 +99,7 @@ class HourSettlement:
     fees_rmb: float
     compensation_rmb: float
     uos_rmb: float = 0.0  # what the network operator collected this hour
+    top_ups_rmb: float = 0.0  # what the market operator paid sellers beyond their trades (VCG)
 
 
 @dataclass(frozen=True)
@@ -106,11 +109,12 @@ class PlatformAccount:
     fees_rmb: float
     compensation_paid_rmb: float
     scheduling_fee_paid_rmb: float
+    top_ups_paid_rmb: float = 0.0  # a VCG market's deficit
 
     @property
     def net_rmb(self) -> float:
-        """R^BC_net = gross fees - compensation it paid - scheduling fee."""
-        return self.fees_rmb - self.compensation_paid_rmb - self.scheduling_fee_paid_rmb
+        """R^BC_net = gross fees - compensation it paid - scheduling fee (- VCG top-ups)."""
+        return self.fees_rmb - self.compensation_paid_rmb - self.scheduling_fee_paid_rmb - self.top_ups_paid_rmb
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,8 @@ def settle_hour(hour: int, result: ClearingResult, rules: Rules) -> HourSettleme
                 p2p_volume_mwh=q,
                 valley_volume_mwh=q if rules.is_valley else 0.0,
             )
+    for name, amount in result.top_ups.items():
+        book[name] += DnoAccount(top_up_rmb=amount)
     grid_trades = tuple(compulsory_trades(result, rules))
     for gt in grid_trades:
         money = {"grid_sales_rmb" if gt.dno_sells else "grid_purchases_rmb": gt.value_rmb}
@@ -184,6 +190,7 @@ def settle_hour(hour: int, result: ClearingResult, rules: Rules) -> HourSettleme
         fees_rmb=(seller_share + buyer_share) * fee_per_mwh * volume_mwh,
         compensation_rmb=2 * comp_per_mwh * volume_mwh,
         uos_rmb=math.fsum(sum(t.uos_rmb) for t in result.trades),
+        top_ups_rmb=math.fsum(result.top_ups.values()),
     )
 
 
@@ -219,6 +226,7 @@ def close_day(
         fees_rmb=fees_rmb,
         compensation_paid_rmb=platform_compensation_rmb,
         scheduling_fee_paid_rmb=math.fsum(sched_shares.values()),
+        top_ups_paid_rmb=math.fsum(h.top_ups_rmb for h in hours),
     )
     return DaySettlement(accounts=accounts, platform=platform, hours=tuple(hours))
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from ledger.contracts.clearing import CLEARING_SECONDS
 from model import tables
 from model.market_model import StorageMarketModel
 from model.out_dir import remove_stale
@@ -62,16 +63,34 @@ def simulate(scenario: Scenario, seed: int, store_path: str | Path | None = None
         frames["delivery"] = tables.delivery(model)
     if model.real_time.negotiates:
         frames["best_response"] = tables.best_response(model)
+    if model.real_time.rows_file:
+        frames[model.real_time.rows_file] = tables.stage_table(model)
     if model.dso is not None:
         frames["network"] = tables.network(model)
         frames["buses"] = tables.buses(model)
     summary = tables.summary(model, frames)
+    slowest = max(CLEARING_SECONDS.pop(model.ledger.chain.state["genesis"], {}).items(), key=lambda kv: kv[1],
+                  default=None)
     timings = {
         "total_seconds": time.perf_counter() - start,
         "milp_seconds": sum(d.solve_seconds for d in model.dnos),
         **{f"phase_{k}_seconds": v for k, v in sorted(model.phase_seconds.items())},
+        **({} if slowest is None else {"clearing_max_seconds": slowest[1], "clearing_max_day": slowest[0][0] + 1,
+                                       "clearing_max_hour": slowest[0][1]}),
     }
     return RunResult(frames, summary, tables.measures(summary), timings, model)
+
+
+def window_note(result: RunResult) -> str | None:
+    """The real-time window a stage must clear within (`window_s`, e.g. VCG's), if an hour missed it."""
+    model = result.model
+    window = getattr(model.real_time_params, "window_s", None)
+    took = result.timings.get("clearing_max_seconds")
+    if window is None or took is None or took <= window:
+        return None
+    day, hour = result.timings["clearing_max_day"], result.timings["clearing_max_hour"]
+    return (f"the clearing of day {day} hour {hour} took {took:.3g} s, beyond the real-time window of {window:g} s "
+            f"(design.real_time.window_s); timings.json has the figures")
 
 
 def run(scenario: Scenario, seed: int, out_dir: Path, warn: Callable[[str], None] | None = None,
@@ -106,7 +125,8 @@ def run(scenario: Scenario, seed: int, out_dir: Path, warn: Callable[[str], None
         if created and not any(out_dir.iterdir()):
             out_dir.rmdir()
         raise
-    for note in (unserved_note(result.tables["hourly"]), tables.network_note(result.summary)):
+    for note in (unserved_note(result.tables["hourly"]), tables.network_note(result.summary),
+                 window_note(result)):
         if note and notes:
             notes(note)
     return paths

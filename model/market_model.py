@@ -167,6 +167,7 @@ class StorageMarketModel(mesa.Model):
         self.credit_rows: list[dict] = []  # double credit changes, when the chain keeps credit
         self.delivery_rows: list[dict] = []  # forecast errors settled after delivery, when the design does
         self.negotiation_rows: list[dict] = []  # a negotiating real-time stage's updates (best_response.csv)
+        self.stage_rows: list[dict] = []  # a real-time stage's own per-hour table (e.g. vcg.csv)
         self.negotiation_outcomes: dict[str, int] = defaultdict(int)  # its hours by outcome
         self._metered: set[str] = set()  # "day:hour:dno" readings the model sent
         self.coordination_metrics: dict[str, float] = defaultdict(int)
@@ -388,6 +389,7 @@ class StorageMarketModel(mesa.Model):
                                           "tx_id": first[bid.bidder]["tx_id"], **result.quotes.get((book.round, bid.bidder), {})})
         if self.strategy is not None:
             self._learn(hour, result)
+        self.stage_rows += [{**self._base(day, hour), **row} for row in self.real_time.hour_rows(result)]
 
     def _learn(self, hour: int, result) -> None:
         """Each DNO's strategy state after the hour: a bidder adopts the one its proxy reached on
@@ -486,12 +488,19 @@ class StorageMarketModel(mesa.Model):
 
     @property
     def platform(self) -> dict[str, float]:
-        """The platform's account summed over closed days (fees, compensation, scheduling fee, net)."""
+        """The platform's account summed over closed days (fees, compensation, scheduling fee, VCG
+        top-ups where a VCG market paid them, net)."""
         totals: dict[str, float] = defaultdict(float)
         for day in self.ledger.chain.state["days"].values():
-            for key in ("fees_rmb", "compensation_paid_rmb", "scheduling_fee_paid_rmb", "net_rmb"):
-                totals[key] += day[key]
+            for key in ("fees_rmb", "compensation_paid_rmb", "scheduling_fee_paid_rmb", "top_ups_paid_rmb", "net_rmb"):
+                if key in day:
+                    totals[key] += day[key]
         return dict(totals)
+
+    @property
+    def real_time_params(self):
+        """The real-time stage's parameters as this run uses them."""
+        return self._real_time_params
 
     @property
     def hour_p2p_price_per_mwh(self) -> float:

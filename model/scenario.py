@@ -351,7 +351,11 @@ class ScenarioBase(_Typed):
         for name in self.ledger.credit.participants:
             if name not in hosts - {"main_grid"}:
                 raise ValueError(f"ledger.credit.participants: {name!r} is not a DNO")
-        strategy = REAL_TIME[self.design.real_time.stage].strategy(stage_params(self.design.real_time, self.mechanism))
+        stage = REAL_TIME[self.design.real_time.stage]
+        if self.network is not None and not stage.supports_network:
+            raise ValueError(f"design.real_time.stage: {stage.name} does not clear on a distribution network "
+                             "(this scenario has a network: block)")
+        strategy = stage.strategy(stage_params(self.design.real_time, self.mechanism))
         for name in getattr(strategy.params, "attitudes", {}) if strategy is not None else ():
             if name not in hosts - {"main_grid"}:
                 raise ValueError(f"design.real_time.strategy.attitudes: {name!r} is not a DNO")

@@ -46,6 +46,13 @@ def best_response(model) -> pd.DataFrame:
     return pd.DataFrame(model.negotiation_rows, columns=columns)
 
 
+def stage_table(model) -> pd.DataFrame:
+    """A real-time stage's own per-hour table (vcg.csv), with the stage's columns in its order."""
+    rows = model.stage_rows
+    columns = ["day", "hour", *dict.fromkeys(k for r in rows for k in r if k not in ("day", "hour"))]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def delivery(model) -> pd.DataFrame:
     """One row per DNO and hour whose metered delivery differed from what cleared (market.delivery)."""
     return pd.DataFrame(model.delivery_rows, columns=["day", "hour", *DELIVERY_COLUMNS, "block_height", "tx_id"])
@@ -179,6 +186,7 @@ def settlement(model) -> pd.DataFrame:
             "dno": dno.name,
             **{k: getattr(a, k) for k in _MONEY},
             **({"uos_rmb": a.uos_rmb} if model.dso is not None else {}),  # paid to the DSO
+            **({"top_up_rmb": a.top_up_rmb} if model.real_time.name == "vcg" else {}),  # from the operator
             # forecast errors settled after delivery: net paid to the grid, penalties to the operator
             **({"imbalance_rmb": a.imbalance_rmb, "penalty_rmb": a.penalty_rmb}
                if model.config.design.delivery.settle else {}),
@@ -253,6 +261,8 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         out["network"] = network_summary(model)
     if s.design.delivery.settle:
         out["delivery"] = delivery_summary(frames["delivery"])
+    if "top_ups_paid_rmb" in model.platform or model.real_time.name == "vcg":  # VCG's budget deficit
+        out["vcg"] = {"deficit_rmb": model.platform.get("top_ups_paid_rmb", 0.0)}
     if model.real_time.negotiates:  # hours whose bids were negotiated, by how the negotiation ended
         hours = sum(model.negotiation_outcomes.values())
         out["negotiation"] = {"hours": hours,
