@@ -10,21 +10,14 @@ import pandas as pd
 import pytest
 
 from experiments.cli import main
-from model.job import simulate
-from model.outputs import write_csv, write_json
-from model.scenario import load
+from run_helpers import simulate_into
 from test_designs import _money_balances
 
 OVERRIDES = ["design.real_time.stage=best_response", "design.real_time.step_per_mwh=10"]
 
 
 def _simulate(folder):
-    folder.mkdir()
-    result = simulate(load("paper-4dn", OVERRIDES), 2, store_path=folder / "ledger.sqlite")
-    for name, frame in result.tables.items():
-        write_csv(frame, folder / f"{name}.csv")
-    write_json(result.summary, folder / "summary.json")
-    return folder, result
+    return simulate_into(folder, "paper-4dn", OVERRIDES, 2)
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,7 @@ import pytest
 from experiments.cli import main
 from ledger.service import MarketLedger
 from market.design import Design
-from model.job import simulate
-from model.outputs import write_csv, write_json
-from model.scenario import load
+from run_helpers import simulate_into
 from test_designs import _money_balances
 
 # with forecast errors settled after delivery, so the same-bytes check covers meter readings too
@@ -29,12 +27,7 @@ OVERRIDES = ["design.real_time.stage=bilateral_rounds",
 
 
 def _simulate(folder):
-    folder.mkdir()
-    result = simulate(load("paper-4dn", OVERRIDES), 3, store_path=folder / "ledger.sqlite")
-    for name, frame in result.tables.items():
-        write_csv(frame, folder / f"{name}.csv")
-    write_json(result.summary, folder / "summary.json")
-    return folder, result
+    return simulate_into(folder, "paper-4dn", OVERRIDES, 3)
 
 
 @pytest.fixture(scope="module")
