@@ -272,7 +272,8 @@ def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("compare", help="run named market designs on the same days and compare them, paired by day")
-    p.add_argument("comparison", help="comparison YAML, or a bundled one's name (experiments/comparisons/: designs)")
+    bundled = ", ".join(sorted(f.stem for f in (Path(__file__).parent / "comparisons").glob("*.yaml")))
+    p.add_argument("comparison", help=f"comparison YAML, or a bundled one's name (experiments/comparisons/: {bundled})")
     p.add_argument("--seeds", type=_positive, default=None, metavar="N", help="days 0..N-1 instead of the file's seeds")
     _add_run_options(p, also="compare.html, compare.csv")
     p.set_defaults(func=_cmd_compare)
