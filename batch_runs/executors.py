@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -135,10 +136,17 @@ class DaskExecutor(Executor):
         from distributed import Client, LocalCluster
 
         if self.scheduler:
+            problem = None
             try:
                 self.client = Client(self.scheduler, timeout="10s")
             except (OSError, ValueError) as exc:
-                raise ClusterUnreachable(f"--scheduler {self.scheduler}: no Dask scheduler there ({exc})") from None
+                problem = str(exc)
+            if problem is not None:
+                # The half-built Client closes itself in __del__ once its traceback is garbage. Let
+                # that happen now: left to a later collection, it can run inside the next Client's
+                # start, whose loop lock it then waits for forever (a distributed deadlock).
+                gc.collect()
+                raise ClusterUnreachable(f"--scheduler {self.scheduler}: no Dask scheduler there ({problem})")
         else:
             self.cluster = LocalCluster(
                 n_workers=self.workers or os.cpu_count() or 1,
