@@ -70,6 +70,11 @@ def _by_name(offers: Sequence[Bid], bids: Sequence[Bid]) -> tuple[list[Bid], lis
             [replace(b, submitted_at=rank[b.bidder]) for b in bids])
 
 
+def _once(rules: Rules, params: BestResponseParams) -> Rules:
+    """The contract's rules for the final bids: one round, by the stage's clearing."""
+    return rules.model_copy(update={"max_rounds": 1, "matching": CLEARING_MODES[params.clearing]})
+
+
 @REAL_TIME.register
 class BestResponse(RealTimeStage):
     name = "best_response"
@@ -87,8 +92,7 @@ class BestResponse(RealTimeStage):
 
     def clear(self, offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules, params: BestResponseParams,
               network: MarketNetwork | None = None, states=None) -> ClearingResult:
-        once = rules.model_copy(update={"max_rounds": 1, "matching": CLEARING_MODES[params.clearing]})
-        return clear_hour(*_by_name(offers, bids), once, network)
+        return clear_hour(*_by_name(offers, bids), _once(rules, params), network)
 
     def negotiate(self, sellers: Sequence[Position], buyers: Sequence[Position], rules: Rules,
                   params: BestResponseParams, network: MarketNetwork | None, channel, rng: np.random.Generator) -> Negotiation:
@@ -104,8 +108,10 @@ class BestResponse(RealTimeStage):
                  for p in players}
         start = {p.name: p.limit_per_mwh for p in players}
 
+        once = _once(rules, params)  # built once: the dynamics clear thousands of profiles an hour
+
         def utilities(profile: Mapping[str, float]) -> Mapping[str, float]:
-            return market_utilities(players, profile, lambda o, b: self.clear(o, b, rules, params, network),
+            return market_utilities(players, profile, lambda o, b: clear_hour(*_by_name(o, b), once, network),
                                     seller_limit, buyer_limit)
 
         dynamics = best_response_dynamics(players, grids, start, utilities, rng, params.max_sweeps, params.omega,
