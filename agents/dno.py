@@ -7,9 +7,9 @@ actions realised so far, the deviation of each hour and the money booked on chai
 
 from __future__ import annotations
 
-import math
-
 import hashlib
+import math
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -47,6 +47,10 @@ class DNO(mesa.Agent):
         self.own_plan: Schedule | None = None  # its own MILP on forecasts: the no-coordination plan
         self.day_ahead: Schedule | None = None  # the plan it committed to (the coordination's)
         self.intraday: Schedule | None = None  # the latest intraday plan
+        # net imports agreed day-ahead with other DNOs (MWh per hour): firm, so every intraday
+        # re-plan keeps them; the no-trade baseline re-plans without them (`_alone`)
+        self.traded_mw = np.zeros(HOURS)
+        self._alone: _Alone | None = None
         self.inputs = None
         self.deviations: list[Deviation] = []
         self.own_deviations: list[Deviation] = []  # from its own plan: the no-trading baseline
@@ -67,13 +71,22 @@ class DNO(mesa.Agent):
         self.expected = []
         self.own_plan = self._solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw)
         self.intraday = None
+        self.traded_mw = np.zeros(HOURS)
+        self._alone = None
         if self.intraday_mode == "oracle":  # the paper: the whole day re-planned on actuals
             self.intraday = self._solve(inputs.pv_actual_mw, inputs.wind_actual_mw, inputs.load_actual_mw)
         return self.own_plan
 
-    def adopt(self, plan: Schedule) -> str:
-        """Commit to the day-ahead plan the coordination agreed; its hash goes on chain."""
+    def adopt(self, plan: Schedule, traded_mw: np.ndarray | None = None) -> str:
+        """Commit to the day-ahead plan the coordination agreed, with the net imports it agreed
+        with other DNOs (MWh per hour); the plan's hash goes on chain."""
         self.day_ahead = plan
+        if traded_mw is not None and np.any(traded_mw):
+            self.traded_mw = np.asarray(traded_mw, dtype=float)
+            self._alone = _Alone(self.intraday, np.zeros_like(self.charge_mw), np.zeros_like(self.discharge_mw))
+            if self.intraday_mode == "oracle":
+                i = self.inputs
+                self.intraday = self._solve(i.pv_actual_mw, i.wind_actual_mw, i.load_actual_mw - self.traded_mw)
         return hashlib.sha256(np.round(plan.storage_action_mw, 6).tobytes()).hexdigest()
 
     def replan(self, hour: int) -> None:
@@ -84,22 +97,33 @@ class DNO(mesa.Agent):
         self.expected.append(classify(self.day_ahead.storage_action_mw[t], float(planned.storage_action_mw[t]),
                                       self.tolerance_mwh))
         if self.intraday_mode == "rolling":
-            i = self.inputs
-            self.intraday = self._solve(
-                rolling_inputs(hour, i.pv_forecast_mw, i.pv_actual_mw),
-                rolling_inputs(hour, i.wind_forecast_mw, i.wind_actual_mw),
-                rolling_inputs(hour, i.load_forecast_mw, i.load_actual_mw),
-                from_hour=hour,
-                fixed_charge_mw=self.charge_mw,
-                fixed_discharge_mw=self.discharge_mw,
-            )
+            self.intraday = self._rolling(hour, self.charge_mw, self.discharge_mw, self.traded_mw)
         self.charge_mw[:, t] = self.intraday.charge_mw[:, t]
         self.discharge_mw[:, t] = self.intraday.discharge_mw[:, t]
         action = self.action_mw(hour)
         self.deviations.append(classify(self.day_ahead.storage_action_mw[t], action, self.tolerance_mwh))
+        if self._alone is not None:  # it traded day-ahead: alone it would have re-planned otherwise
+            alone = self._alone
+            if self.intraday_mode == "rolling":
+                alone.plan = self._rolling(hour, alone.charge_mw, alone.discharge_mw, None)
+            alone.charge_mw[:, t], alone.discharge_mw[:, t] = alone.plan.charge_mw[:, t], alone.plan.discharge_mw[:, t]
+            action = float(alone.charge_mw[:, t].sum() - alone.discharge_mw[:, t].sum())
         own = self.deviations[-1] if self.own_plan is self.day_ahead else classify(
             self.own_plan.storage_action_mw[t], action, self.tolerance_mwh)
         self.own_deviations.append(own)
+
+    def _rolling(self, hour: int, charge_mw: np.ndarray, discharge_mw: np.ndarray, traded_mw) -> Schedule:
+        """The rolling re-plan at `hour` from the actions realised so far, keeping any agreed trades."""
+        i = self.inputs
+        load = rolling_inputs(hour, i.load_forecast_mw, i.load_actual_mw)
+        return self._solve(
+            rolling_inputs(hour, i.pv_forecast_mw, i.pv_actual_mw),
+            rolling_inputs(hour, i.wind_forecast_mw, i.wind_actual_mw),
+            load if traded_mw is None else load - traded_mw,
+            from_hour=hour,
+            fixed_charge_mw=charge_mw,
+            fixed_discharge_mw=discharge_mw,
+        )
 
     def _solve(self, pv, wind, load, **rolling) -> Schedule:
         plan = self.scheduler.solve(pv, wind, load, **rolling)
@@ -156,3 +180,12 @@ class DNO(mesa.Agent):
     def retained_rmb(self) -> float:
         """Cumulative revenue after the owners' shares."""
         return self.revenue_rmb - math.fsum(o.revenue_rmb for o in self.owners)
+
+
+@dataclass
+class _Alone:
+    """The DNO's intraday re-planning as if it had not traded day-ahead: the no-trade baseline."""
+
+    plan: Schedule | None
+    charge_mw: np.ndarray
+    discharge_mw: np.ndarray

@@ -17,7 +17,7 @@ from ledger.alliance import Alliance
 from ledger.consensus import ENGINES
 from ledger.consensus.base import BlockSchedule
 from ledger.consensus.cluster import Cluster, Crash
-from ledger.contracts import (approval_message, credit_document, hour_key, market_document, participant_credits,
+from ledger.contracts import (OPERATOR, approval_message, credit_document, hour_key, market_document, participant_credits,
                               validator_credits)
 from ledger.credit import ChainCredit, Credit
 from ledger.contracts.tokens import token_balances
@@ -65,7 +65,7 @@ class MarketLedger:
         self._crashes = tuple(crashes)
         self.main_grid = main_grid
         self._nonces: dict[tuple[str, Role], int] = {}
-        self._entry = {name: i % network.n_validators for i, name in enumerate(sorted(dnos) + [main_grid])}
+        self._entry = {name: i % network.n_validators for i, name in enumerate(sorted(dnos) + [main_grid, OPERATOR])}
 
     # --- time ----------------------------------------------------------------------------------
 

@@ -183,7 +183,14 @@ VCG_MEASURES: dict[str, tuple[str, str, str]] = {
     "deficit_rmb": ("RMB", "what the market operator paid sellers beyond what buyers paid (VCG's deficit)", "lower"),
 }
 
+# A coordination stage that iterates towards a central optimum (dual_decomposition) adds how far it got.
+DECOMPOSITION_MEASURES: dict[str, tuple[str, str, str]] = {
+    "iterations": ("iterations", "subgradient iterations over the run's days", "lower"),
+    "cost_gap_share": ("-", "worst day's agreed cost above the central optimum, share of it", "lower"),
+    "dual_gap_rmb": ("RMB", "central optimum less the best dual bound reached, summed over days", "lower"),
+}
+
 # Summary sections compared beside the outcomes when a run has them: section -> its measures.
 SECTION_MEASURES: dict[str, dict[str, tuple[str, str, str]]] = {
     "network": NETWORK_MEASURES, "negotiation": NEGOTIATION_MEASURES, "delivery": DELIVERY_MEASURES,
-    "vcg": VCG_MEASURES}
+    "vcg": VCG_MEASURES, "decomposition": DECOMPOSITION_MEASURES}

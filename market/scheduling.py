@@ -97,12 +97,13 @@ class DnoScheduler:
         self.dno = dno
         self.units = [u for u in units if u.energy_mwh > 0]
         self.solver = solver
-        self._buy_price = np.asarray(buy_per_mwh, dtype=float)
-        self._sell_price = np.asarray(sell_per_mwh, dtype=float)
+        self.buy_price = np.asarray(buy_per_mwh, dtype=float)
+        self.sell_price = np.asarray(sell_per_mwh, dtype=float)
         if tie_break_per_mwh is None:
-            tie_break_per_mwh = default_tie_break_per_mwh(self._buy_price, self._sell_price)
+            tie_break_per_mwh = default_tie_break_per_mwh(self.buy_price, self.sell_price)
         self.voll_per_mwh = voll_per_mwh
-        self._buy_max_mw = buy_max_mw
+        self.tie_break_per_mwh = tie_break_per_mwh
+        self.buy_max_mw, self.sell_max_mw = buy_max_mw, sell_max_mw
         self._inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # pv, wind, load of the solve
         self._build(buy_max_mw, sell_max_mw, tie_break_per_mwh)
 
@@ -155,7 +156,7 @@ class DnoScheduler:
             supply = self._pv[t] + self._wind[t] + self._buy[t] - self._sell[t] + storage + self._shed[t]
             self._balance.append(m.add_linear_constraint(lb=0.0, ub=0.0, expr=supply))
         self._cost = mathopt.fast_sum(
-            float(self._buy_price[t]) * self._buy[t] - float(self._sell_price[t]) * self._sell[t]
+            float(self.buy_price[t]) * self._buy[t] - float(self.sell_price[t]) * self._sell[t]
             for t in T
         )
         shed_cost = mathopt.fast_sum((self.voll_per_mwh or 0.0) * self._shed[t] for t in T)
@@ -191,7 +192,8 @@ class DnoScheduler:
             self._wind[t].upper_bound = float(wind_available_mw[t])
             self._balance[t].lower_bound = float(load_mw[t])
             self._balance[t].upper_bound = float(load_mw[t])
-            self._shed[t].upper_bound = float(load_mw[t]) if self.voll_per_mwh is not None else 0.0
+            # load less agreed imports may be negative (it imports more than its load to pass on)
+            self._shed[t].upper_bound = max(0.0, float(load_mw[t])) if self.voll_per_mwh is not None else 0.0
         fixed = from_hour - 1
         for k, u in enumerate(self.units):
             for t in range(HOURS):
@@ -248,7 +250,7 @@ class DnoScheduler:
         pv, wind, load = self._inputs
         storage = sum(u.power_mw for u in self.units)
         for t in range(from_hour - 1, HOURS):
-            most = float(pv[t] + wind[t]) + self._buy_max_mw + storage
+            most = float(pv[t] + wind[t]) + self.buy_max_mw + storage
             if load[t] > most:
                 return t + 1, (f"load {float(load[t]):,.3f} MW exceeds all it can supply ({most:,.3f} MW) and no "
                                "value of lost load is set to shed it at; ")

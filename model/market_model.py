@@ -171,6 +171,8 @@ class StorageMarketModel(mesa.Model):
         self.negotiation_outcomes: dict[str, int] = defaultdict(int)  # its hours by outcome
         self._metered: set[str] = set()  # "day:hour:dno" readings the model sent
         self.coordination_metrics: dict[str, float] = defaultdict(int)
+        self.coordination_rows: list[dict] = []  # a coordination stage's record (coordination.csv)
+        self.coordination_reports: list[dict] = []  # and its figures, one per day
         self.own_grid_rmb: dict[str, float] = {d.name: 0.0 for d in self.dnos}  # every own deviation with the grid
         self.clearings: dict[tuple[int, int], object] = {}  # (day, hour) -> ClearingResult
         self._booked_height = 0  # blocks up to this height are in the tables
@@ -249,20 +251,26 @@ class StorageMarketModel(mesa.Model):
         chain by hash; an agreement with trades or payments is committed for the contract to check."""
         start_ms = self.ledger.hour_start_ms(day, 1)
         participants = []
+        seller_share, buyer_share = FEE_SHARES[self.config.mechanism.fee_payer]
+        fee = self.config.mechanism.service_fee_per_mwh
         for dno in self.dnos:
             inputs = DnoDay.of(dno.spec)
             if day > 0:  # a new day: same forecasts, fresh actuals
                 inputs = redraw_actuals(inputs, self._actuals_rng)
             own = dno.plan_own(inputs)
             participants.append(Participant(dno.name, own, dno.scheduler, inputs.pv_forecast_mw,
-                                            inputs.wind_forecast_mw, inputs.load_forecast_mw))
+                                            inputs.wind_forecast_mw, inputs.load_forecast_mw,
+                                            (buyer_share * fee, seller_share * fee)))
         channel = self.ledger.offchain_channel(start_ms)
         agreement = self.coordination.coordinate(participants, channel, self.config.tariff,
                                                  self._coordination_params)
         for key, value in channel.metrics().items():
             self.coordination_metrics[key] += value
+        self.coordination_rows += [{"day": day + 1, **row} for row in agreement.rows]
+        if agreement.report:
+            self.coordination_reports.append({"day": day + 1, **agreement.report})
         for dno in self.dnos:
-            plan_hash = dno.adopt(agreement.plans[dno.name])
+            plan_hash = dno.adopt(agreement.plans[dno.name], agreement.net_import_mwh(dno.name))
             self.ledger.submit(dno.name, "dno", "plan_commitment", {"day": day, "plan_hash": plan_hash}, start_ms)
             self.plan_rows.append({"day": day, "dno": dno.name, "plan": dno.day_ahead, "own_plan": dno.own_plan})
         if agreement.has_money:

@@ -46,10 +46,9 @@ def best_response(model) -> pd.DataFrame:
     return pd.DataFrame(model.negotiation_rows, columns=columns)
 
 
-def stage_table(model) -> pd.DataFrame:
-    """A real-time stage's own per-hour table (vcg.csv), with the stage's columns in its order."""
-    rows = model.stage_rows
-    columns = ["day", "hour", *dict.fromkeys(k for r in rows for k in r if k not in ("day", "hour"))]
+def stage_table(rows: list[dict]) -> pd.DataFrame:
+    """A stage's own table (vcg.csv, coordination.csv): day first, then the stage's columns in its order."""
+    columns = ["day", *dict.fromkeys(k for r in rows for k in r if k != "day")]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -263,12 +262,27 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         out["delivery"] = delivery_summary(frames["delivery"])
     if "top_ups_paid_rmb" in model.platform or model.real_time.name == "vcg":  # VCG's budget deficit
         out["vcg"] = {"deficit_rmb": model.platform.get("top_ups_paid_rmb", 0.0)}
+    if model.coordination_reports:  # a coordination stage that iterates: how far it got, against what
+        out["decomposition"] = decomposition_summary(model.coordination_reports)
     if model.real_time.negotiates:  # hours whose bids were negotiated, by how the negotiation ended
         hours = sum(model.negotiation_outcomes.values())
         out["negotiation"] = {"hours": hours,
                               **{k: model.negotiation_outcomes.get(k, 0) for k in ("converged", "cycling", "not_converged")},
                               "converged_share": model.negotiation_outcomes.get("converged", 0) / hours if hours else None}
     return out
+
+
+def decomposition_summary(reports: list[dict]) -> dict[str, Any]:
+    """A decomposition's days summed up: iterations, days converged, the worst gaps to the central
+    optimum, and the costs it compares (the days' own figures are under `days`)."""
+    total = lambda key: math.fsum(r[key] for r in reports) if all(r.get(key) is not None for r in reports) else None  # noqa: E731
+    worst = lambda key: max((r[key] for r in reports if r.get(key) is not None), default=None)  # noqa: E731
+    return {"form": reports[0]["form"], "iterations": sum(r["iterations"] for r in reports),
+            "converged_days": sum(bool(r["converged"]) for r in reports),
+            "dual_gap_rmb": total("dual_gap_rmb"), "cost_gap_rmb": total("cost_gap_rmb"),
+            "cost_gap_share": worst("cost_gap_share"), "price_gap_per_mwh": worst("price_gap_per_mwh"),
+            "central_rmb": total("central_rmb"), "agreed_cost_rmb": total("agreed_cost_rmb"),
+            "milp_cost_rmb": total("milp_cost_rmb"), "own_cost_rmb": total("own_cost_rmb"), "days": reports}
 
 
 def delivery_summary(rows: pd.DataFrame) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from market.coordination import agreement_problem, settle_agreement
+from market.coordination import OPERATOR, agreement_problem, settle_agreement  # noqa: F401  (OPERATOR: for the channel)
 from market.fees import FEE_SHARES
 
 from ledger.canonical import canonical_bytes

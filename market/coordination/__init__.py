@@ -1,8 +1,9 @@
 """Coordination stages (one file each) and their registry, `COORDINATION`."""
 
-from market.coordination.base import (COORDINATION, Agreement, BilateralTrade, Channel, CoordinationStage,
+from market.coordination.base import (COORDINATION, OPERATOR, Agreement, BilateralTrade, Channel, CoordinationStage,
                                       Participant, agreement_problem, settle_agreement)
-from market.coordination import independent  # noqa: F401  (registration)
+from market.coordination import independent  # noqa: F401  (registration; the default first)
+from market.coordination import dual_decomposition  # noqa: F401,I001
 
-__all__ = ["COORDINATION", "Agreement", "BilateralTrade", "Channel", "CoordinationStage", "Participant",
+__all__ = ["COORDINATION", "OPERATOR", "Agreement", "BilateralTrade", "Channel", "CoordinationStage", "Participant",
            "agreement_problem", "settle_agreement"]

@@ -18,9 +18,14 @@ from typing import Protocol
 
 import numpy as np
 
-from market.scheduling import DnoScheduler, Schedule
+from market.scheduling import HOURS, DnoScheduler, Schedule
 from market.stages import Registry, Stage, StageParams
 from market.tariff import Tariff
+
+
+# Who coordinates when a stage needs a coordinator (e.g. sets a pool price): the market operator,
+# reached through a validator like every participant.
+OPERATOR = "market operator"
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,9 @@ class Participant:
     pv_forecast_mw: np.ndarray
     wind_forecast_mw: np.ndarray
     load_forecast_mw: np.ndarray
+    # what a day-ahead trade costs it per MWh besides its price, on (imports, exports): its share of
+    # the chain's service fee, which settle_agreement charges
+    trade_fees_per_mwh: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,16 @@ class Agreement:
     trades: tuple[BilateralTrade, ...] = ()
     payments_rmb: Mapping[str, float] = field(default_factory=dict)
     iterations: int = 0
+    rows: tuple[dict, ...] = ()  # the stage's record of how it got there (coordination.csv)
+    report: Mapping[str, object] = field(default_factory=dict)  # its figures for summary.json
+
+    def net_import_mwh(self, name: str) -> np.ndarray:
+        """What `name` agreed to import (+) or export (-) from the other participants, per hour."""
+        net = np.zeros(HOURS)
+        for t in self.trades:
+            if name in (t.buyer, t.seller):
+                net[t.hour - 1] += t.quantity_mwh if t.buyer == name else -t.quantity_mwh
+        return net
 
     @property
     def has_money(self) -> bool:
