@@ -22,6 +22,7 @@ from model import htmlpage as hp
 from model.colours import POSITION_LABEL, SUPPLY_HATCH, dno_colours, validator_label
 from model.network_figure import busiest_hour, network_figure
 from model.outputs import tidy
+from model.report_designs import coordination_section, vcg_section
 from model.shedding import shed_hours, unserved_note
 
 HOURS = 24
@@ -80,6 +81,10 @@ def render(result) -> str:
         ]
         if model.config.network is not None:  # only then: a run without a network keeps its page byte for byte
             sections.append(_feeder_section(model.config.network, frames, s.get("network", {})))
+        if "coordination" in frames and len(frames["coordination"]):  # a decomposition's iterations
+            sections.append(coordination_section(frames["coordination"], s["decomposition"]))
+        if "vcg" in frames and len(frames["vcg"]):
+            sections.append(vcg_section(frames["vcg"]))
     return hp.page(title, _header(result), sections)
 
 

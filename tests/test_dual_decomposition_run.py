@@ -47,7 +47,8 @@ def test_same_seed_same_bytes_and_the_ledger_verifies(tmp_path):
     args = ["run", "paper-4dn", "--set", STAGE, "--set", "design.coordination.max_iterations=10"]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
-    for name in ("coordination.csv", "summary.json", "trades.csv", "ledger.sqlite"):
+    assert "Day-ahead coordination: price convergence" in (tmp_path / "a" / "report.html").read_text()
+    for name in ("coordination.csv", "summary.json", "trades.csv", "report.html", "ledger.sqlite"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert main(["ledger", "verify", str(tmp_path / "a" / "ledger.sqlite")]) == 0
     assert json.loads((tmp_path / "a" / "summary.json").read_text())["decomposition"]["iterations"] == 10

@@ -42,6 +42,7 @@ def test_the_deficit_is_the_operators_and_money_balances(run):
     total = settle.revenue_rmb.sum() + summary["main_grid_net_rmb"] + summary["platform"]["net_rmb"]
     assert total == pytest.approx(0.0, abs=1e-6)
     assert summary["outcomes"]["operator_balance_rmb"] == pytest.approx(summary["platform"]["net_rmb"])
+    assert "VCG: the operator&#x27;s deficit" in (out / "report.html").read_text()  # the deficit by hour, drawn
 
 
 def test_an_hour_beyond_the_window_is_named_in_timings_only(run, tmp_path):
@@ -52,7 +53,7 @@ def test_an_hour_beyond_the_window_is_named_in_timings_only(run, tmp_path):
     summary = (out / "summary.json").read_text()
     assert "clearing_max" not in summary and " took " not in summary  # byte-reproducible outputs never see wall time
     again, _ = _run(tmp_path / "again")
-    for name in ("vcg.csv", "trades.csv", "settlement.csv", "summary.json", "ledger.sqlite"):
+    for name in ("vcg.csv", "trades.csv", "settlement.csv", "summary.json", "report.html", "ledger.sqlite"):
         digest = [hashlib.sha256((folder / name).read_bytes()).hexdigest() for folder in (out, again)]
         assert digest[0] == digest[1], name
 

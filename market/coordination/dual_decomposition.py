@@ -233,20 +233,23 @@ def subgradient(datas: Sequence[DayData], params: DualDecompositionParams, chann
         if averaged <= params.mismatch_tol_mwh and moved <= params.price_tol_per_mwh:
             converged = True
             break
-        if params.step == "polyak" and k % 10 == 0:
-            bound = min(bound, _agreed_cost(datas, locals_, average, form))
+        if params.step == "polyak" and k % 10 == 0:  # the agreed trades so far: a feasible plan, a bound
+            bound = min(bound, _agreed_cost(datas, locals_, _recover(average, datas, form), form))
     # the agreed prices are those of the best dual bound: the last ones still swing with the step
     final = {key: best_price[_multiplier(key, form)] for key in keys}
-    bounds = {d.name: d.trade_bounds() for d in datas}
-    if form == "pool":
-        agreed = {n: {POOL: x} for n, x in reciprocal_pool({n: average[n][POOL] for n in names}).items()}
-    else:
-        agreed = reciprocal_pairs(average, bounds)
+    agreed = _recover(average, datas, form)
     report = {"form": form, "iterations": k, "converged": converged, "dual_rmb": best_dual,
               "agreed_cost_rmb": _agreed_cost(datas, locals_, agreed, form)}
     if params.reference:
         report.update(_reference(datas, form, final, report))
     return Outcome(agreed, final, k, converged, rows, report)
+
+
+def _recover(average, datas: Sequence[DayData], form: str) -> dict[str, dict[str, np.ndarray]]:
+    """The averaged answers made reciprocal: trades every participant can keep."""
+    if form == "pool":
+        return {n: {POOL: x} for n, x in reciprocal_pool({n: average[n][POOL] for n in average}).items()}
+    return reciprocal_pairs(average, {d.name: d.trade_bounds() for d in datas})
 
 
 def _avg_mismatch(average, key, names, form) -> np.ndarray:

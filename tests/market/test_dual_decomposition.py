@@ -131,10 +131,9 @@ def test_polyak_steps_close_the_dual_gap_too():
     datas = instance(5, 2)
     ref = central(datas, "pool")
     out = subgradient(datas, DualDecompositionParams(step="polyak", max_iterations=300, price_band="none"))
-    # Tolerance: within 2 % after 300 iterations, from 100 % at the start. Its bound starts at the
-    # no-trade cost, far above the optimum, and only tightens as agreed plans get cheaper, so it
-    # is slower here than the diminishing step.
-    assert 0 <= out.report["dual_gap_rmb"] <= 2e-2 * abs(ref.objective_rmb)
+    # Tolerance: within 0.01 % after 300 iterations (the diminishing step is at about 0.4 % here):
+    # the bound, the agreed trades' cost, approaches the optimum as the trades do.
+    assert 0 <= out.report["dual_gap_rmb"] <= 1e-4 * abs(ref.objective_rmb)
 
 
 def test_prices_that_balance_at_once_stop_the_method_with_no_trades():

@@ -1,0 +1,75 @@
+"""report.html's sections for design stages with their own tables: how a decomposition's prices
+converged (coordination.csv) and what a VCG market cost its operator (vcg.csv).
+
+Each section appears only when its table exists, so a run of another design keeps its page.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import seaborn as sns
+
+from model import htmlpage as hp
+
+_SHOWN_HOURS = 4  # the hours whose prices moved most, drawn one line each
+
+
+def coordination_section(frame: pd.DataFrame, decomposition: dict) -> str:
+    """Prices against iterations, the largest mismatch and the dual bound against the central optimum."""
+    day = int(frame["day"].min())
+    rows = frame[frame["day"] == day]
+    late = rows[rows["iteration"] > rows["iteration"].max() // 10]  # after the first jumps: still searching
+    travel = late.groupby("hour")["price_per_mwh"].agg(lambda p: p.max() - p.min())
+    hours = sorted(travel.sort_values(ascending=False, kind="stable").index[:_SHOWN_HOURS])
+    fig, axes = hp.new_figure(10, 3.2, 1, 3)
+    shown = rows[rows["hour"].isin(hours)].assign(hour=lambda f: "hour " + f["hour"].astype(str))
+    sns.lineplot(data=shown, x="iteration", y="price_per_mwh", hue="hour", units="market", estimator=None, lw=0.9,
+                 ax=axes[0, 0])
+    axes[0, 0].set(title="prices", ylabel="RMB/MWh")
+    worst = rows.assign(m=rows["mismatch_mwh"].abs()).groupby("iteration")["m"].max()
+    axes[0, 1].plot(worst.index, worst.to_numpy(), lw=0.9, color="#4c72b0")
+    axes[0, 1].set(title="largest mismatch", xlabel="iteration", ylabel="MWh (iterate, not averaged)")
+    dual = rows.groupby("iteration")["dual_rmb"].first()
+    central = next((d.get("central_rmb") for d in decomposition.get("days", []) if d["day"] == day), None)
+    if central is not None:  # the gap closing, on a log scale
+        gap = (central - dual.cummax()).clip(lower=1e-6)
+        axes[0, 2].plot(gap.index, gap.to_numpy(), lw=0.9, color="#4c72b0")
+        axes[0, 2].set(yscale="log", title="dual gap", xlabel="iteration", ylabel="central optimum - best dual (RMB)")
+    else:
+        axes[0, 2].plot(dual.index, dual.to_numpy(), lw=0.9, color="#4c72b0")
+        axes[0, 2].set(title="Lagrangian dual", xlabel="iteration", ylabel="RMB")
+    caption = (f"Day {day} of the {decomposition['form']} decomposition. Left: the price of the {len(hours)} hours "
+               "whose prices still moved after the first tenth of the iterations (one line per pair in the bilateral "
+               "form). Middle: the largest hourly mismatch of the participants' answers (responses of linear models "
+               "jump, so the agreed trades are averages of them). Right: how far the best dual bound so far is below "
+               "the central problem's optimum (when the run solved it: design.coordination.reference).")
+    table = pd.DataFrame([
+        ("iterations (all days)", decomposition["iterations"]),
+        ("days converged", decomposition["converged_days"]),
+        ("central optimum (RMB)", decomposition.get("central_rmb")),
+        ("agreed trades' cost (RMB)", decomposition.get("agreed_cost_rmb")),
+        ("cost gap, worst day (share)", decomposition.get("cost_gap_share")),
+        ("dual gap (RMB)", decomposition.get("dual_gap_rmb")),
+        ("largest price gap where the central solution trades (RMB/MWh)", decomposition.get("price_gap_per_mwh")),
+        ("plans alone, total (RMB)", decomposition.get("own_cost_rmb")),
+        ("agreed plans after each MILP re-solve (RMB)", decomposition.get("milp_cost_rmb")),
+    ], columns=["decomposition", "value"])
+    table["value"] = table["value"].map(lambda v: "–" if v is None else f"{v:,.4g}" if isinstance(v, float) else str(v))
+    return hp.section("Day-ahead coordination: price convergence", hp.figure(fig, "price convergence", caption),
+                      hp.table(table))
+
+
+def vcg_section(frame: pd.DataFrame) -> str:
+    """The operator's deficit hour by hour: what sellers received beyond what buyers paid."""
+    money = frame.assign(received=frame["receipt_rmb"].fillna(0.0), paid=frame["payment_rmb"].fillna(0.0))
+    by_hour = money.groupby(["day", "hour"])[["received", "paid"]].sum().reset_index()
+    by_hour["deficit_rmb"] = by_hour["received"] - by_hour["paid"]
+    by_hour["when"] = (by_hour["day"] - 1) * 24 + by_hour["hour"]
+    fig, axes = hp.new_figure(10, 2.8, 1, 2)
+    axes[0, 0].bar(by_hour["when"], by_hour["deficit_rmb"], color="#c44e52", width=0.8)
+    axes[0, 0].set(title="deficit by hour", xlabel="hour of the run", ylabel="RMB")
+    axes[0, 1].plot(by_hour["when"], by_hour["deficit_rmb"].cumsum(), color="#c44e52", lw=1.2)
+    axes[0, 1].set(title="cumulative", xlabel="hour of the run", ylabel="RMB")
+    caption = ("VCG's budget deficit: in each hour, what the sellers received (their Clarke-pivot prices) less what "
+               "the buyers paid; the market operator covers it. Its total is summary.json's vcg.deficit_rmb.")
+    return hp.section("VCG: the operator's deficit", hp.figure(fig, "VCG deficit", caption))
