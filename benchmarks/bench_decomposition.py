@@ -3,7 +3,8 @@
 Participants are DNOs of the paper-4dn recipe, cycled to the size (seed 0's day); each solves its
 own MILP on forecasts first, as in a run, and pays half the paper's 100 RMB/MWh service fee on
 each side of a trade. Printed per form and size: iterations, whether the stopping rule was met,
-seconds, seconds per iteration and per local solve, the central LP's seconds, and the gaps to it.
+seconds, seconds per iteration and per local solve, the central LP's seconds, and the gaps to it,
+for the diminishing step (the default) and Polyak's.
 The bilateral form has a price per pair (n(n-1)/2 of them), so it runs at the two smaller sizes.
 Run: .venv/bin/python benchmarks/bench_decomposition.py [--iterations 1000] [--sizes 4 12 50]
 """
@@ -35,14 +36,15 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=1000)
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 12, 50])
     args = parser.parse_args()
-    print(f"{'form':>9}{'n':>4}{'iter':>6}{'conv':>6}{'s':>8}{'ms/iter':>9}{'ms/solve':>10}{'central s':>10}"
+    print(f"{'form':>9}{'step':>12}{'n':>4}{'iter':>6}{'conv':>6}{'s':>8}{'ms/iter':>9}{'ms/solve':>10}{'central s':>10}"
           f"{'dual gap':>10}{'cost gap':>10}")
     for n in args.sizes:
         datas = participants(n)
-        for form in ("pool", "bilateral"):
+        for form, step in (("pool", "diminishing"), ("pool", "polyak"), ("bilateral", "diminishing"),
+                           ("bilateral", "polyak")):
             if form == "bilateral" and n > 12:
                 continue
-            params = DualDecompositionParams(form=form, max_iterations=args.iterations, reference=False)
+            params = DualDecompositionParams(form=form, step=step, max_iterations=args.iterations, reference=False)
             start = time.perf_counter()
             out = subgradient(datas, params)
             seconds = time.perf_counter() - start
@@ -51,7 +53,7 @@ def main() -> None:
             central_s = time.perf_counter() - start
             dual_gap = (ref.objective_rmb - out.report["dual_rmb"]) / abs(ref.objective_rmb)
             cost_gap = (out.report["agreed_cost_rmb"] - ref.objective_rmb) / abs(ref.objective_rmb)
-            print(f"{form:>9}{n:>4}{out.iterations:>6}{str(out.converged):>6}{seconds:>8.1f}"
+            print(f"{form:>9}{step:>12}{n:>4}{out.iterations:>6}{str(out.converged):>6}{seconds:>8.1f}"
                   f"{1e3 * seconds / out.iterations:>9.1f}{1e3 * seconds / out.iterations / n:>10.2f}"
                   f"{central_s:>10.2f}{dual_gap:>10.3%}{cost_gap:>10.3%}", flush=True)
 

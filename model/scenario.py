@@ -21,7 +21,7 @@ from pydantic import (
     BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_serializer, model_validator,
 )
 
-from market.design import Design, StageFieldError, stage_params, validated
+from market.design import SLOTS, Design, StageFieldError, stage_params, validated
 from market.realtime import REAL_TIME
 from market.limits import MAX_MW, MAX_MWH, MAX_PRICE_PER_MWH
 from market.params import MechanismParams
@@ -351,10 +351,12 @@ class ScenarioBase(_Typed):
         for name in self.ledger.credit.participants:
             if name not in hosts - {"main_grid"}:
                 raise ValueError(f"ledger.credit.participants: {name!r} is not a DNO")
+        for slot, registry in SLOTS.items():
+            chosen = registry[getattr(self.design, slot).stage]
+            if self.network is not None and not chosen.supports_network:
+                raise ValueError(f"design.{slot}.stage: {chosen.name} does not trade on a distribution network "
+                                 "(this scenario has a network: block)")
         stage = REAL_TIME[self.design.real_time.stage]
-        if self.network is not None and not stage.supports_network:
-            raise ValueError(f"design.real_time.stage: {stage.name} does not clear on a distribution network "
-                             "(this scenario has a network: block)")
         strategy = stage.strategy(stage_params(self.design.real_time, self.mechanism))
         for name in getattr(strategy.params, "attitudes", {}) if strategy is not None else ():
             if name not in hosts - {"main_grid"}:

@@ -52,3 +52,24 @@ def test_same_seed_same_bytes_and_the_ledger_verifies(tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert main(["ledger", "verify", str(tmp_path / "a" / "ledger.sqlite")]) == 0
     assert json.loads((tmp_path / "a" / "summary.json").read_text())["decomposition"]["iterations"] == 10
+
+
+def test_day_ahead_trades_that_ignore_the_feeder_are_refused_on_one():
+    """Its trades would not respect the feeder's limits and charges: a scenario with a network refuses it."""
+    from model.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match="design.coordination.stage: dual_decomposition does not trade on a "
+                                            "distribution network"):
+        load("feeder-33bus", [STAGE])
+
+
+@pytest.mark.parametrize("mode", ["oracle", "rolling"])
+def test_the_no_trade_baseline_is_the_dno_alone_whatever_it_agreed(mode):
+    """Agreed trades are firm, so intraday re-plans keep them; the baseline each DNO's gain is
+    measured against re-plans without them: it is the same as under the paper's design."""
+    setting = f"scheduling.intraday_mode={mode}"
+    traded = _run(setting, "design.coordination.max_iterations=15").summary["outcomes"]
+    alone = simulate(load("paper-4dn", [setting]), 0).summary["outcomes"]
+    for dno, cost in traded["cost_by_dno_rmb"].items():
+        baseline = cost + traded["gain_by_dno_rmb"][dno]
+        assert baseline == pytest.approx(alone["cost_by_dno_rmb"][dno] + alone["gain_by_dno_rmb"][dno], abs=1e-6), dno

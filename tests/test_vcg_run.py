@@ -61,5 +61,5 @@ def test_an_hour_beyond_the_window_is_named_in_timings_only(run, tmp_path):
 def test_a_stage_that_does_not_clear_on_a_network_is_refused_with_one():
     from model.scenario import ScenarioError, load
 
-    with pytest.raises(ScenarioError, match="design.real_time.stage: vcg does not clear on a distribution network"):
+    with pytest.raises(ScenarioError, match="design.real_time.stage: vcg does not trade on a distribution network"):
         load("feeder-33bus", ["design.real_time.stage=vcg"])

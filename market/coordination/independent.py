@@ -13,6 +13,7 @@ from market.tariff import Tariff
 class Independent(CoordinationStage):
     name = "independent"
     summary = "each DNO plans alone with its own MILP on forecasts; no messages, no day-ahead trades (SPEC A.2)"
+    supports_network = True  # no trades: nothing for the network to carry day-ahead
 
     def coordinate(self, participants: Sequence[Participant], channel: Channel, tariff: Tariff,
                    params: StageParams) -> Agreement:

@@ -28,7 +28,6 @@ class RealTimeStage(Stage):
         are the bidders' strategy states, for a stage whose `strategy` keeps one."""
         return price_bids(sellers, buyers, rules)
 
-    supports_network = False  # a stage that clears on a distribution network says so
     # a stage whose participants agree their bids off chain first has `negotiate(sellers, buyers,
     # rules, params, network, channel, rng)` returning the bids and a record (best_response)
     negotiates = False
