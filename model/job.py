@@ -63,9 +63,10 @@ def simulate(scenario: Scenario, seed: int, store_path: str | Path | None = None
         frames["delivery"] = tables.delivery(model)
     if model.real_time.negotiates:
         frames["best_response"] = tables.best_response(model)
-    for stage, rows in ((model.coordination, model.coordination_rows), (model.real_time, model.stage_rows)):
-        if stage.rows_file:
-            frames[stage.rows_file] = tables.stage_table(rows)
+    if model.coordination.rows_file:
+        frames[model.coordination.rows_file] = tables.record_table(model.coordination_records)
+    if model.real_time.rows_file:
+        frames[model.real_time.rows_file] = tables.stage_table(model.stage_rows)
     if model.dso is not None:
         frames["network"] = tables.network(model)
         frames["buses"] = tables.buses(model)

@@ -171,7 +171,7 @@ class StorageMarketModel(mesa.Model):
         self.negotiation_outcomes: dict[str, int] = defaultdict(int)  # its hours by outcome
         self._metered: set[str] = set()  # "day:hour:dno" readings the model sent
         self.coordination_metrics: dict[str, float] = defaultdict(int)
-        self.coordination_rows: list[dict] = []  # a coordination stage's record (coordination.csv)
+        self.coordination_records: list[dict] = []  # a coordination stage's record per day, as columns
         self.coordination_reports: list[dict] = []  # and its figures, one per day
         self.own_grid_rmb: dict[str, float] = {d.name: 0.0 for d in self.dnos}  # every own deviation with the grid
         self.clearings: dict[tuple[int, int], object] = {}  # (day, hour) -> ClearingResult
@@ -266,7 +266,9 @@ class StorageMarketModel(mesa.Model):
                                                  self._coordination_params)
         for key, value in channel.metrics().items():
             self.coordination_metrics[key] += value
-        self.coordination_rows += [{"day": day + 1, **row} for row in agreement.rows]
+        if agreement.record:
+            rows = len(next(iter(agreement.record.values())))
+            self.coordination_records.append({"day": np.full(rows, day + 1), **agreement.record})
         if agreement.report:
             self.coordination_reports.append({"day": day + 1, **agreement.report})
         for dno in self.dnos:

@@ -46,8 +46,14 @@ def best_response(model) -> pd.DataFrame:
     return pd.DataFrame(model.negotiation_rows, columns=columns)
 
 
+def record_table(records: list[dict]) -> pd.DataFrame:
+    """A coordination stage's record (coordination.csv): each day's columns, one day after another."""
+    frames = [pd.DataFrame(r) for r in records]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["day"])
+
+
 def stage_table(rows: list[dict]) -> pd.DataFrame:
-    """A stage's own table (vcg.csv, coordination.csv): day first, then the stage's columns in its order."""
+    """A real-time stage's own table (vcg.csv): day first, then the stage's columns in its order."""
     columns = ["day", *dict.fromkeys(k for r in rows for k in r if k != "day")]
     return pd.DataFrame(rows, columns=columns)
 

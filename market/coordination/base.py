@@ -71,7 +71,7 @@ class Agreement:
     trades: tuple[BilateralTrade, ...] = ()
     payments_rmb: Mapping[str, float] = field(default_factory=dict)
     iterations: int = 0
-    rows: tuple[dict, ...] = ()  # the stage's record of how it got there (coordination.csv)
+    record: Mapping[str, np.ndarray] = field(default_factory=dict)  # how it got there: coordination.csv's columns
     report: Mapping[str, object] = field(default_factory=dict)  # its figures for summary.json
 
     def net_import_mwh(self, name: str) -> np.ndarray:

@@ -74,7 +74,7 @@ class Outcome:
     prices: dict[tuple[str, str], np.ndarray]  # (participant, counterparty) -> RMB/MWh per hour
     iterations: int
     converged: bool
-    rows: list[dict]
+    record: dict[str, np.ndarray]  # coordination.csv's columns: one row per iteration, hour and market
     report: dict[str, float | int | bool | None]
 
 
@@ -83,6 +83,7 @@ def reciprocal_pool(trades: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     so every position keeps its sign and stays within its bounds."""
     names = sorted(trades)
     x = np.array([trades[n] for n in names], dtype=float)
+    x[np.abs(x) < TRADE_TOL_MWH] = 0.0  # before scaling, so that what remains balances exactly
     imports, exports = np.clip(x, 0, None), np.clip(-x, 0, None)
     bought, sold = imports.sum(axis=0), exports.sum(axis=0)
     matched = np.minimum(bought, sold)
@@ -90,7 +91,6 @@ def reciprocal_pool(trades: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         scale_in = np.where(bought > 0, matched / bought, 0.0)
         scale_out = np.where(sold > 0, matched / sold, 0.0)
     out = imports * scale_in - exports * scale_out
-    out[np.abs(out) < TRADE_TOL_MWH] = 0.0
     return {n: out[i] for i, n in enumerate(names)}
 
 
@@ -132,7 +132,8 @@ def reciprocal_pairs(trades: Mapping[str, Mapping[str, np.ndarray]], bounds: Map
 
 def pool_pairs(positions: Mapping[str, np.ndarray], prices: np.ndarray) -> list[BilateralTrade]:
     """Balanced pool positions as trades: in each hour every exporter sells to every importer in
-    proportion to both their positions, at the hour's pool price."""
+    proportion to both their positions, at the hour's pool price. No trade is dropped, however
+    small: the trades carry the positions exactly."""
     trades = []
     for t in range(HOURS):
         sellers = {n: -float(x[t]) for n, x in sorted(positions.items()) if x[t] < 0}
@@ -142,9 +143,7 @@ def pool_pairs(positions: Mapping[str, np.ndarray], prices: np.ndarray) -> list[
             continue
         for s, qs in sellers.items():
             for b, qb in buyers.items():
-                q = qs * qb / total
-                if q >= TRADE_TOL_MWH:
-                    trades.append(BilateralTrade(s, b, t + 1, q, float(prices[t])))
+                trades.append(BilateralTrade(s, b, t + 1, qs * qb / total, float(prices[t])))
     return trades
 
 
@@ -180,7 +179,7 @@ def subgradient(datas: Sequence[DayData], params: DualDecompositionParams, chann
     price = {k: (lo + hi) / 2 for k in pairs}
     weights = 0.0
     average = {n: {c: np.zeros(HOURS) for c in locals_[n].counterparties} for n in names}
-    rows: list[dict] = []
+    history: list[tuple[float, float, np.ndarray, np.ndarray]] = []  # per iteration: step, dual, prices, mismatches
     best_dual, best_price, since_best, factor = -math.inf, dict(price), 0, params.polyak_factor
     bound = None
     converged, k = False, 0
@@ -218,16 +217,13 @@ def subgradient(datas: Sequence[DayData], params: DualDecompositionParams, chann
                     average[n][c] += step / weights * (x - average[n][c])
         elif weights == 0.0:  # the first answers balance already: they are the agreement
             average = {n: {c: x.copy() for c, x in trades[n].items()} for n in names}
+        history.append((step, dual, np.array([price[key] for key in pairs]), np.array([mismatch[key] for key in pairs])))
         moved = 0.0
         for key in pairs:
             new = price[key] + step * mismatch[key]
             if form == "pool" and params.price_band == "tariff":
                 new = np.clip(new, lo, hi)
             moved = max(moved, float(np.max(np.abs(new - price[key]))))
-            for t in range(HOURS):
-                rows.append({"iteration": k, "hour": t + 1, "market": _market(key, form),
-                             "price_per_mwh": float(price[key][t]), "mismatch_mwh": float(mismatch[key][t]),
-                             "step": step, "dual_rmb": dual})
             price[key] = new
         averaged = max((float(np.max(np.abs(_avg_mismatch(average, key, names, form)))) for key in pairs), default=0.0)
         if averaged <= params.mismatch_tol_mwh and moved <= params.price_tol_per_mwh:
@@ -242,7 +238,20 @@ def subgradient(datas: Sequence[DayData], params: DualDecompositionParams, chann
               "agreed_cost_rmb": _agreed_cost(datas, locals_, agreed, form)}
     if params.reference:
         report.update(_reference(datas, form, final, report))
-    return Outcome(agreed, final, k, converged, rows, report)
+    return Outcome(agreed, final, k, converged, _record(history, [_market(key, form) for key in pairs]), report)
+
+
+def _record(history, markets: list[str]) -> dict[str, np.ndarray]:
+    """coordination.csv's columns, iteration by iteration, market by market, hour by hour."""
+    n, m = len(history), len(markets)
+    shape = (n, m, HOURS)
+    return {"iteration": np.broadcast_to(np.arange(1, n + 1)[:, None, None], shape).ravel(),
+            "hour": np.broadcast_to(np.arange(1, HOURS + 1)[None, None, :], shape).ravel(),
+            "market": np.broadcast_to(np.array(markets, dtype=object)[None, :, None], shape).ravel(),
+            "price_per_mwh": np.array([h[2] for h in history]).ravel(),
+            "mismatch_mwh": np.array([h[3] for h in history]).ravel(),
+            "step": np.broadcast_to(np.array([h[0] for h in history])[:, None, None], shape).ravel(),
+            "dual_rmb": np.broadcast_to(np.array([h[1] for h in history])[:, None, None], shape).ravel()}
 
 
 def _recover(average, datas: Sequence[DayData], form: str) -> dict[str, dict[str, np.ndarray]]:
@@ -326,5 +335,5 @@ class DualDecomposition(CoordinationStage):
                          for d, b in [(by_name[t.seller], by_name[t.buyer])])
         report = {**out.report, "milp_cost_rmb": math.fsum(plan.cost for plan in plans.values()) + fees,
                   "own_cost_rmb": math.fsum(p.own_plan.cost for p in participants)}
-        return Agreement(plans=plans, trades=tuple(trades), iterations=out.iterations, rows=tuple(out.rows),
+        return Agreement(plans=plans, trades=tuple(trades), iterations=out.iterations, record=out.record,
                          report=report)
