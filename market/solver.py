@@ -19,11 +19,13 @@ def solve_optimal(
     solver: mathopt.SolverType,
     params: mathopt.SolveParameters | None = None,
     incremental: mathopt.IncrementalSolver | None = None,
+    model_params: mathopt.ModelSolveParameters | None = None,
 ) -> mathopt.SolveResult:
     """Solve `model` and return the result only if the termination reason is OPTIMAL; with
     `incremental` (a solver kept for `model`), only the model's changes since its last solve are sent."""
     try:
-        result = incremental.solve(params=params) if incremental else mathopt.solve(model, solver, params=params)
+        result = (incremental.solve(params=params, model_params=model_params) if incremental
+                  else mathopt.solve(model, solver, params=params, model_params=model_params))
     except Exception as exc:  # MathOpt's own error hides the solver's status in __context__
         cause = exc.__context__ or exc.__cause__ or exc
         raise SolverError(f"{solver.name} failed on model {model.name!r}: {cause}") from cause

@@ -97,6 +97,11 @@ class Agreement:
         return out
 
 
+def wire(values: np.ndarray) -> list[float]:
+    """Numbers as a message carries them: plain floats rounded to the byte-stable 1e-9."""
+    return [round(float(v), 9) for v in values]
+
+
 class Channel(Protocol):
     """Off-chain messaging among participants; each `exchange` is one synchronous round."""
 

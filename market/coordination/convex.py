@@ -23,13 +23,15 @@ measured against.
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.math_opt.python import mathopt
 
 from market.scheduling import HOURS, DnoScheduler, StorageUnitLike
+from market.shared_storage import SharedStorage, add_station
 from market.solver import SolverError, solve_optimal
 
 POOL = "pool"  # the counterparty name of a participant's trade with the pool
@@ -52,6 +54,8 @@ class DayData:
     voll_per_mwh: float | None = None
     fee_import_per_mwh: float = 0.0  # what trading costs it per MWh besides the price (its share of
     fee_export_per_mwh: float = 0.0  # the chain's service fee), which also rules out pass-through trades
+    ses_power_mw: float = 0.0  # how fast it may charge or discharge a shared storage station (0: none)
+    ses_fee_per_mwh: float = 0.0  # the station's usage fee, on energy charged and discharged
 
     @classmethod
     def of(cls, name: str, scheduler: DnoScheduler, pv_mw, wind_mw, load_mw, own_sell_mw,
@@ -72,9 +76,11 @@ class DayData:
 
 @dataclass
 class _Handles:
-    cost: mathopt.LinearExpression  # grid money and trading fees, RMB (the participant's true cost)
+    cost: mathopt.LinearExpression  # grid money, trading and storage fees, RMB (the participant's true cost)
     objective: mathopt.LinearExpression  # cost plus tie-break and shed terms
     parts: dict[str, tuple[list[mathopt.Variable], list[mathopt.Variable]]]  # counterparty -> (imports, exports), MWh
+    net: dict[str, list[mathopt.Variable]] | None = None  # with `consensus`: one variable per trade, import - export
+    ses: tuple[list[mathopt.Variable], list[mathopt.Variable]] | None = None  # (to the station, from it), MWh
 
     @property
     def trades(self) -> dict[str, list[mathopt.LinearExpression]]:
@@ -85,8 +91,10 @@ class _Handles:
         return {c: np.array([values[b] - values[s] for b, s in zip(*pair)]) for c, pair in self.parts.items()}
 
 
-def _add_participant(m: mathopt.Model, d: DayData, counterparties: Sequence[str]) -> _Handles:
-    """The participant's constraints in `m`; its trade variables by counterparty."""
+def _add_participant(m: mathopt.Model, d: DayData, counterparties: Sequence[str], consensus: bool = False) -> _Handles:
+    """The participant's constraints in `m`; its trade variables by counterparty, and its use of a
+    shared storage station when it has one. With `consensus`, each trade is also one variable
+    (a quadratic penalty on it then has a diagonal Hessian, as PDLP needs)."""
     T = range(HOURS)
     inverted = d.sell_per_mwh > d.buy_per_mwh
     tag = d.name
@@ -123,14 +131,28 @@ def _add_participant(m: mathopt.Model, d: DayData, counterparties: Sequence[str]
         sold = [m.add_variable(lb=0.0, ub=float(exports[t]), name=f"{tag}.export[{c},{t}]") for t in T]
         parts[c] = (bought, sold)
         fees += mathopt.fast_sum(d.fee_import_per_mwh * bought[t] + d.fee_export_per_mwh * sold[t] for t in T)
+    net_vars = None
+    if consensus:
+        net_vars = {c: [m.add_variable(lb=-float(exports[t]), ub=float(imports[t]), name=f"{tag}.trade[{c},{t}]")
+                        for t in T] for c in counterparties}
+        for c in counterparties:
+            for t in T:
+                m.add_linear_constraint(net_vars[c][t] == parts[c][0][t] - parts[c][1][t])
+    ses = None
+    if d.ses_power_mw > 0:  # energy it sends to the station and takes from it: like a trade, with a fee
+        ses = ([m.add_variable(lb=0.0, ub=d.ses_power_mw, name=f"{tag}.to_ses[{t}]") for t in T],
+               [m.add_variable(lb=0.0, ub=d.ses_power_mw, name=f"{tag}.from_ses[{t}]") for t in T])
+        fees += mathopt.fast_sum(d.ses_fee_per_mwh * (ses[0][t] + ses[1][t]) for t in T)
     for t in T:
         net = mathopt.fast_sum(parts[c][0][t] - parts[c][1][t] for c in counterparties)
-        if len(counterparties) > 1:  # the sum of its trades within the same bounds as each one
+        if ses is not None:
+            net += ses[1][t] - ses[0][t]
+        if len(counterparties) + (ses is not None) > 1:  # all it trades within the same bounds as each trade
             m.add_linear_constraint(lb=-float(exports[t]), ub=float(imports[t]), expr=net)
         m.add_linear_constraint(pv[t] + buy[t] - sell[t] + storage[t] + shed[t] + net == float(d.load_mw[t]))
     cost = mathopt.fast_sum(float(d.buy_per_mwh[t]) * buy[t] - float(d.sell_per_mwh[t]) * sell[t] for t in T) + fees
     objective = cost + penalty + mathopt.fast_sum((d.voll_per_mwh or 0.0) * shed[t] for t in T)
-    return _Handles(cost, objective, parts)
+    return _Handles(cost, objective, parts, net_vars, ses)
 
 
 def _params() -> mathopt.SolveParameters:
@@ -206,12 +228,16 @@ class CentralSolution:
     prices: dict[tuple[str, str], np.ndarray]  # (participant, counterparty) -> RMB/MWh per hour
     cost_rmb: float  # sum of the participants' true costs
     objective_rmb: float  # with the tie-break and shed terms: what the decomposition's dual approaches
+    costs_rmb: dict[str, float] = field(default_factory=dict)  # each participant's true cost
+    ses_mw: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # (to, from) the station
 
 
-def central(datas: Sequence[DayData], form: str, pool_offset_mwh: np.ndarray | None = None) -> CentralSolution:
-    """The reference: every participant's model and the coupling (pool balance or reciprocity).
-    `pool_offset_mwh` lets the pool's net imports sum to it instead of zero, hour by hour: how
-    the optimum moves with it brackets the hour's optimal prices (tests use it)."""
+def central(datas: Sequence[DayData], form: str, pool_offset_mwh: np.ndarray | None = None,
+            ses: SharedStorage | None = None) -> CentralSolution:
+    """The reference: every participant's model and the coupling (pool balance or reciprocity,
+    and a shared storage station's energy when there is one). `pool_offset_mwh` lets the pool's
+    net imports sum to it instead of zero, hour by hour: how the optimum moves with it brackets
+    the hour's optimal prices (tests use it)."""
     m = mathopt.Model(name=f"central-{form}")
     names = [d.name for d in datas]
     handles = {d.name: _add_participant(m, d, counterparties(d.name, names, form)) for d in datas}
@@ -230,14 +256,19 @@ def central(datas: Sequence[DayData], form: str, pool_offset_mwh: np.ndarray | N
                     c = m.add_linear_constraint(trades[a][b][t] + trades[b][a][t] == 0.0)
                     coupling.setdefault((a, b), []).append(c)
                     coupling.setdefault((b, a), []).append(c)
+    users = [h.ses for h in handles.values() if h.ses is not None]
+    if ses is not None and users:
+        add_station(m, ses, [mathopt.fast_sum(u[0][t] for u in users) for t in range(HOURS)],
+                    [mathopt.fast_sum(u[1][t] for u in users) for t in range(HOURS)])
     result = solve_optimal(m, mathopt.SolverType.HIGHS, _params())
     values, duals = result.variable_values(), result.dual_values()
     agreed = {n: h.trade_values(values) for n, h in handles.items()}
     # MathOpt's dual y of a minimisation satisfies grad f = sum y grad g, so the price that each
     # participant sees in its Lagrangian term (+ price x import) is -y.
     prices = {key: -np.array([duals[c] for c in cs]) for key, cs in coupling.items()}
-    cost = sum(float(mathopt.evaluate_expression(h.cost, values)) for h in handles.values())
-    return CentralSolution(agreed, prices, cost, float(result.objective_value()))
+    costs = {n: float(mathopt.evaluate_expression(h.cost, values)) for n, h in handles.items()}
+    station = {n: tuple(np.array([values[v] for v in vs]) for vs in h.ses) for n, h in handles.items() if h.ses}
+    return CentralSolution(agreed, prices, math.fsum(costs.values()), float(result.objective_value()), costs, station)
 
 
 def counterparties(name: str, names: Sequence[str], form: str) -> list[str]:

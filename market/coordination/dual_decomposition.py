@@ -33,7 +33,7 @@ import numpy as np
 from pydantic import Field
 
 from market.coordination.base import (COORDINATION, OPERATOR, Agreement, BilateralTrade, Channel, CoordinationStage,
-                                      Participant)
+                                      Participant, wire)
 from market.coordination.convex import POOL, DayData, LocalProblem, central, counterparties
 from market.scheduling import HOURS
 from market.stages import StageParams
@@ -186,12 +186,12 @@ def subgradient(datas: Sequence[DayData], params: DualDecompositionParams, chann
     for k in range(1, params.max_iterations + 1):
         seen = {key: price[_multiplier(key, form)] for key in keys}
         if channel is not None and form == "pool":
-            channel.exchange([(OPERATOR, n, {"price_per_mwh": _wire(price[(POOL, POOL)])}) for n in names])
+            channel.exchange([(OPERATOR, n, {"price_per_mwh": wire(price[(POOL, POOL)])}) for n in names])
         answers = {n: locals_[n].respond({c: seen[(n, c)] for c in locals_[n].counterparties}) for n in names}
         trades = {n: a[0] for n, a in answers.items()}
         if channel is not None:
-            channel.exchange([(n, OPERATOR, {"import_mwh": _wire(trades[n][POOL])}) for n in names] if form == "pool"
-                             else [(n, c, {"import_mwh": _wire(trades[n][c])}) for n, c in keys])
+            channel.exchange([(n, OPERATOR, {"import_mwh": wire(trades[n][POOL])}) for n in names] if form == "pool"
+                             else [(n, c, {"import_mwh": wire(trades[n][c])}) for n, c in keys])
         dual = math.fsum(a[2] for a in answers.values())
         mismatch = {(n, c): (sum(trades[m][POOL] for m in names) if form == "pool" else trades[n][c] + trades[c][n])
                     for n, c in pairs}
@@ -273,11 +273,6 @@ def _multiplier(key: tuple[str, str], form: str) -> tuple[str, str]:
 
 def _market(key: tuple[str, str], form: str) -> str:
     return POOL if form == "pool" else f"{key[0]}|{key[1]}"
-
-
-def _wire(values: np.ndarray) -> list[float]:
-    """A message's numbers as they travel (24 values, rounded to the byte-stable 1e-9)."""
-    return [round(float(v), 9) for v in values]
 
 
 def _no_trade_cost(datas: Sequence[DayData]) -> float:
