@@ -39,7 +39,7 @@ class MarketLedger:
                  crashes: Sequence[Crash] = (), credits: Mapping[str, float] | None = None,
                  storage_owners: Sequence[str] = (), main_grid: str = "main_grid",
                  horizon_hours: int | None = None, chain_credit: ChainCredit | None = None,
-                 validator_hosts: Sequence[str | None] = (), distribution: Any = None):
+                 validator_hosts: Sequence[str | None] = (), distribution: Any = None, station: Any = None):
         if engine not in ENGINES:
             raise ValueError(f"unknown consensus engine {engine!r}; known: {sorted(ENGINES)}")
         network = network or NetworkParams()
@@ -51,7 +51,7 @@ class MarketLedger:
         self.alliance = Alliance.create(
             run_seed, dnos=dnos, validators=validators, main_grid=main_grid, storage_owners=storage_owners,
             quorum=QUORUM_OF_ENGINE.get(engine, "two_thirds_power"), credits=credits, hour_ms=hour_ms,
-            gate_offset_ms=gate_offset_ms, market=market_document(params, tariff, design, distribution), horizon_hours=horizon_hours,
+            gate_offset_ms=gate_offset_ms, market=market_document(params, tariff, design, distribution, station), horizon_hours=horizon_hours,
             pow_target_bits=target_bits)
         if chain_credit is not None and chain_credit.enabled:  # genesis carries the credit contract's rules
             keys = [identity.public_hex for identity in self.alliance.validators]  # node order

@@ -39,8 +39,6 @@ class Stage:
     # Where the stage's parameters live in a scenario, when not beside `stage:` in its design
     # block (the concession auction keeps the paper's `mechanism:` block).
     params_at: ClassVar[str | None] = None
-    # A stage with its own table writes `<rows_file>.csv` (e.g. vcg.csv, coordination.csv).
-    rows_file: ClassVar[str | None] = None
     # A stage whose trades respect a distribution network (its limits and charges) says so; a
     # scenario with a network refuses the others.
     supports_network: ClassVar[bool] = False

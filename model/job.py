@@ -63,8 +63,8 @@ def simulate(scenario: Scenario, seed: int, store_path: str | Path | None = None
         frames["delivery"] = tables.delivery(model)
     if model.real_time.negotiates:
         frames["best_response"] = tables.best_response(model)
-    if model.coordination.rows_file:
-        frames[model.coordination.rows_file] = tables.record_table(model.coordination_records)
+    for name in model.coordination.tables:
+        frames[name] = tables.record_table(model.coordination_tables.get(name, []))
     if model.real_time.rows_file:
         frames[model.real_time.rows_file] = tables.stage_table(model.stage_rows)
     if model.dso is not None:

@@ -98,6 +98,11 @@ class StorageMarketModel(mesa.Model):
         self.day, self.hour = 0, 0  # the hour being stepped (day 0-based, hour 1..24)
 
         self.main_grid = MainGrid(self, scenario.tariff)
+        # a shared storage station, when the scenario has one: its operator is a storage owner of its own
+        spec = scenario.shared_storage
+        self.station = None if spec is None else spec.station()
+        self.station_owner = None if spec is None else StorageOwner(self, spec.operator, "", [self.station])
+        self._station_use = (np.zeros(HOURS), np.zeros(HOURS))  # the day's agreed total (to, from) the station
         self.dnos: list[DNO] = []
         for spec in scenario.dnos:
             owners = [StorageOwner(self, o.name, spec.name, o.units) for o in spec.storage_owners]
@@ -125,7 +130,8 @@ class StorageMarketModel(mesa.Model):
             run_seed=int(ledger_seq.generate_state(1)[0]),
             network_seed=int(network_seq.generate_state(1)[0]),
             dnos=[d.name for d in self.dnos],
-            storage_owners=[o.name for d in self.dnos for o in d.owners],
+            storage_owners=[o.name for d in self.dnos for o in d.owners]
+            + ([self.station_owner.name] if self.station_owner else []),
             engine=chain.engine,
             network=chain.network,
             params=scenario.mechanism,
@@ -135,6 +141,7 @@ class StorageMarketModel(mesa.Model):
             chain_credit=chain.credit,
             validator_hosts=chain.validator_hosts,
             distribution=None if scenario.network is None else scenario.network.market_network,
+            station=self.station,
             hour_ms=hour_ms,
             gate_offset_ms=chain.gate_offset_ms,
             store_path=str(store_path) if store_path else None,
@@ -171,7 +178,7 @@ class StorageMarketModel(mesa.Model):
         self.negotiation_outcomes: dict[str, int] = defaultdict(int)  # its hours by outcome
         self._metered: set[str] = set()  # "day:hour:dno" readings the model sent
         self.coordination_metrics: dict[str, float] = defaultdict(int)
-        self.coordination_records: list[dict] = []  # a coordination stage's record per day, as columns
+        self.coordination_tables: dict[str, list[dict]] = {}  # a coordination stage's tables, per day, as columns
         self.coordination_reports: list[dict] = []  # and its figures, one per day
         self.own_grid_rmb: dict[str, float] = {d.name: 0.0 for d in self.dnos}  # every own deviation with the grid
         self.clearings: dict[tuple[int, int], object] = {}  # (day, hour) -> ClearingResult
@@ -229,6 +236,9 @@ class StorageMarketModel(mesa.Model):
         with self._phase("settlement"):
             for dno in self.dnos:  # e. storage dispatched
                 dno.dispatch(self.hour)
+            if self.station_owner is not None:  # the shared station as the day's agreement has it
+                t = self.hour - 1
+                self.station_owner.dispatch(np.array([self._station_use[0][t]]), np.array([self._station_use[1][t]]))
             self.hour_index += 1
             self._book_committed()  # e. settlement from what the chain committed
         with self._phase("data_collection"):
@@ -262,13 +272,16 @@ class StorageMarketModel(mesa.Model):
                                             inputs.wind_forecast_mw, inputs.load_forecast_mw,
                                             (buyer_share * fee, seller_share * fee)))
         channel = self.ledger.offchain_channel(start_ms)
+        station = {} if self.station is None else {"station": self.station}  # passed only when there is one
         agreement = self.coordination.coordinate(participants, channel, self.config.tariff,
-                                                 self._coordination_params)
+                                                 self._coordination_params, **station)
+        uses = list(agreement.station.values())
+        self._station_use = (sum((u[0] for u in uses), np.zeros(HOURS)), sum((u[1] for u in uses), np.zeros(HOURS)))
         for key, value in channel.metrics().items():
             self.coordination_metrics[key] += value
-        if agreement.record:
-            rows = len(next(iter(agreement.record.values())))
-            self.coordination_records.append({"day": np.full(rows, day + 1), **agreement.record})
+        for name, columns in agreement.tables.items():
+            rows = len(next(iter(columns.values()), ()))
+            self.coordination_tables.setdefault(name, []).append({"day": np.full(rows, day + 1), **columns})
         if agreement.report:
             self.coordination_reports.append({"day": day + 1, **agreement.report})
         for dno in self.dnos:
@@ -362,6 +375,9 @@ class StorageMarketModel(mesa.Model):
                         self.dso.collect(event["settlement"].uos_rmb)
                 elif event.get("event") == "credit":
                     self._book_credit(event)
+                elif event.get("event") == "agreement_accepted" and self.station_owner is not None:
+                    fees = self.ledger.chain.state["agreements"][str(event["day"])].get("station_fees_rmb", 0.0)
+                    self.station_owner.pay(fees)  # its usage fees, as the contract booked them
         self._booked_height = chain.height
         self._settle_from_chain()
 

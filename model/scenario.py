@@ -25,6 +25,7 @@ from market.design import SLOTS, Design, StageFieldError, stage_params, validate
 from market.realtime import REAL_TIME
 from market.limits import MAX_MW, MAX_MWH, MAX_PRICE_PER_MWH
 from market.params import MechanismParams
+from market.shared_storage import SharedStorage
 from ledger.credit import ChainCredit
 from ledger.network import NetworkParams, NodeIndex
 from market.tariff import HOURS, Tariff
@@ -118,6 +119,34 @@ class StorageUnit(_Typed):
                 f"{self.soc_start}, {self.soc_max}"
             )
         return self
+
+
+class SharedStorageSpec(_Typed):
+    """A shared energy storage station every DNO can charge and discharge through (SPEC B.1.2),
+    owned by a storage owner of its own; used by the `nash_bargaining` coordination stage."""
+
+    operator: str = Field(min_length=1, description="the storage owner that operates it")
+    energy_mwh: float = Field(ge=0, le=MAX_MWH, description="energy capacity, MWh; input")
+    power_mw: float = Field(ge=0, le=MAX_MW, description="charge and discharge rating, MW; input")
+    charge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] as SPEC A.2.1's units")
+    discharge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] as SPEC A.2.1's units")
+    soc_min: float = Field(0.1, ge=0, le=1, description="fraction of energy; [A]")
+    soc_max: float = Field(0.9, ge=0, le=1, description="fraction of energy; [A]")
+    soc_start: float = Field(0.5, ge=0, le=1, description="fraction of energy, also where each day ends; [A]")
+    fee_per_mwh: float = Field(0.0, ge=0, le=MAX_PRICE_PER_MWH,
+                               description="usage fee on energy charged and discharged, RMB/MWh, paid to its operator; [A]")
+
+    @model_validator(mode="after")
+    def _a_station_that_can_hold_energy(self) -> SharedStorageSpec:
+        if self.power_mw > 0 and self.energy_mwh <= 0:
+            raise ValueError("power_mw: a station with power needs energy_mwh above 0")
+        if not self.soc_min <= self.soc_start <= self.soc_max:
+            raise ValueError(f"needs soc_min <= soc_start <= soc_max, got {self.soc_min}, {self.soc_start}, "
+                             f"{self.soc_max}")
+        return self
+
+    def station(self) -> SharedStorage:
+        return SharedStorage(**self.model_dump())
 
 
 class StorageOwner(_Typed):
@@ -317,6 +346,8 @@ class ScenarioBase(_Typed):
     network: DistributionNetwork | None = Field(
         None, description="the distribution network (docs/network.md); none: no network, as in the paper; [A]"
     )
+    shared_storage: SharedStorageSpec | None = Field(
+        None, description="a shared storage station (docs/bargaining.md); none: no station, as in the paper; [A]")
 
     @field_validator("network")
     @classmethod
@@ -328,8 +359,9 @@ class ScenarioBase(_Typed):
     @model_serializer(mode="wrap")
     def _without_unset_network(self, handler: Any) -> dict[str, Any]:
         data = handler(self)  # no network block is written as none at all, so older files stay as they are
-        if isinstance(data, dict) and "network" in data and data["network"] is None:
-            del data["network"]
+        for block in ("network", "shared_storage"):
+            if isinstance(data, dict) and block in data and data[block] is None:
+                del data[block]
         return data
 
     @field_validator("name")
@@ -343,6 +375,8 @@ class ScenarioBase(_Typed):
     def _unique_names(self) -> ScenarioBase:
         _require_unique([d.name for d in self.dnos], "DNO")
         owners = [o.name for d in self.dnos for o in d.storage_owners]
+        if self.shared_storage is not None:
+            owners.append(self.shared_storage.operator)
         _require_unique(owners, "storage owner")
         hosts = {d.name for d in self.dnos} | {"main_grid"}
         for host in self.ledger.validator_hosts:

@@ -47,7 +47,7 @@ def best_response(model) -> pd.DataFrame:
 
 
 def record_table(records: list[dict]) -> pd.DataFrame:
-    """A coordination stage's record (coordination.csv): each day's columns, one day after another."""
+    """A coordination stage's table (e.g. coordination.csv): each day's columns, one day after another."""
     frames = [pd.DataFrame(r) for r in records]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["day"])
 
@@ -268,27 +268,14 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         out["delivery"] = delivery_summary(frames["delivery"])
     if "top_ups_paid_rmb" in model.platform or model.real_time.name == "vcg":  # VCG's budget deficit
         out["vcg"] = {"deficit_rmb": model.platform.get("top_ups_paid_rmb", 0.0)}
-    if model.coordination_reports:  # a coordination stage that iterates: how far it got, against what
-        out["decomposition"] = decomposition_summary(model.coordination_reports)
+    if model.coordination_reports and model.coordination.section:  # a stage that iterates: how far it got
+        out[model.coordination.section] = model.coordination.summarize(model.coordination_reports)
     if model.real_time.negotiates:  # hours whose bids were negotiated, by how the negotiation ended
         hours = sum(model.negotiation_outcomes.values())
         out["negotiation"] = {"hours": hours,
                               **{k: model.negotiation_outcomes.get(k, 0) for k in ("converged", "cycling", "not_converged")},
                               "converged_share": model.negotiation_outcomes.get("converged", 0) / hours if hours else None}
     return out
-
-
-def decomposition_summary(reports: list[dict]) -> dict[str, Any]:
-    """A decomposition's days summed up: iterations, days converged, the worst gaps to the central
-    optimum, and the costs it compares (the days' own figures are under `days`)."""
-    total = lambda key: math.fsum(r[key] for r in reports) if all(r.get(key) is not None for r in reports) else None  # noqa: E731
-    worst = lambda key: max((r[key] for r in reports if r.get(key) is not None), default=None)  # noqa: E731
-    return {"form": reports[0]["form"], "iterations": sum(r["iterations"] for r in reports),
-            "converged_days": sum(bool(r["converged"]) for r in reports),
-            "dual_gap_rmb": total("dual_gap_rmb"), "cost_gap_rmb": total("cost_gap_rmb"),
-            "cost_gap_share": worst("cost_gap_share"), "price_gap_per_mwh": worst("price_gap_per_mwh"),
-            "central_rmb": total("central_rmb"), "agreed_cost_rmb": total("agreed_cost_rmb"),
-            "milp_cost_rmb": total("milp_cost_rmb"), "own_cost_rmb": total("own_cost_rmb"), "days": reports}
 
 
 def delivery_summary(rows: pd.DataFrame) -> dict[str, Any]:

@@ -11,6 +11,7 @@ the hour and is settled with the grid at once, as SPEC A.7 and A.13 item 7 say.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import asdict
@@ -25,6 +26,7 @@ from market.network.market_network import MarketNetwork
 from market.params import MechanismParams
 from market.realtime import REAL_TIME
 from market.settlement import DnoAccount, HourSettlement, close_day, settle_hour
+from market.shared_storage import SharedStorage
 from market.tariff import Tariff
 
 from ledger.block import BlockEntry
@@ -49,7 +51,8 @@ _SPARSE_ACCOUNT_FIELDS = ("uos_rmb", "imbalance_rmb", "penalty_rmb", "top_up_rmb
 
 
 def market_document(params: MechanismParams | None = None, tariff: Tariff | None = None,
-                    design: Design | None = None, network: MarketNetwork | None = None) -> dict:
+                    design: Design | None = None, network: MarketNetwork | None = None,
+                    station: SharedStorage | None = None) -> dict:
     """What the genesis document carries so every validator clears with the same rules.
 
     The design and the network are written only when they are not the paper's default (the
@@ -62,7 +65,15 @@ def market_document(params: MechanismParams | None = None, tariff: Tariff | None
         doc["design"] = design.model_dump(mode="json")
     if network is not None:
         doc["network"] = network.to_doc()
+    if station is not None:  # a shared storage station: the agreement contract checks its schedules
+        doc["shared_storage"] = dataclasses.asdict(station)
     return doc
+
+
+def station_of(genesis: Genesis) -> SharedStorage | None:
+    """The shared storage station the chain was founded with, if any."""
+    doc = genesis.market.get("shared_storage")
+    return None if doc is None else SharedStorage(**doc)
 
 
 @lru_cache(maxsize=32)

@@ -3,7 +3,7 @@
 from market.coordination.base import (COORDINATION, OPERATOR, Agreement, BilateralTrade, Channel, CoordinationStage,
                                       Participant, agreement_problem, settle_agreement)
 from market.coordination import independent  # noqa: F401  (registration; the default first)
-from market.coordination import dual_decomposition  # noqa: F401,I001
+from market.coordination import dual_decomposition, nash_bargaining  # noqa: F401,I001
 
 __all__ = ["COORDINATION", "OPERATOR", "Agreement", "BilateralTrade", "Channel", "CoordinationStage", "Participant",
            "agreement_problem", "settle_agreement"]

@@ -26,6 +26,7 @@ a step where a cold start takes 60-130 ms.
 from __future__ import annotations
 
 import datetime
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -129,9 +130,10 @@ class AdmmResult:
 
 
 def admm(datas: Sequence[DayData], ses: SharedStorage | None, rho: float = 1.0, adaptive: bool = True,
-         eps_abs: float = 1e-3, eps_rel: float = 1e-3, max_iterations: int = 500, solver_tolerance: float = 1e-6,
-         channel: Channel | None = None) -> AdmmResult:
-    """Consensus ADMM on the coalition's day (module doc); `channel` carries its messages."""
+         eps_abs: float = 1e-3, eps_rel: float = 1e-3, max_iterations: int | None = 500,
+         solver_tolerance: float = 1e-6, channel: Channel | None = None) -> AdmmResult:
+    """Consensus ADMM on the coalition's day (module doc); `channel` carries its messages. With
+    `max_iterations=None` it runs until the stopping rule holds (then a tolerance must be > 0)."""
     names = [d.name for d in datas]
     locals_ = {d.name: _Participant(d, [n for n in names if n != d.name], solver_tolerance) for d in datas}
     users = [d.name for d in datas if d.ses_power_mw > 0] if ses is not None else []
@@ -143,7 +145,7 @@ def admm(datas: Sequence[DayData], ses: SharedStorage | None, rho: float = 1.0, 
     rows: list[dict] = []
     costs: dict[str, float] = {}
     converged, k = False, 0
-    for k in range(1, max_iterations + 1):
+    for k in itertools.count(1) if max_iterations is None else range(1, max_iterations + 1):
         for n in names:  # 1. local steps (in parallel in a real deployment)
             mine = {key: y[(n, key)] - rho * z[(n, key)] for key in locals_[n].copies}
             values, costs[n] = locals_[n].step(mine, rho)

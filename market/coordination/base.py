@@ -71,20 +71,29 @@ class Agreement:
     trades: tuple[BilateralTrade, ...] = ()
     payments_rmb: Mapping[str, float] = field(default_factory=dict)
     iterations: int = 0
-    record: Mapping[str, np.ndarray] = field(default_factory=dict)  # how it got there: coordination.csv's columns
+    # the stage's own tables for the day, by file name (coordination.csv, admm.csv ...): column -> values
+    tables: Mapping[str, Mapping[str, np.ndarray]] = field(default_factory=dict)
+    # each participant's agreed use of a shared storage station: (to it, from it), MWh per hour
+    station: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # what each participant claims for a split the contract computes (e.g. its costs alone and together)
+    claims: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     report: Mapping[str, object] = field(default_factory=dict)  # its figures for summary.json
 
     def net_import_mwh(self, name: str) -> np.ndarray:
-        """What `name` agreed to import (+) or export (-) from the other participants, per hour."""
+        """What `name` agreed to import (+) or export (-) from the other participants and the
+        station, per hour."""
         net = np.zeros(HOURS)
         for t in self.trades:
             if name in (t.buyer, t.seller):
                 net[t.hour - 1] += t.quantity_mwh if t.buyer == name else -t.quantity_mwh
+        if name in self.station:
+            to_station, from_station = self.station[name]
+            net += from_station - to_station
         return net
 
     @property
     def has_money(self) -> bool:
-        return bool(self.trades) or any(self.payments_rmb.values())
+        return bool(self.trades) or any(self.payments_rmb.values()) or bool(self.station)
 
     def views(self) -> dict[str, dict]:
         """Each participant's own side of the agreement, as it signs and commits it on chain."""
@@ -94,6 +103,10 @@ class Agreement:
             for me, other, side in ((t.seller, t.buyer, "sell"), (t.buyer, t.seller, "buy")):
                 out[me]["trades"].append({"counterparty": other, "hour": t.hour, "side": side,
                                           "quantity_mwh": t.quantity_mwh, "price_per_mwh": t.price_per_mwh})
+        for name, (to_station, from_station) in self.station.items():
+            out[name]["station"] = {"to_mwh": wire(to_station), "from_mwh": wire(from_station)}
+        for name, claim in self.claims.items():
+            out[name]["claims"] = {k: float(v) for k, v in claim.items()}
         return out
 
 
@@ -111,6 +124,32 @@ class Channel(Protocol):
 
 class CoordinationStage(Stage):
     """Turns the participants' own plans into an agreement, talking over a `Channel`."""
+
+    tables: tuple[str, ...] = ()  # the tables its agreements carry, each written as `<name>.csv`
+    # summary.json's section of a stage whose agreements report figures, and how days add up: keys
+    # that hold for every day, that sum over days, and that are reported at their worst (largest)
+    section: str | None = None
+    kept: tuple[str, ...] = ()
+    summed: tuple[str, ...] = ()
+    worst: tuple[str, ...] = ()
+
+    def summarize(self, reports: Sequence[Mapping]) -> dict:
+        """The days' reports as one section: iterations and days converged, the kept, summed and
+        worst figures (None where a day lacks one), and every day's own report under `days`."""
+        def total(key):
+            values = [r.get(key) for r in reports]
+            return None if any(v is None for v in values) else math.fsum(values)
+
+        worst = lambda key: max((r[key] for r in reports if r.get(key) is not None), default=None)  # noqa: E731
+        return {**{k: reports[0].get(k) for k in self.kept}, "iterations": sum(r["iterations"] for r in reports),
+                "converged_days": sum(bool(r["converged"]) for r in reports), **{k: total(k) for k in self.summed},
+                **{k: worst(k) for k in self.worst}, "days": list(reports)}
+
+    def allocation(self, views: Mapping[str, Mapping], params: StageParams) -> dict[str, float] | None:
+        """The side payments (received +) the contract computes from the views' claims, for a stage
+        whose split is a rule (Nash bargaining); None: the agreed payments stand as they are.
+        Raises ValueError naming what is missing or wrong."""
+        return None
 
     @abstractmethod
     def coordinate(self, participants: Sequence[Participant], channel: Channel, tariff: Tariff,
@@ -151,13 +190,15 @@ def agreement_problem(views: Mapping[str, Mapping], members: Sequence[str], tole
     return None
 
 
-def settle_agreement(views: Mapping[str, Mapping], service_fee_per_mwh: float, fee_shares: tuple[float, float]
-                     ) -> dict[str, dict[str, float]]:
+def settle_agreement(views: Mapping[str, Mapping], service_fee_per_mwh: float, fee_shares: tuple[float, float],
+                     station_fee_per_mwh: float = 0.0) -> dict[str, dict[str, float]]:
     """Each participant's day-ahead money from a checked agreement (RMB, MWh).
 
     Bilateral trades pay their price and the chain's service fee per MWh, split as the real-time
     market splits it (`fee_shares` = seller's, buyer's share), so every design pays the same fee
-    for energy traded peer to peer; side payments are booked as they were agreed.
+    for energy traded peer to peer; side payments are booked as they were agreed; a participant
+    using a shared storage station pays its fee on what it charged and discharged (to the
+    station's operator).
     """
     out: dict[str, dict[str, float]] = {}
     for me, view in sorted(views.items()):
@@ -170,5 +211,9 @@ def settle_agreement(views: Mapping[str, Mapping], service_fee_per_mwh: float, f
             acc["service_fee_rmb"] += fee_shares[0 if sells else 1] * service_fee_per_mwh * t["quantity_mwh"]
             acc["p2p_volume_mwh"] += t["quantity_mwh"]
         acc["net_rmb"] = acc["p2p_sales_rmb"] - acc["p2p_purchases_rmb"] + acc["payments_rmb"] - acc["service_fee_rmb"]
+        if "station" in view:  # only then, so that agreements without a station keep their accounts
+            used = math.fsum(view["station"]["to_mwh"]) + math.fsum(view["station"]["from_mwh"])
+            acc["station_fee_rmb"] = station_fee_per_mwh * used
+            acc["net_rmb"] -= acc["station_fee_rmb"]
         out[me] = acc
     return out

@@ -59,12 +59,13 @@ class DayData:
 
     @classmethod
     def of(cls, name: str, scheduler: DnoScheduler, pv_mw, wind_mw, load_mw, own_sell_mw,
-           fees_per_mwh: tuple[float, float] = (0.0, 0.0)) -> DayData:
+           fees_per_mwh: tuple[float, float] = (0.0, 0.0), ses_power_mw: float = 0.0,
+           ses_fee_per_mwh: float = 0.0) -> DayData:
         """From its scheduler and forecasts; `fees_per_mwh` = (on imports, on exports)."""
         return cls(name, tuple(scheduler.units), scheduler.buy_price, scheduler.sell_price, scheduler.buy_max_mw,
                    scheduler.sell_max_mw, np.asarray(pv_mw, float) + np.asarray(wind_mw, float),
                    np.asarray(load_mw, float), np.asarray(own_sell_mw) > 0, scheduler.tie_break_per_mwh,
-                   scheduler.voll_per_mwh, *fees_per_mwh)
+                   scheduler.voll_per_mwh, *fees_per_mwh, ses_power_mw, ses_fee_per_mwh)
 
     def trade_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Most it can import and export per hour, MWh, so the MILP stays feasible (module doc)."""

@@ -308,7 +308,10 @@ class DualDecomposition(CoordinationStage):
     summary = ("day-ahead P2P trades priced by Lagrangian decomposition: participants answer prices, a subgradient "
                "step moves them (pool or per pair); each re-solves its MILP with the agreed trades (SPEC B.4.1-B.4.2)")
     Params = DualDecompositionParams
-    rows_file = "coordination"  # coordination.csv: prices and mismatches of every iteration
+    tables = ("coordination",)  # coordination.csv: prices and mismatches of every iteration
+    section, kept = "decomposition", ("form",)
+    summed = ("dual_gap_rmb", "cost_gap_rmb", "central_rmb", "agreed_cost_rmb", "milp_cost_rmb", "own_cost_rmb")
+    worst = ("cost_gap_share", "price_gap_per_mwh")
 
     def coordinate(self, participants: Sequence[Participant], channel: Channel, tariff: Tariff,
                    params: DualDecompositionParams) -> Agreement:
@@ -330,5 +333,5 @@ class DualDecomposition(CoordinationStage):
                          for d, b in [(by_name[t.seller], by_name[t.buyer])])
         report = {**out.report, "milp_cost_rmb": math.fsum(plan.cost for plan in plans.values()) + fees,
                   "own_cost_rmb": math.fsum(p.own_plan.cost for p in participants)}
-        return Agreement(plans=plans, trades=tuple(trades), iterations=out.iterations, record=out.record,
+        return Agreement(plans=plans, trades=tuple(trades), iterations=out.iterations, tables={"coordination": out.record},
                          report=report)

@@ -31,6 +31,7 @@ class RealTimeStage(Stage):
     # a stage whose participants agree their bids off chain first has `negotiate(sellers, buyers,
     # rules, params, network, channel, rng)` returning the bids and a record (best_response)
     negotiates = False
+    rows_file: str | None = None  # a stage with its own per-hour table writes `<rows_file>.csv`
 
     def hour_rows(self, result: ClearingResult) -> list[dict]:
         """That table's rows for one cleared hour (day and hour are added by the model)."""
