@@ -190,7 +190,14 @@ DECOMPOSITION_MEASURES: dict[str, tuple[str, str, str]] = {
     "dual_gap_rmb": ("RMB", "central optimum less the best dual bound reached, summed over days", "lower"),
 }
 
+# The cooperative design (nash_bargaining) adds its ADMM and its split.
+BARGAINING_MEASURES: dict[str, tuple[str, str, str]] = {
+    "saving_rmb": ("RMB", "the coalition's day-ahead saving against every DNO planning alone, split by bargaining", "higher"),
+    "iterations": ("iterations", "ADMM iterations over the run's days", "lower"),
+    "cost_gap_share": ("-", "worst day's ADMM cost above the central optimum, share of it", "lower"),
+}
+
 # Summary sections compared beside the outcomes when a run has them: section -> its measures.
 SECTION_MEASURES: dict[str, dict[str, tuple[str, str, str]]] = {
     "network": NETWORK_MEASURES, "negotiation": NEGOTIATION_MEASURES, "delivery": DELIVERY_MEASURES,
-    "vcg": VCG_MEASURES, "decomposition": DECOMPOSITION_MEASURES}
+    "vcg": VCG_MEASURES, "decomposition": DECOMPOSITION_MEASURES, "bargaining": BARGAINING_MEASURES}

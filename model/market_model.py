@@ -272,7 +272,7 @@ class StorageMarketModel(mesa.Model):
                                             inputs.wind_forecast_mw, inputs.load_forecast_mw,
                                             (buyer_share * fee, seller_share * fee)))
         channel = self.ledger.offchain_channel(start_ms)
-        station = {} if self.station is None else {"station": self.station}  # passed only when there is one
+        station = {"station": self.station} if self.station is not None and self.coordination.uses_station else {}
         agreement = self.coordination.coordinate(participants, channel, self.config.tariff,
                                                  self._coordination_params, **station)
         uses = list(agreement.station.values())

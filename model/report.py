@@ -22,7 +22,7 @@ from model import htmlpage as hp
 from model.colours import POSITION_LABEL, SUPPLY_HATCH, dno_colours, validator_label
 from model.network_figure import busiest_hour, network_figure
 from model.outputs import tidy
-from model.report_designs import coordination_section, vcg_section
+from model.report_designs import bargaining_section, coordination_section, vcg_section
 from model.shedding import shed_hours, unserved_note
 
 HOURS = 24
@@ -83,6 +83,8 @@ def render(result) -> str:
             sections.append(_feeder_section(model.config.network, frames, s.get("network", {})))
         if "coordination" in frames and len(frames["coordination"]):  # a decomposition's iterations
             sections.append(coordination_section(frames["coordination"], s["decomposition"]))
+        if "bargaining" in frames and len(frames["bargaining"]):  # the cooperative design's ADMM and split
+            sections.append(bargaining_section(frames["admm"], frames["bargaining"], s["bargaining"]))
         if "vcg" in frames and len(frames["vcg"]):
             sections.append(vcg_section(frames["vcg"]))
     return hp.page(title, _header(result), sections)

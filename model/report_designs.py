@@ -73,3 +73,41 @@ def vcg_section(frame: pd.DataFrame) -> str:
     caption = ("VCG's budget deficit: in each hour, what the sellers received (their Clarke-pivot prices) less what "
                "the buyers paid; the market operator covers it. Its total is summary.json's vcg.deficit_rmb.")
     return hp.section("VCG: the operator's deficit", hp.figure(fig, "VCG deficit", caption))
+
+
+def bargaining_section(admm: pd.DataFrame, split: pd.DataFrame, bargaining: dict) -> str:
+    """ADMM's residuals by iteration, and each DNO's cost alone, in the coalition and after the split."""
+    day = int(admm["day"].min())
+    rows = admm[admm["day"] == day]
+    fig, axes = hp.new_figure(10, 3.2, 1, 2)
+    ax = axes[0, 0]
+    for column, label, colour in (("primal_residual_mwh", "primal residual (MWh)", "#4c72b0"),
+                                  ("dual_residual", "dual residual", "#dd8452")):
+        ax.plot(rows["iteration"], rows[column].clip(lower=1e-9), lw=0.9, color=colour, label=label)
+    for column, colour in (("eps_primal", "#4c72b0"), ("eps_dual", "#dd8452")):
+        ax.plot(rows["iteration"], rows[column], lw=0.7, ls="--", color=colour)
+    ax.set(yscale="log", xlabel="iteration", title=f"ADMM, day {day} (dashed: tolerances)")
+    ax.legend(frameon=False, fontsize=7)
+    costs = split[split["day"] == day].melt(id_vars="dno", value_vars=["standalone_cost_rmb", "coalition_cost_rmb",
+                                                                      "final_cost_rmb"], var_name="cost", value_name="rmb")
+    costs["cost"] = costs["cost"].map({"standalone_cost_rmb": "alone", "coalition_cost_rmb": "in the coalition",
+                                       "final_cost_rmb": "after the split"})
+    sns.barplot(data=costs, y="dno", x="rmb", hue="cost", errorbar=None, orient="h", ax=axes[0, 1])
+    axes[0, 1].set(xlabel="day-ahead cost (RMB)", ylabel="", title=f"the {bargaining['split']} split")
+    sns.move_legend(axes[0, 1], "upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, title=None, frameon=False)
+    caption = ("Left: ADMM's primal residual (how far the copies of trades and of the station's use disagree) and "
+               "dual residual (how far the agreed values still move) against their stopping tolerances. Right: each "
+               "DNO's day-ahead cost alone (its own plan: no trades, no station), in the coalition (its MILP re-solved "
+               "with the agreed trades and station use, with fees) and after the Nash bargaining payments. Real-time "
+               "deviations come on top of these plans.")
+    table = pd.DataFrame([
+        ("ADMM iterations (all days)", bargaining["iterations"]),
+        ("days converged", bargaining["converged_days"]),
+        ("coalition's saving (RMB)", bargaining.get("saving_rmb")),
+        ("ADMM's cost above the central optimum, worst day (share)", bargaining.get("cost_gap_share")),
+        ("largest disagreement left between copies (MWh)", bargaining.get("violation_mwh")),
+        ("station fees to its operator (RMB)", bargaining.get("station_fees_rmb")),
+    ], columns=["bargaining", "value"])
+    table["value"] = table["value"].map(lambda v: "–" if v is None else f"{v:,.4g}" if isinstance(v, float) else str(v))
+    return hp.section("Cooperative scheduling and the Nash split", hp.figure(fig, "ADMM and the split", caption),
+                      hp.table(table), hp.table(split[split["day"] == day].drop(columns="day")))

@@ -268,6 +268,11 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         out["delivery"] = delivery_summary(frames["delivery"])
     if "top_ups_paid_rmb" in model.platform or model.real_time.name == "vcg":  # VCG's budget deficit
         out["vcg"] = {"deficit_rmb": model.platform.get("top_ups_paid_rmb", 0.0)}
+    state = model.ledger.chain.state
+    if "agreements" in state or "refused_agreements" in state:  # day-ahead agreements: what the chain decided
+        out["agreements"] = {"accepted": len(state.get("agreements", {})),
+                             "refused": [{"day": r["day"] + 1, "reason": r["reason"]}
+                                         for r in state.get("refused_agreements", [])]}
     if model.coordination_reports and model.coordination.section:  # a stage that iterates: how far it got
         out[model.coordination.section] = model.coordination.summarize(model.coordination_reports)
     if model.real_time.negotiates:  # hours whose bids were negotiated, by how the negotiation ended

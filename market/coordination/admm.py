@@ -114,6 +114,25 @@ class _Operator:
         values = self._solver.solve().variable_values()
         return {key: np.array([values[v] for v in vs]) for key, vs in self.copies.items()}
 
+    def exact(self, ses: SharedStorage, agreed: dict) -> dict[tuple[str, str], np.ndarray]:
+        """The schedule nearest (in total MWh) to the agreed copies that fits the station exactly:
+        PDLP's answers meet its limits only to its tolerance, the contract to 1e-6 MWh."""
+        m = mathopt.Model(name="station-exact")
+        fitted = {key: [m.add_variable(lb=0.0, ub=float(v.upper_bound)) for v in vs] for key, vs in self.copies.items()}
+        users = sorted({n for n, _ in fitted})
+        add_station(m, ses, [mathopt.fast_sum(fitted[(n, TO)][t] for n in users) for t in range(HOURS)],
+                    [mathopt.fast_sum(fitted[(n, FROM)][t] for n in users) for t in range(HOURS)])
+        distance = mathopt.LinearExpression()
+        for key, vs in fitted.items():
+            for t, v in enumerate(vs):
+                gap = m.add_variable(lb=0.0)
+                m.add_linear_constraint(gap >= v - float(agreed[key][t]))
+                m.add_linear_constraint(gap >= float(agreed[key][t]) - v)
+                distance += gap
+        m.minimize(distance)
+        values = solve_optimal(m, mathopt.SolverType.HIGHS, mathopt.SolveParameters()).variable_values()
+        return {key: np.array([max(0.0, values[v]) for v in vs]) for key, vs in fitted.items()}
+
 
 @dataclass(frozen=True)
 class AdmmResult:
@@ -182,6 +201,8 @@ def admm(datas: Sequence[DayData], ses: SharedStorage | None, rho: float = 1.0, 
         elif adaptive and dual > 10 * primal:
             rho /= 2.0
     trades = {n: {b: z[(n, b)] for b in names if b != n} for n in names}
+    if operator is not None:
+        z.update(operator.exact(ses, {key: z[key] for key in operator.copies}))
     station = {n: (z[(n, TO)], z[(n, FROM)]) for n in users}
     violation = max((float(np.max(np.abs(x[key] - z[key]))) for key in keys), default=0.0)
     return AdmmResult(trades, station, dict(costs), k, converged, rows, violation)

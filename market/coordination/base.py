@@ -126,6 +126,9 @@ class CoordinationStage(Stage):
     """Turns the participants' own plans into an agreement, talking over a `Channel`."""
 
     tables: tuple[str, ...] = ()  # the tables its agreements carry, each written as `<name>.csv`
+    # a stage that schedules a shared storage station takes `station=` in `coordinate` (the scenario's,
+    # when it has one); to the others a station is idle
+    uses_station = False
     # summary.json's section of a stage whose agreements report figures, and how days add up: keys
     # that hold for every day, that sum over days, and that are reported at their worst (largest)
     section: str | None = None

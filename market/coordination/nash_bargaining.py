@@ -27,8 +27,8 @@ from market.coordination.admm import admm
 from market.coordination.base import COORDINATION, Agreement, BilateralTrade, Channel, CoordinationStage, Participant
 from market.coordination.convex import DayData, central
 from market.coordination.dual_decomposition import TRADE_TOL_MWH, reciprocal_pairs
-from market.shared_storage import SharedStorage
-from market.stages import StageParams
+from market.shared_storage import SharedStorage, station_problem
+from market.stages import StageFieldError, StageParams
 from market.tariff import Tariff
 
 
@@ -50,7 +50,7 @@ class NashBargainingParams(StageParams):
     @model_validator(mode="after")
     def _ends(self) -> NashBargainingParams:
         if self.max_iterations is None and self.eps_rel == 0 and self.eps_abs == 0:
-            raise ValueError("max_iterations: with both tolerances 0, ADMM needs an iteration cap")
+            raise StageFieldError("max_iterations", "with both tolerances 0, ADMM needs an iteration cap")
         return self
 
 
@@ -75,6 +75,7 @@ class NashBargaining(CoordinationStage):
                "saving by Nash bargaining, settled on chain (SPEC B.1)")
     Params = NashBargainingParams
     tables = ("admm", "bargaining")  # admm.csv: residuals by iteration; bargaining.csv: the split
+    uses_station = True
     section, kept = "bargaining", ("split",)
     summed = ("standalone_cost_rmb", "coalition_cost_rmb", "saving_rmb", "station_fees_rmb", "admm_cost_rmb",
               "central_cost_rmb")
@@ -99,6 +100,10 @@ class NashBargaining(CoordinationStage):
                    params.solver_tolerance, channel)
         zero = np.zeros(24)
         use = {d.name: out.station.get(d.name, (zero, zero)) for d in datas}
+        if ses is not None:  # what the contract will check: a schedule it would refuse is a fault here
+            problem = station_problem(ses, {n: u[0] for n, u in use.items()}, {n: u[1] for n, u in use.items()})
+            if problem is not None:
+                raise RuntimeError(f"the agreed use of the shared storage station does not fit it: {problem}")
         bounds = {}
         for d in datas:  # what is left for trades once its use of the station is fixed
             imports, exports = d.trade_bounds()
