@@ -26,7 +26,7 @@ from market.bargaining import contribution_weights, nash_payments, satisfaction
 from market.coordination.admm import admm
 from market.coordination.base import COORDINATION, Agreement, BilateralTrade, Channel, CoordinationStage, Participant
 from market.coordination.convex import DayData, central
-from market.coordination.dual_decomposition import TRADE_TOL_MWH, reciprocal_pairs
+from market.coordination.reciprocity import TRADE_TOL_MWH, reciprocal_pairs
 from market.shared_storage import SharedStorage, station_problem
 from market.stages import StageFieldError, StageParams
 from market.tariff import Tariff

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from market.coordination import agreement_problem
 from market.coordination.base import Agreement
 from market.coordination.convex import POOL, DayData, central
-from market.coordination.dual_decomposition import (DualDecompositionParams, pair_trades, pool_pairs, price_band,
-                                                    reciprocal_pairs, reciprocal_pool, subgradient)
+from market.coordination.dual_decomposition import DualDecompositionParams, price_band, subgradient
+from market.coordination.reciprocity import pair_trades, pool_pairs, reciprocal_pairs, reciprocal_pool
 from market.scheduling import HOURS
 
 BUY = np.array([300.0] * 7 + [600.0] * 4 + [900.0] * 4 + [600.0] * 5 + [900.0] * 3 + [300.0])
