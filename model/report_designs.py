@@ -14,6 +14,12 @@ from model import htmlpage as hp
 _SHOWN_HOURS = 4  # the hours whose prices moved most, drawn one line each
 
 
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """A figures table's values as text: 4 significant digits, a dash where there is none."""
+    return table.assign(value=table["value"].map(
+        lambda v: "–" if v is None else f"{v:,.4g}" if isinstance(v, float) else str(v)))
+
+
 def coordination_section(frame: pd.DataFrame, decomposition: dict) -> str:
     """Prices against iterations, the largest mismatch and the dual bound against the central optimum."""
     day = int(frame["day"].min())
@@ -53,8 +59,7 @@ def coordination_section(frame: pd.DataFrame, decomposition: dict) -> str:
         ("largest price gap where the central solution trades (RMB/MWh)", decomposition.get("price_gap_per_mwh")),
         ("plans alone, total (RMB)", decomposition.get("own_cost_rmb")),
         ("agreed plans after each MILP re-solve (RMB)", decomposition.get("milp_cost_rmb")),
-    ], columns=["decomposition", "value"])
-    table["value"] = table["value"].map(lambda v: "–" if v is None else f"{v:,.4g}" if isinstance(v, float) else str(v))
+    ], columns=["decomposition", "value"]).pipe(_shown)
     return hp.section("Day-ahead coordination: price convergence", hp.figure(fig, "price convergence", caption),
                       hp.table(table))
 
@@ -107,7 +112,6 @@ def bargaining_section(admm: pd.DataFrame, split: pd.DataFrame, bargaining: dict
         ("ADMM's cost above the central optimum, worst day (share)", bargaining.get("cost_gap_share")),
         ("largest disagreement left between copies (MWh)", bargaining.get("violation_mwh")),
         ("station fees to its operator (RMB)", bargaining.get("station_fees_rmb")),
-    ], columns=["bargaining", "value"])
-    table["value"] = table["value"].map(lambda v: "–" if v is None else f"{v:,.4g}" if isinstance(v, float) else str(v))
+    ], columns=["bargaining", "value"]).pipe(_shown)
     return hp.section("Cooperative scheduling and the Nash split", hp.figure(fig, "ADMM and the split", caption),
                       hp.table(table), hp.table(split[split["day"] == day].drop(columns="day")))

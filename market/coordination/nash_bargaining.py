@@ -24,9 +24,9 @@ from pydantic import Field, model_validator
 
 from market.bargaining import contribution_weights, nash_payments, satisfaction
 from market.coordination.admm import admm
-from market.coordination.base import COORDINATION, Agreement, BilateralTrade, Channel, CoordinationStage, Participant
+from market.coordination.base import COORDINATION, Agreement, Channel, CoordinationStage, Participant
 from market.coordination.convex import DayData, central
-from market.coordination.reciprocity import TRADE_TOL_MWH, reciprocal_pairs
+from market.coordination.reciprocity import pair_trades, reciprocal_pairs
 from market.shared_storage import SharedStorage, station_problem
 from market.stages import StageFieldError, StageParams
 from market.tariff import Tariff
@@ -110,9 +110,8 @@ class NashBargaining(CoordinationStage):
             from_station = use[d.name][1] - use[d.name][0]
             bounds[d.name] = (np.maximum(imports - from_station, 0.0), np.maximum(exports + from_station, 0.0))
         agreed = reciprocal_pairs(out.trades, bounds)
-        trades = [BilateralTrade(seller, buyer, int(t) + 1, float(q[t]), 0.0)
-                  for buyer in sorted(agreed) for seller, q in sorted(agreed[buyer].items())
-                  for t in np.flatnonzero(q >= TRADE_TOL_MWH)]
+        unpriced = {(buyer, seller): zero for buyer in agreed for seller in agreed[buyer]}  # the payments settle
+        trades = pair_trades(agreed, unpriced)
         draft = Agreement(plans={}, trades=tuple(trades))
         plans, alone, together, supplied, received = {}, {}, {}, {}, {}
         for p, d in zip(participants, datas):  # each re-solves its own MILP with what it agreed fixed
