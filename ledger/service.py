@@ -17,7 +17,7 @@ from ledger.alliance import Alliance
 from ledger.consensus import ENGINES
 from ledger.consensus.base import BlockSchedule
 from ledger.consensus.cluster import Cluster, Crash
-from ledger.contracts import (OPERATOR, approval_message, credit_document, hour_key, market_document, participant_credits,
+from ledger.contracts import (OPERATOR, credit_document, hour_key, market_document, participant_credits,
                               validator_credits)
 from ledger.credit import ChainCredit, Credit
 from ledger.contracts.tokens import token_balances
@@ -121,12 +121,10 @@ class MarketLedger:
         """A channel for participants' off-chain messages over this chain's validator network."""
         return OffChainChannel(*self._network, entry=self._entry, start_ms=start_ms)
 
-    def submit_agreement(self, day: int, stage: str, views: dict, at_ms: float) -> str:
-        """Every DNO approves the agreed views with its key; the first DNO by name submits them."""
-        message = approval_message(self.genesis.chain_id, day, stage, views)
-        approvals = {dno: self.alliance.identity(dno, Role.DNO).sign(message).hex() for dno in sorted(views)}
-        payload = {"day": day, "stage": stage, "views": views, "approvals": approvals}
-        return self.submit(min(views), Role.DNO, "agreement", payload, at_ms)
+    def submit_schedules(self, day: int, stage: str, views: dict, at_ms: float) -> list[str]:
+        """Each DNO submits its own side of the day's agreement, signed with its key."""
+        return [self.submit(dno, Role.DNO, "schedule", {"day": day, "stage": stage, "view": view}, at_ms)
+                for dno, view in sorted(views.items())]
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -101,9 +101,9 @@ register_kind(TxKind("register", ANYONE, {"organisation": text, "role": one_of(*
 DAY = integer(0)
 register_kind(TxKind("plan_commitment", DNO_ONLY, {"day": DAY, "plan_hash": hex_digest},
                      dedup_fields=("day",)))
-# A day-ahead agreement reached off chain (a coordination stage), co-signed by every DNO.
-register_kind(TxKind("agreement", DNO_ONLY, {"day": DAY, "stage": text, "views": mapping, "approvals": mapping},
-                     dedup_fields=("day",)))
+# A DNO's own side of a day-ahead agreement reached off chain (a coordination stage): its trades,
+# side payment, station schedule and claims; the agreement contract settles the day once every DNO's is in.
+register_kind(TxKind("schedule", DNO_ONLY, {"day": DAY, "stage": text, "view": mapping}, dedup_fields=("day",)))
 register_kind(TxKind("bid", DNO_ONLY, {"day": DAY, "hour": HOUR, "round": integer(1),
                                        "side": one_of("sell", "buy"), "quantity_mwh": MWH,
                                        "price_per_mwh": PRICE},

@@ -289,7 +289,7 @@ class StorageMarketModel(mesa.Model):
             self.ledger.submit(dno.name, "dno", "plan_commitment", {"day": day, "plan_hash": plan_hash}, start_ms)
             self.plan_rows.append({"day": day, "dno": dno.name, "plan": dno.day_ahead, "own_plan": dno.own_plan})
         if agreement.has_money:
-            self.ledger.submit_agreement(day, self.coordination.name, agreement.views(), start_ms)
+            self.ledger.submit_schedules(day, self.coordination.name, agreement.views(), start_ms)
 
     def _bid(self) -> None:
         """Price every active DNO's deviation (SPEC A.4) and submit it as a signed bid transaction."""

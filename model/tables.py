@@ -269,10 +269,15 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
     if "top_ups_paid_rmb" in model.platform or model.real_time.name == "vcg":  # VCG's budget deficit
         out["vcg"] = {"deficit_rmb": model.platform.get("top_ups_paid_rmb", 0.0)}
     state = model.ledger.chain.state
-    if "agreements" in state or "refused_agreements" in state:  # day-ahead agreements: what the chain decided
+    if any(k in state for k in ("agreements", "refused_agreements", "schedules", "refused_schedules")):
+        # day-ahead agreements: what the chain decided, the submissions it refused and the days still
+        # missing a DNO's submission
         out["agreements"] = {"accepted": len(state.get("agreements", {})),
                              "refused": [{"day": r["day"] + 1, "reason": r["reason"]}
-                                         for r in state.get("refused_agreements", [])]}
+                                         for r in state.get("refused_agreements", [])],
+                             "refused_submissions": [{"day": r["day"] + 1, "dno": r["dno"], "reason": r["reason"]}
+                                                     for r in state.get("refused_schedules", [])],
+                             "incomplete_days": sorted(int(d) + 1 for d in state.get("schedules", {}))}
     if model.coordination_reports and model.coordination.section:  # a stage that iterates: how far it got
         out[model.coordination.section] = model.coordination.summarize(model.coordination_reports)
     if model.real_time.negotiates:  # hours whose bids were negotiated, by how the negotiation ended

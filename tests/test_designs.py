@@ -9,6 +9,8 @@ measures keep the money of every design balanced.
 import dataclasses
 import hashlib
 import json
+import math
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -181,34 +183,45 @@ VIEWS = {
 }
 
 
-def test_the_chain_refuses_one_sided_unbalanced_or_forged_agreements():
+def test_the_chain_refuses_one_sided_unbalanced_or_foreign_submissions():
     ledger = _ledger_with_pool()
     one_sided = json.loads(json.dumps(VIEWS))
     one_sided["DN2"]["trades"][0]["quantity_mwh"] = 1.0
     unbalanced = json.loads(json.dumps(VIEWS))
     unbalanced["DN3"]["payment_rmb"] = 5.0
-    ledger.submit_agreement(0, "test_forecast_pool", one_sided, at_ms=0.0)
-    ledger.submit_agreement(1, "test_forecast_pool", unbalanced, at_ms=0.0)
-    ledger.submit_agreement(2, "independent", VIEWS, at_ms=0.0)  # not the design's stage
-    # Approved by all, then altered in transit: the approvals no longer match.
-    ledger.submit_agreement(3, "test_forecast_pool", VIEWS, at_ms=0.0)
-    ledger.run_until(5_000.0)
-    forged = ledger.committed("agreement")[-1]
-    assert forged["day"] == 3
-    payload = {k: forged[k] for k in ("day", "stage", "views", "approvals")}
-    payload["day"] = 4
-    ledger.submit("DN1", "dno", "agreement", payload, at_ms=6_000.0)
-    ledger.submit_agreement(5, "test_forecast_pool", VIEWS, at_ms=6_000.0)
+    foreign = json.loads(json.dumps(VIEWS))
+    foreign["DN3"]["trades"] = [{**VIEWS["DN1"]["trades"][0], "counterparty": "DN9"}]
+    ledger.submit_schedules(0, "test_forecast_pool", one_sided, at_ms=0.0)
+    ledger.submit_schedules(1, "test_forecast_pool", unbalanced, at_ms=0.0)
+    ledger.submit_schedules(2, "independent", VIEWS, at_ms=0.0)  # not the design's stage
+    ledger.submit_schedules(3, "test_forecast_pool", foreign, at_ms=0.0)
+    ledger.submit_schedules(4, "test_forecast_pool", {k: v for k, v in VIEWS.items() if k != "DN3"}, at_ms=0.0)
+    ledger.submit_schedules(5, "test_forecast_pool", VIEWS, at_ms=0.0)
     ledger.run_until(20_000.0)
     state = ledger.chain.state
-    reasons = {r["day"]: r["reason"] for r in state["refused_agreements"]}
-    assert set(reasons) == {0, 1, 2, 4}
-    assert "not claimed alike" in reasons[0] and "sum to" in reasons[1]
-    assert "not the design's" in reasons[2] and "did not approve" in reasons[4]
-    assert set(state["agreements"]) == {"3", "5"}
+    refused = defaultdict(list)
+    for r in state["refused_schedules"]:
+        refused[r["day"]].append((r["dno"], r["reason"]))
+    # The one-sided trade: whichever of DN1 and DN2 came second is refused, naming the trade.
+    assert [dno for dno, _ in refused[0]] in (["DN1"], ["DN2"]) and "not claimed alike" in refused[0][0][1]
+    assert sorted(refused[2]) == [(n, "stage 'independent' is not the design's 'test_forecast_pool'")
+                                  for n in ("DN1", "DN2", "DN3")]
+    assert refused[3] == [("DN3", "DN3 trades with 'DN9'")]
+    assert set(refused) == {0, 2, 3}
+    assert [(r["day"], "sum to" in r["reason"]) for r in state["refused_agreements"]] == [(1, True)]
+    assert set(state["agreements"]) == {"5"}
+    assert set(state["schedules"]) == {"0", "3", "4"}  # each still waits for a DNO's submission
     booked = state["agreements"]["5"]["accounts"]
     assert booked["DN1"]["p2p_sales_rmb"] == 600.0 and booked["DN2"]["payments_rmb"] == -10.0
     assert booked["DN1"]["service_fee_rmb"] == pytest.approx(0.5 * 100.0 * 2.0)
+    # A DNO's second submission for a day is a duplicate the chain never admits.
+    second = ledger.submit("DN1", "dno", "schedule", {"day": 5, "stage": "test_forecast_pool",
+                                                      "view": {"trades": [], "payment_rmb": 0.0}}, at_ms=21_000.0)
+    ledger.run_until(30_000.0)
+    assert second not in {x["tx_id"] for x in ledger.committed("schedule")}
+    # Only the accepted day moves tokens.
+    balances = ledger.token_balances()
+    assert balances["DN1"] == pytest.approx(600.0 + 10.0 - 100.0) and abs(math.fsum(balances.values())) < 1e-9
 
 
 @pytest.mark.parametrize("override, message", [

@@ -43,7 +43,7 @@ def test_the_coalition_reaches_the_central_optimum_and_splits_its_saving_equally
 def test_the_chain_accepted_the_split_and_paid_the_station(run):
     assert main(["ledger", "verify", str(run / "ledger.sqlite")]) == 0
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["agreements"] == {"accepted": 1, "refused": []}
+    assert summary["agreements"] == {"accepted": 1, "refused": [], "refused_submissions": [], "incomplete_days": []}
     split = pd.read_csv(run / "bargaining.csv").set_index("dno")
     settle = pd.read_csv(run / "settlement.csv")
     assert summary["bargaining"]["station_fees_rmb"] > 0
@@ -86,15 +86,17 @@ def _views(pay=15.0, sell=2.0, to_station=1.0):
 def test_the_contract_refuses_what_is_not_reciprocal_not_the_split_or_beyond_the_station():
     """Saving 30: the symmetric split leaves each 15 better off, so DN1 (saving 20) pays 5."""
     ledger = _ledger()
-    ledger.submit_agreement(0, "nash_bargaining", _views(pay=5.0), at_ms=0.0)  # the split
-    ledger.submit_agreement(1, "nash_bargaining", _views(pay=5.0, sell=1.5), at_ms=0.0)  # one-sided trade
-    ledger.submit_agreement(2, "nash_bargaining", _views(pay=10.0), at_ms=0.0)  # not the Nash split
-    ledger.submit_agreement(3, "nash_bargaining", _views(pay=5.0, to_station=9.0), at_ms=0.0)  # beyond 5 MW
+    ledger.submit_schedules(0, "nash_bargaining", _views(pay=5.0), at_ms=0.0)  # the split
+    ledger.submit_schedules(1, "nash_bargaining", _views(pay=5.0, sell=1.5), at_ms=0.0)  # one-sided trade
+    ledger.submit_schedules(2, "nash_bargaining", _views(pay=10.0), at_ms=0.0)  # not the Nash split
+    ledger.submit_schedules(3, "nash_bargaining", _views(pay=5.0, to_station=9.0), at_ms=0.0)  # beyond 5 MW
     ledger.run_until(20_000.0)
     state = ledger.chain.state
+    refused = [(r["day"], r["dno"]) for r in state["refused_schedules"]]
+    assert refused in ([(1, "DN1")], [(1, "DN2")])  # whichever came second contradicts the first
+    assert "not claimed alike" in state["refused_schedules"][0]["reason"]
     reasons = {r["day"]: r["reason"] for r in state["refused_agreements"]}
-    assert set(reasons) == {1, 2, 3}
-    assert "not claimed alike" in reasons[1]
+    assert set(reasons) == {2, 3}
     assert "not the stage's split" in reasons[2]
     assert "shared storage" in reasons[3] and "exceeds the station's 5 MW" in reasons[3]
     booked = state["agreements"]["0"]
@@ -103,6 +105,11 @@ def test_the_contract_refuses_what_is_not_reciprocal_not_the_split_or_beyond_the
     assert booked["station_fees_rmb"] == pytest.approx(4.0 * used)
     assert booked["accounts"]["DN1"]["station_fee_rmb"] == pytest.approx(4.0 * used)
     assert math.isclose(booked["accounts"]["DN2"]["net_rmb"], 5.0 - 0.5 * 100.0 * 2.0)
+    # Tokens: the station's fees reach its operator, and none is minted or burnt.
+    balances = ledger.token_balances()
+    assert balances["Shared Co"] == pytest.approx(4.0 * used)
+    assert balances["DN1"] == pytest.approx(-5.0 - 0.5 * 100.0 * 2.0 - 4.0 * used)
+    assert abs(math.fsum(balances.values())) < 1e-9
 
 
 @pytest.mark.parametrize("override, message", [
@@ -131,6 +138,9 @@ def test_money_balances_with_the_station_paid():
     assert sum(a["payments_rmb"] for a in accounts.values()) == pytest.approx(0.0, abs=1e-6)
     station_fees = model.station_owner.revenue_rmb
     assert station_fees == pytest.approx(result.summary["bargaining"]["station_fees_rmb"], abs=1e-6) and station_fees > 0
+    tokens = model.ledger.token_balances()  # the chain's own bill agrees, and mints nothing
+    assert tokens[model.station.operator] == pytest.approx(station_fees, abs=1e-6)
+    assert abs(math.fsum(tokens.values())) < 1e-6
     day_ahead_energy = sum(r["plan"].cost for r in model.plan_rows)
     assert o["total_cost_rmb"] == pytest.approx(
         day_ahead_energy + model.main_grid.net_rmb + o["operator_balance_rmb"] + station_fees, abs=1e-6)

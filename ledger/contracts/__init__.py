@@ -10,6 +10,6 @@ from ledger.contracts.runtime import (  # noqa: F401
     dedup_token, execute_block, genesis_state, hour_key, state_root)
 from ledger.contracts.clearing import market_document, system_transactions  # noqa: F401,E402
 from ledger.contracts import agreement, delivery  # noqa: F401,E402  (registration)
-from ledger.contracts.agreement import OPERATOR, approval_message  # noqa: F401,E402
+from ledger.contracts.agreement import OPERATOR  # noqa: F401,E402
 from ledger.contracts.credit import (  # noqa: F401,E402
     Evidence, credit_document, evidence_transactions, participant_credits, validator_credits)

@@ -1,59 +1,62 @@
 """The day-ahead agreement contract: a coordination stage's outcome, checked before it is settled.
 
-A coordination stage runs off chain; its outcome arrives as one `agreement` transaction carrying
-every DNO's own view (its trades and side payment) with that DNO's Ed25519 approval of the whole
-agreement. The contract accepts it only if it is the design's stage, every DNO approved exactly
-these views, and `market.coordination.agreement_problem` finds nothing (trades reciprocal, side
-payments balanced). Only an accepted agreement's money is booked; a refused one is recorded with
-its reason, so a forged or one-sided agreement never reaches anyone's account.
+A coordination stage runs off chain; then each DNO submits its own side of the agreement (its
+trades, side payment, station schedule and claims) as a `schedule` transaction signed with its
+key. The contract refuses a submission that is not the design's stage, is malformed
+or contradicts a counterpart's submission already in (a trade not claimed alike by both sides).
+When every DNO's is in, it checks the whole (payments balance, the shared storage station can do
+the schedules, the payments are the stage's split), then books the day's money, or refuses the
+day with its reason, so a forged or one-sided agreement never reaches anyone's account.
 """
 
 from __future__ import annotations
 
 import math
 
-from market.coordination import COORDINATION, OPERATOR, agreement_problem, settle_agreement  # noqa: F401  (OPERATOR: for the channel)
+from market.coordination import (COORDINATION, OPERATOR, agreement_problem, reciprocity_problem,  # noqa: F401
+                                 settle_agreement, view_problem)  # (OPERATOR: for the channel)
 from market.design import stage_params
 from market.shared_storage import station_problem
 from market.fees import FEE_SHARES
 
-from ledger.canonical import canonical_bytes
 from ledger.contracts.clearing import market_of, station_of
 from ledger.contracts.runtime import BlockContext, contract, organisation
 from ledger.block import BlockEntry
-from ledger.identity import verify_signature
 from ledger.transactions import Transaction
 
 
-def approval_message(chain_id: str, day: int, stage: str, views: dict) -> bytes:
-    """The bytes each participant signs to approve an agreement."""
-    return canonical_bytes({"chain_id": chain_id, "day": day, "stage": stage, "views": views,
-                            "what": "day-ahead agreement"})
+def _members(state: dict) -> list[str]:
+    return sorted(m["organisation"] for m in state["members"].values() if m["role"] == "dno")
 
 
-def _problem(state: dict, tx: Transaction, ctx: BlockContext) -> str | None:
-    p = tx.payload
+def _submission_problem(state: dict, tx: Transaction, ctx: BlockContext) -> str | None:
+    """Why one DNO's submission is refused on arrival, or None."""
+    p, me = tx.payload, organisation(state, tx)
     _, _, design = market_of(ctx.genesis)
     if p["stage"] != design.coordination.stage:
         return f"stage {p['stage']!r} is not the design's {design.coordination.stage!r}"
-    if str(p["day"]) in state.get("agreements", {}):
+    day = str(p["day"])
+    if day in state.get("agreements", {}):
         return f"day {p['day']} already has an agreement"
-    keys = {m["organisation"]: key for key, m in state["members"].items() if m["role"] == "dno"}
-    problem = agreement_problem(p["views"], sorted(keys)) or _station_problem(p["views"], ctx)
+    if any(str(r["day"]) == day for r in state.get("refused_agreements", [])):
+        return f"day {p['day']}'s agreement was refused"
+    pending = state.get("schedules", {}).get(day, {})  # (a second submission is a duplicate: never admitted)
+    return view_problem(me, p["view"], _members(state)) or reciprocity_problem({**pending, me: p["view"]})
+
+
+def _agreement_problem(views: dict, members: list[str], ctx: BlockContext) -> str | None:
+    """Why the complete set of submissions cannot be settled, or None."""
+    _, _, design = market_of(ctx.genesis)
+    problem = agreement_problem(views, members) or _station_problem(views, ctx)
     if problem is not None:
         return problem
     try:
-        rule = COORDINATION[design.coordination.stage].allocation(p["views"], stage_params(design.coordination, None))
+        rule = COORDINATION[design.coordination.stage].allocation(views, stage_params(design.coordination, None))
     except ValueError as exc:
         return str(exc)
     for dno, paid in sorted((rule or {}).items()):
-        if abs(p["views"][dno]["payment_rmb"] - paid) > 1e-6 * max(1.0, abs(paid)):
-            return f"{dno}'s payment {p['views'][dno]['payment_rmb']:.6f} RMB is not the stage's split ({paid:.6f})"
-    message = approval_message(state["chain_id"], p["day"], p["stage"], p["views"])
-    for dno, key in sorted(keys.items()):
-        signature = p["approvals"].get(dno)
-        if not isinstance(signature, str) or not verify_signature(bytes.fromhex(key), _hex(signature), message):
-            return f"{dno} did not approve these views"
+        if abs(views[dno]["payment_rmb"] - paid) > 1e-6 * max(1.0, abs(paid)):
+            return f"{dno}'s payment {views[dno]['payment_rmb']:.6f} RMB is not the stage's split ({paid:.6f})"
     return None
 
 
@@ -70,30 +73,40 @@ def _station_problem(views: dict, ctx: BlockContext) -> str | None:
     return None if problem is None else f"shared storage: {problem}"
 
 
-def _hex(text: str) -> bytes:
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        return b""
+def settle_views(views: dict, genesis) -> dict[str, dict[str, float]]:
+    """Each DNO's day-ahead money from an accepted day's views, with the chain's fee rules."""
+    params, _, _ = market_of(genesis)
+    station = station_of(genesis)
+    return settle_agreement(views, params.service_fee_per_mwh, FEE_SHARES[params.fee_payer],
+                            0.0 if station is None else station.fee_per_mwh)
 
 
-@contract("agreement")
-def agreement(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
-    """Check a day-ahead agreement and book its money, or record why it was refused."""
-    p = tx.payload
-    problem = _problem(state, tx, ctx)
-    agreements = state.setdefault("agreements", {})  # only chains with coordination carry it
-    event = {"event": "agreement_accepted" if problem is None else "agreement_refused", "day": p["day"],
-             "stage": p["stage"], "by": organisation(state, tx)}
+@contract("schedule")
+def schedule(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
+    """Take one DNO's side of the day's agreement, or record why not; settle the day when it is
+    complete, or record why it cannot be."""
+    p, me = tx.payload, organisation(state, tx)
+    base = {"day": p["day"], "stage": p["stage"]}
+    problem = _submission_problem(state, tx, ctx)
+    if problem is not None:
+        state.setdefault("refused_schedules", []).append({"day": p["day"], "dno": me, "reason": problem,
+                                                          "tx_id": entry.tx.tx_id})
+        return [{"event": "schedule_refused", **base, "by": me, "reason": problem}]
+    events = [{"event": "schedule_accepted", **base, "by": me}]
+    pending = state.setdefault("schedules", {}).setdefault(str(p["day"]), {})
+    pending[me] = p["view"]
+    members = _members(state)
+    if len(pending) < len(members):
+        return events
+    views = state["schedules"].pop(str(p["day"]))
+    problem = _agreement_problem(views, members, ctx)
     if problem is not None:
         state.setdefault("refused_agreements", []).append({"day": p["day"], "reason": problem, "tx_id": entry.tx.tx_id})
-        return [{**event, "reason": problem}]
-    params, _, _ = market_of(ctx.genesis)
-    station = station_of(ctx.genesis)
-    accounts = settle_agreement(p["views"], params.service_fee_per_mwh, FEE_SHARES[params.fee_payer],
-                                0.0 if station is None else station.fee_per_mwh)
-    agreements[str(p["day"])] = {"stage": p["stage"], "accounts": accounts, "block": ctx.height,
-                                 "fees_rmb": math.fsum(a["service_fee_rmb"] for a in accounts.values())}
+        return [*events, {"event": "agreement_refused", **base, "reason": problem}]
+    accounts = settle_views(views, ctx.genesis)
+    day = state.setdefault("agreements", {})[str(p["day"])] = {
+        "stage": p["stage"], "accounts": accounts, "block": ctx.height,
+        "fees_rmb": math.fsum(a["service_fee_rmb"] for a in accounts.values())}
     if any("station_fee_rmb" in a for a in accounts.values()):  # paid to the station's operator
-        agreements[str(p["day"])]["station_fees_rmb"] = math.fsum(a.get("station_fee_rmb", 0.0) for a in accounts.values())
-    return [event]
+        day["station_fees_rmb"] = math.fsum(a.get("station_fee_rmb", 0.0) for a in accounts.values())
+    return [*events, {"event": "agreement_accepted", **base}]

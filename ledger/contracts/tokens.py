@@ -2,7 +2,7 @@
 
 The bill is the list of final transactions; each settlement the clearing contracts posted moves
 tokens between two accounts (a DNO, the main grid, or the platform's fee pool), and an accepted
-day-ahead agreement moves them as `market.coordination.settle_agreement` books it. Every posting
+day-ahead agreement moves them as the agreement contract books it (`settle_views`). Every posting
 has its counter-posting, so the balances sum to zero: no token is minted or burnt by settling.
 A DNO's balance is the revenue the contracts booked for it (`DnoAccount.revenue_rmb`), the grid's
 its net takings and the platform's the fee pool's net, which a test checks on a market run.
@@ -15,11 +15,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Protocol
 
-from market.coordination import settle_agreement
-from market.fees import FEE_SHARES
-
 from ledger.block import Block
-from ledger.contracts.clearing import market_of
+from ledger.contracts.agreement import settle_views
+from ledger.contracts.clearing import station_of
 from ledger.genesis import Genesis
 from ledger.identity import Role
 
@@ -50,30 +48,42 @@ def postings(kind: str, payload: dict, grid: str = "main_grid") -> list[tuple[st
     return []
 
 
-def agreement_postings(genesis: Genesis, payload: dict) -> list[tuple[str, float]]:
-    """What an accepted day-ahead agreement moves: each DNO's net, and its fees to the platform."""
-    params, _, _ = market_of(genesis)
-    accounts = settle_agreement(payload["views"], params.service_fee_per_mwh, FEE_SHARES[params.fee_payer])
-    return [p for dno, a in accounts.items() for p in ((dno, a["net_rmb"]), (PLATFORM, a["service_fee_rmb"]))]
+def agreement_postings(genesis: Genesis, views: dict) -> list[tuple[str, float]]:
+    """What an accepted day-ahead agreement moves: each DNO's net, its fees to the platform and its
+    station fee to the station's operator."""
+    accounts = settle_views(views, genesis)
+    station = station_of(genesis)
+    return [p for dno, a in accounts.items()
+            for p in ((dno, a["net_rmb"]), (PLATFORM, a["service_fee_rmb"]),
+                      *(((station.operator, a["station_fee_rmb"]),) if "station_fee_rmb" in a else ()))]
 
 
 def token_balances(genesis: Genesis, final: Iterable[FinalBlock], grid: str = "main_grid") -> dict[str, float]:
-    """Every DNO's, the grid's and the platform's tokens after the final blocks `final` (in order,
-    each with the events its execution gave, which say whether an agreement was accepted)."""
+    """Every DNO's, the grid's, the platform's (and a shared storage station's operator's) tokens
+    after the final blocks `final` (in order, each with the events its execution gave, which say
+    which schedule submissions were taken and which days' agreements were accepted)."""
     moves: dict[str, list[float]] = defaultdict(list)
     for name in sorted(m.organisation for m in genesis.registry.members() if m.role is Role.DNO):
         moves[name] = []
     moves[grid], moves[PLATFORM] = [], []
+    station = station_of(genesis)
+    if station is not None:
+        moves[station.operator] = []
+    submitted: dict[int, dict[str, dict]] = defaultdict(dict)  # day -> DNO -> its taken view
     for record in final:
-        # the agreement contract emits one event per agreement, in block order: accepted or refused
-        verdicts = iter([ev["event"] == "agreement_accepted" for ev in record.events
-                         if ev.get("event") in ("agreement_accepted", "agreement_refused")])
+        # the agreement contract emits one verdict per schedule submission, in block order
+        verdicts = iter([ev for ev in record.events if ev.get("event") in ("schedule_accepted", "schedule_refused")])
         for entry in record.block.entries:
             tx = entry.tx.tx
-            if tx.kind == "agreement":
-                moved = agreement_postings(genesis, tx.payload) if next(verdicts) else []
-            else:
-                moved = postings(tx.kind, tx.payload, grid)
-            for account, tokens in moved:
+            if tx.kind == "schedule":
+                verdict = next(verdicts)
+                if verdict["event"] == "schedule_accepted":
+                    submitted[tx.payload["day"]][verdict["by"]] = tx.payload["view"]
+                continue
+            for account, tokens in postings(tx.kind, tx.payload, grid):
                 moves[account].append(tokens)
+        for ev in record.events:
+            if ev.get("event") == "agreement_accepted":
+                for account, tokens in agreement_postings(genesis, submitted.pop(ev["day"])):
+                    moves[account].append(tokens)
     return {account: math.fsum(values) for account, values in moves.items()}

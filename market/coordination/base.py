@@ -163,30 +163,62 @@ class CoordinationStage(Stage):
 COORDINATION: Registry[CoordinationStage] = Registry("coordination")
 
 
+def view_problem(me: str, view: Mapping, members: Sequence[str]) -> str | None:
+    """Why one participant's own side of an agreement is malformed, or None: it trades only with
+    other members, in finite non-negative quantities and prices."""
+    if not isinstance(view.get("trades"), list) or not _number(view.get("payment_rmb")):
+        return f"{me}: a view needs its trades (a list) and payment_rmb (a number)"
+    for t in view["trades"]:
+        if not (isinstance(t, Mapping) and isinstance(t.get("counterparty"), str) and t.get("side") in ("sell", "buy")
+                and isinstance(t.get("hour"), int) and 1 <= t["hour"] <= HOURS
+                and _number(t.get("quantity_mwh")) and _number(t.get("price_per_mwh"))):
+            return f"{me}: a trade needs counterparty, side (sell|buy), hour (1..{HOURS}), quantity_mwh and price_per_mwh"
+        q, p = t["quantity_mwh"], t["price_per_mwh"]
+        if t["counterparty"] == me or t["counterparty"] not in members:
+            return f"{me} trades with {t['counterparty']!r}"
+        if not (math.isfinite(q) and math.isfinite(p) and q >= 0 and p >= 0):
+            return f"{me}: trade quantity and price must be finite and non-negative"
+    return None
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def reciprocity_problem(views: Mapping[str, Mapping], tolerance: float = 1e-6) -> str | None:
+    """Whether a trade between two participants that both have a view is claimed alike by both
+    sides (same hour, quantity and price); a trade with a participant without a view is left for
+    when its view arrives."""
+    claims: dict[tuple, float] = defaultdict(float)
+    for me, view in views.items():
+        for t in view["trades"]:
+            if t["counterparty"] not in views:
+                continue
+            seller, buyer = (me, t["counterparty"]) if t["side"] == "sell" else (t["counterparty"], me)
+            claims[(seller, buyer, t["hour"], t["price_per_mwh"])] += t["quantity_mwh"] * (1 if t["side"] == "sell" else -1)
+    unmatched = [k for k, v in claims.items() if abs(v) > tolerance]
+    if unmatched:
+        seller, buyer, hour, _ = min(unmatched)
+        return f"trade {seller}->{buyer} in hour {hour} is not claimed alike by both sides"
+    return None
+
+
 def agreement_problem(views: Mapping[str, Mapping], members: Sequence[str], tolerance: float = 1e-6) -> str | None:
-    """Why a committed agreement cannot be settled, or None: every member has a view, every
-    trade is claimed by both sides alike (reciprocal), quantities and prices are finite and
-    non-negative, nobody trades with itself, and the side payments balance to zero."""
+    """Why a complete agreement cannot be settled, or None: every member has a view, each view is
+    well formed, every trade is reciprocal and the side payments balance to zero."""
     missing = sorted(set(members) - set(views))
     if missing:
         return f"no view from {', '.join(missing)}"
     strangers = sorted(set(views) - set(members))
     if strangers:
         return f"views from non-members {', '.join(strangers)}"
-    claims: dict[tuple, float] = defaultdict(float)
-    for me, view in views.items():
-        for t in view["trades"]:
-            q, p = t["quantity_mwh"], t["price_per_mwh"]
-            if t["counterparty"] == me or t["counterparty"] not in views:
-                return f"{me} trades with {t['counterparty']!r}"
-            if not (math.isfinite(q) and math.isfinite(p) and q >= 0 and p >= 0):
-                return f"{me}: trade quantity and price must be finite and non-negative"
-            seller, buyer = (me, t["counterparty"]) if t["side"] == "sell" else (t["counterparty"], me)
-            claims[(seller, buyer, t["hour"], p)] += q if t["side"] == "sell" else -q
-    unmatched = [k for k, v in claims.items() if abs(v) > tolerance]
-    if unmatched:
-        seller, buyer, hour, _ = min(unmatched)
-        return f"trade {seller}->{buyer} in hour {hour} is not claimed alike by both sides"
+    for me, view in sorted(views.items()):
+        problem = view_problem(me, view, members)
+        if problem is not None:
+            return problem
+    problem = reciprocity_problem(views, tolerance)
+    if problem is not None:
+        return problem
     balance = math.fsum(view["payment_rmb"] for view in views.values())
     if abs(balance) > tolerance * max(1.0, len(views)):
         return f"side payments sum to {balance:.6f} RMB, not zero"

@@ -384,10 +384,12 @@ def test_an_accepted_agreement_moves_tokens_and_a_refused_one_none():
         def __init__(self, verdict):
             from ledger.block import BlockEntry
             from ledger.transactions import sign_transaction
-            tx = sign_transaction(a.identity("dno1", "dno"), a.genesis.chain_id, "agreement", 1,
-                                  {"day": 0, "stage": "s", "views": views, "approvals": {}})
-            self.block = Block(BlockHeader("c", 1, "0" * 64, "0" * 64, "0" * 64, "", 0, 0.0), (BlockEntry(tx, 0.0),))
-            self.events = [{"event": verdict, "day": 0}]
+            txs = [sign_transaction(a.identity(n, "dno"), a.genesis.chain_id, "schedule", 1,
+                                    {"day": 0, "stage": "s", "view": views[n]}) for n in sorted(views)]
+            self.block = Block(BlockHeader("c", 1, "0" * 64, "0" * 64, "0" * 64, "", 0, 0.0),
+                               tuple(BlockEntry(tx, 0.0) for tx in txs))
+            self.events = [*({"event": "schedule_accepted", "day": 0, "by": n} for n in sorted(views)),
+                           {"event": verdict, "day": 0}]
 
     accepted = token_balances(a.genesis, [Record("agreement_accepted")])
     params = MechanismParams()
