@@ -50,6 +50,23 @@ def nash_payments(standalone_cost: Mapping[str, float], coalition_cost: Mapping[
     return payments
 
 
+def equal_satisfaction_weights(standalone_cost: Mapping[str, float],
+                               coalition_cost: Mapping[str, float]) -> dict[str, float]:
+    """Bargaining powers under which every participant ends with the same satisfaction degree
+    (`satisfaction`): its own gain at the coalition's optimum, C0_i - C*_i, or 1 RMB when that is
+    not positive. With these weights each gains w_i / sum(w) * dC, so every degree is dC / sum(w)."""
+    if set(standalone_cost) != set(coalition_cost):
+        raise ValueError("standalone_cost and coalition_cost must name the same participants")
+    _check("standalone_cost", standalone_cost)
+    _check("coalition_cost", coalition_cost)
+    return {n: _most(standalone_cost[n] - coalition_cost[n]) for n in sorted(standalone_cost)}
+
+
+def _most(gain: float) -> float:
+    """The satisfaction degree's denominator: the gain at the coalition's optimum, 1 RMB when not positive."""
+    return gain if gain > 0 else 1.0
+
+
 def contribution_weights(exported_mwh: Mapping[str, float], imported_mwh: Mapping[str, float]) -> dict[str, float]:
     """SPEC B.1.4's bargaining power from what each supplied to (E_out) and received from (E_in)
     the coalition, P2P and shared storage together:
@@ -77,8 +94,5 @@ def satisfaction(standalone_cost: Mapping[str, float], coalition_cost: Mapping[s
                  final_cost: Mapping[str, float]) -> dict[str, float]:
     """Each participant's satisfaction degree: what it saved against alone, as a share of what its
     own gain at the coalition's optimum was (C0 - C*, or 1 RMB when that is not positive)."""
-    out = {}
-    for n in sorted(standalone_cost):
-        most = standalone_cost[n] - coalition_cost[n]
-        out[n] = (standalone_cost[n] - final_cost[n]) / (most if most > 0 else 1.0)
-    return out
+    return {n: (standalone_cost[n] - final_cost[n]) / _most(standalone_cost[n] - coalition_cost[n])
+            for n in sorted(standalone_cost)}

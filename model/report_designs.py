@@ -6,10 +6,12 @@ Each section appears only when its table exists, so a run of another design keep
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import seaborn as sns
 
 from model import htmlpage as hp
+from model.colours import dno_colours, natural_key
 
 _SHOWN_HOURS = 4  # the hours whose prices moved most, drawn one line each
 
@@ -80,6 +82,21 @@ def vcg_section(frame: pd.DataFrame) -> str:
     return hp.section("VCG: the operator's deficit", hp.figure(fig, "VCG deficit", caption))
 
 
+def _gains(split: pd.DataFrame, ax) -> None:
+    """Each DNO's gain before and after the payments, in its colour (outlined: before)."""
+    rows = split.set_index("dno").loc[sorted(split["dno"], key=natural_key)]
+    colours = dno_colours(rows.index)
+    y = np.arange(len(rows))
+    before = rows["standalone_cost_rmb"] - rows["coalition_cost_rmb"]
+    ax.barh(y + 0.2, before, height=0.38, color="white", edgecolor=[colours[n] for n in rows.index],
+            linewidth=1.6, label="in the coalition")
+    ax.barh(y - 0.2, rows["gain_rmb"], height=0.38, color=[colours[n] for n in rows.index], label="after the split")
+    ax.axvline(0.0, color="#333333", lw=0.6)
+    ax.set(yticks=y, yticklabels=rows.index, xlabel="gain against alone (RMB)")
+    ax.invert_yaxis()
+    ax.legend(frameon=False, fontsize=7, loc="best")
+
+
 def bargaining_section(admm: pd.DataFrame, split: pd.DataFrame, bargaining: dict) -> str:
     """ADMM's residuals by iteration, and each DNO's cost alone, in the coalition and after the split."""
     day = int(admm["day"].min())
@@ -93,18 +110,13 @@ def bargaining_section(admm: pd.DataFrame, split: pd.DataFrame, bargaining: dict
         ax.plot(rows["iteration"], rows[column], lw=0.7, ls="--", color=colour)
     ax.set(yscale="log", xlabel="iteration", title=f"ADMM, day {day} (dashed: tolerances)")
     ax.legend(frameon=False, fontsize=7)
-    costs = split[split["day"] == day].melt(id_vars="dno", value_vars=["standalone_cost_rmb", "coalition_cost_rmb",
-                                                                      "final_cost_rmb"], var_name="cost", value_name="rmb")
-    costs["cost"] = costs["cost"].map({"standalone_cost_rmb": "alone", "coalition_cost_rmb": "in the coalition",
-                                       "final_cost_rmb": "after the split"})
-    sns.barplot(data=costs, y="dno", x="rmb", hue="cost", errorbar=None, orient="h", ax=axes[0, 1])
-    axes[0, 1].set(xlabel="day-ahead cost (RMB)", ylabel="", title=f"the {bargaining['split']} split")
-    sns.move_legend(axes[0, 1], "upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, title=None, frameon=False)
+    _gains(split[split["day"] == day], axes[0, 1])
+    axes[0, 1].set_title(f"gains, the {bargaining['split']} split")
     caption = ("Left: ADMM's primal residual (how far the copies of trades and of the station's use disagree) and "
-               "dual residual (how far the agreed values still move) against their stopping tolerances. Right: each "
-               "DNO's day-ahead cost alone (its own plan: no trades, no station), in the coalition (its MILP re-solved "
-               "with the agreed trades and station use, with fees) and after the Nash bargaining payments. Real-time "
-               "deviations come on top of these plans.")
+               "dual residual (how far the agreed values still move) against their stopping tolerances. Right: what "
+               "each DNO gains against planning alone (its own plan: no trades, no station) in its colour: outlined, "
+               "in the coalition before any payment (its MILP re-solved with the agreed trades and station use, with "
+               "fees); solid, after the Nash bargaining payments. Real-time deviations come on top of these plans.")
     table = pd.DataFrame([
         ("ADMM iterations (all days)", bargaining["iterations"]),
         ("days converged", bargaining["converged_days"]),

@@ -146,3 +146,29 @@ def test_money_balances_with_the_station_paid():
         day_ahead_energy + model.main_grid.net_rmb + o["operator_balance_rmb"] + station_fees, abs=1e-6)
     # the station did what the day's agreement said, and ended the day where it started
     assert model.station_owner.soc[0] == pytest.approx(model.station.soc_start, abs=1e-6)
+
+
+@pytest.mark.parametrize("split, real_time", [("contribution", "vcg"), ("equal_satisfaction", "bilateral_rounds")])
+def test_other_splits_with_another_real_time_stage(split, real_time):
+    """The split is the one named, the contract agrees with it, and the hours trade each DNO's
+    deviation from its cooperative plan through the real-time stage chosen."""
+    from market.bargaining import contribution_weights, satisfaction
+    from model.job import simulate
+    from model.scenario import load
+
+    result = simulate(load("paper-4dn", ["design.coordination.stage=nash_bargaining", STATION,
+                                         "design.coordination.max_iterations=30", f"design.coordination.split={split}",
+                                         f"design.real_time.stage={real_time}"]), 0)
+    model, summary = result.model, result.summary
+    assert summary["agreements"]["accepted"] == 1 and summary["bargaining"]["split"] == split
+    table = pd.DataFrame(model.coordination_tables["bargaining"][0]).set_index("dno")
+    if split == "contribution":
+        expected = contribution_weights(table["supplied_mwh"].to_dict(), table["received_mwh"].to_dict())
+        assert table["weight"].to_dict() == pytest.approx(expected)
+    else:
+        degrees = satisfaction(table["standalone_cost_rmb"].to_dict(), table["coalition_cost_rmb"].to_dict(),
+                               table["final_cost_rmb"].to_dict())
+        assert max(degrees.values()) - min(degrees.values()) < 1e-6
+    assert (table["final_cost_rmb"] <= table["standalone_cost_rmb"] + 1e-6).all()  # nobody worse off than alone
+    assert model.bid_rows, "the DNOs' deviations from the cooperative plans reach the real-time stage"
+    assert all(dno.day_ahead is not dno.own_plan for dno in model.dnos if table.loc[dno.name, "received_mwh"] > 0)

@@ -7,7 +7,7 @@ P1 (the coalition's day) is solved by consensus ADMM among the DNOs and the stat
 fixed and each DNO re-solves its own MILP, which gives its cost in the coalition C*_i (grid energy,
 its share of the chain's fee on trades, the station's fee). Its cost alone C0_i is its own plan's
 (no trades, no station). P2 (the split): net payments by `market.bargaining.nash_payments`,
-symmetric or weighted by contribution; trades carry no price, the payments settle.
+symmetric, weighted by contribution, or weighted so that every DNO ends equally satisfied; trades carry no price, the payments settle.
 
 The same P1 solved centrally is the reference: the report gives ADMM's cost gap to it and how far
 its copies still disagreed.
@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from market.bargaining import contribution_weights, nash_payments, satisfaction
+from market.bargaining import contribution_weights, equal_satisfaction_weights, nash_payments, satisfaction
 from market.coordination.admm import admm
 from market.coordination.base import COORDINATION, Agreement, Channel, CoordinationStage, Participant
 from market.coordination.convex import DayData, central
@@ -33,9 +33,10 @@ from market.tariff import Tariff
 
 
 class NashBargainingParams(StageParams):
-    split: Literal["symmetric", "contribution"] = Field(
+    split: Literal["symmetric", "contribution", "equal_satisfaction"] = Field(
         "symmetric", description="symmetric: every DNO gains the same; contribution: gains in proportion to SPEC "
-        "B.1.4's weights from energy supplied to and received from the coalition; [L] SPEC B.1.4")
+        "B.1.4's weights from energy supplied to and received from the coalition; equal_satisfaction: every DNO "
+        "ends with the same satisfaction degree; [L] SPEC B.1.4 ([A] for equal_satisfaction)")
     rho: float = Field(0.1, gt=0, le=1e6, description="ADMM's first penalty, RMB/MWh^2; [A] SPEC B.1.3")
     adaptive_rho: bool = Field(True, description="double or halve rho when one residual is ten times the other; "
                                "[L] Boyd et al. (2011) 3.4.1")
@@ -60,9 +61,13 @@ def split_saving(claims: Mapping[str, Mapping[str, float]], split: str) -> tuple
     try:
         alone = {n: float(c["standalone_cost_rmb"]) for n, c in claims.items()}
         together = {n: float(c["coalition_cost_rmb"]) for n, c in claims.items()}
-        weights = (contribution_weights({n: float(c["supplied_mwh"]) for n, c in claims.items()},
-                                        {n: float(c["received_mwh"]) for n, c in claims.items()})
-                   if split == "contribution" else {n: 1.0 for n in claims})
+        if split == "contribution":
+            weights = contribution_weights({n: float(c["supplied_mwh"]) for n, c in claims.items()},
+                                           {n: float(c["received_mwh"]) for n, c in claims.items()})
+        elif split == "equal_satisfaction":
+            weights = equal_satisfaction_weights(alone, together)
+        else:
+            weights = {n: 1.0 for n in claims}
     except (KeyError, TypeError) as exc:
         raise ValueError(f"a participant's claims lack {exc}") from None
     return nash_payments(alone, together, weights), weights

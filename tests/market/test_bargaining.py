@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from market.bargaining import contribution_weights, nash_payments, satisfaction
+from market.bargaining import contribution_weights, equal_satisfaction_weights, nash_payments, satisfaction
 
 money = st.floats(-1e6, 1e6, allow_nan=False)
 names = st.lists(st.sampled_from([f"MG{i}" for i in range(8)]), min_size=1, max_size=8, unique=True)
@@ -66,6 +66,21 @@ def test_the_payments_maximise_the_weighted_nash_product(players):
         delta = shift * min(gain[a], gain[b])
         moved[a], moved[b] = gain[a] + delta, gain[b] - delta
         assert objective(moved) <= objective(gain) + 1e-9
+
+
+@given(costs())
+def test_equal_satisfaction_weights_leave_every_participant_equally_satisfied(case):
+    alone, together, _ = case
+    saving = math.fsum(alone[n] - together[n] for n in alone)
+    pay = nash_payments(alone, together, equal_satisfaction_weights(alone, together))
+    degrees = satisfaction(alone, together, {n: together[n] + pay[n] for n in alone})
+    # every degree is dC over the sum of the denominators (gains at the optimum, 1 where not positive)
+    denominators = math.fsum(max(alone[n] - together[n], 0.0) or 1.0 for n in alone)
+    scale = max(1.0, *(abs(v) for v in (*alone.values(), *together.values())))
+    for n in alone:
+        assert degrees[n] == pytest.approx(saving / denominators, abs=1e-9 * scale * len(alone))
+        if saving >= 0:
+            assert together[n] + pay[n] <= alone[n] + 1e-9 * scale  # individually rational
 
 
 def test_a_worked_example():
