@@ -73,12 +73,18 @@ def test_equal_satisfaction_weights_leave_every_participant_equally_satisfied(ca
     alone, together, _ = case
     saving = math.fsum(alone[n] - together[n] for n in alone)
     pay = nash_payments(alone, together, equal_satisfaction_weights(alone, together))
-    degrees = satisfaction(alone, together, {n: together[n] + pay[n] for n in alone})
-    # every degree is dC over the sum of the denominators (gains at the optimum, 1 where not positive)
-    denominators = math.fsum(max(alone[n] - together[n], 0.0) or 1.0 for n in alone)
+    final = {n: together[n] + pay[n] for n in alone}
+    # every degree is dC over the sum of the denominators (gains at the optimum, 1 where not positive):
+    # each gains that degree times its own denominator (checked in RMB: a tiny denominator magnifies
+    # rounding in the degree itself)
+    own = {n: max(alone[n] - together[n], 0.0) or 1.0 for n in alone}
+    degree = saving / math.fsum(own.values())
     scale = max(1.0, *(abs(v) for v in (*alone.values(), *together.values())))
+    degrees = satisfaction(alone, together, final)
     for n in alone:
-        assert degrees[n] == pytest.approx(saving / denominators, abs=1e-9 * scale * len(alone))
+        assert alone[n] - final[n] == pytest.approx(degree * own[n], abs=1e-9 * scale * len(alone))
+        if own[n] >= 1.0:
+            assert degrees[n] == pytest.approx(degree, abs=1e-9 * scale * len(alone))
         if saving >= 0:
             assert together[n] + pay[n] <= alone[n] + 1e-9 * scale  # individually rational
 
