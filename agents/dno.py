@@ -30,6 +30,7 @@ class DNO(mesa.Agent):
         intraday_mode: str,
         tolerance_mwh: float,
         bids_before_delivery: bool = False,
+        deviation_rule: str = "magnitude",
     ) -> None:
         super().__init__(model)
         self.name = spec.name
@@ -38,6 +39,7 @@ class DNO(mesa.Agent):
         self.owners = owners
         self.intraday_mode = intraday_mode
         self.tolerance_mwh = tolerance_mwh
+        self.deviation_rule = deviation_rule  # market.deviation: how the gap between plans becomes Q
         # True: it bids at gate closure on the deviation it expects (its plan from before the hour's
         # actuals), and what it then delivers is settled after the hour (market.delivery)
         self.bids_before_delivery = bids_before_delivery
@@ -94,23 +96,25 @@ class DNO(mesa.Agent):
         What the latest plan said of the hour before its actuals came in is the expected deviation."""
         t = hour - 1
         planned = self.day_ahead if self.intraday is None else self.intraday
-        self.expected.append(classify(self.day_ahead.storage_action_mw[t], float(planned.storage_action_mw[t]),
-                                      self.tolerance_mwh))
+        self.expected.append(self._classify(self.day_ahead.storage_action_mw[t], float(planned.storage_action_mw[t])))
         if self.intraday_mode == "rolling":
             self.intraday = self._rolling(hour, self.charge_mw, self.discharge_mw, self.traded_mw)
         self.charge_mw[:, t] = self.intraday.charge_mw[:, t]
         self.discharge_mw[:, t] = self.intraday.discharge_mw[:, t]
         action = self.action_mw(hour)
-        self.deviations.append(classify(self.day_ahead.storage_action_mw[t], action, self.tolerance_mwh))
+        self.deviations.append(self._classify(self.day_ahead.storage_action_mw[t], action))
         if self._alone is not None:  # it traded day-ahead: alone it would have re-planned otherwise
             alone = self._alone
             if self.intraday_mode == "rolling":
                 alone.plan = self._rolling(hour, alone.charge_mw, alone.discharge_mw, None)
             alone.charge_mw[:, t], alone.discharge_mw[:, t] = alone.plan.charge_mw[:, t], alone.plan.discharge_mw[:, t]
             action = float(alone.charge_mw[:, t].sum() - alone.discharge_mw[:, t].sum())
-        own = self.deviations[-1] if self.own_plan is self.day_ahead else classify(
-            self.own_plan.storage_action_mw[t], action, self.tolerance_mwh)
+        own = self.deviations[-1] if self.own_plan is self.day_ahead else self._classify(
+            self.own_plan.storage_action_mw[t], action)
         self.own_deviations.append(own)
+
+    def _classify(self, planned_mw: float, action_mw: float) -> Deviation:
+        return classify(planned_mw, action_mw, self.tolerance_mwh, self.deviation_rule)
 
     def _rolling(self, hour: int, charge_mw: np.ndarray, discharge_mw: np.ndarray, traded_mw) -> Schedule:
         """The rolling re-plan at `hour` from the actions realised so far, keeping any agreed trades."""

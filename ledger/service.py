@@ -104,11 +104,13 @@ class MarketLedger:
             self.submit(member.organisation, member.role, "register", payload, at_ms)
 
     def submit_bid(self, dno: str, day: int, hour: int, side: str, quantity_mwh: float, price_per_mwh: float,
-                   at_ms: float | None = None, strategy: dict | None = None) -> str:
-        """A signed bid; `strategy` is the bid strategy's state the contract re-quotes with."""
+                   at_ms: float | None = None, strategy: dict | None = None, p2p: bool = True) -> str:
+        """A signed bid; `strategy` is the bid strategy's state the contract re-quotes with; `p2p`
+        False opts the DNO out of the hour's market (settled with the grid at once)."""
         at = self.hour_start_ms(day, hour) if at_ms is None else at_ms
         payload = {"day": day, "hour": hour, "round": 1, "side": side, "quantity_mwh": quantity_mwh,
-                   "price_per_mwh": price_per_mwh, **({} if strategy is None else {"strategy": strategy})}
+                   "price_per_mwh": price_per_mwh, **({} if strategy is None else {"strategy": strategy}),
+                   **({} if p2p else {"p2p": False})}
         return self.submit(dno, Role.DNO, "bid", payload, at, self.gate_closure_ms(day, hour))
 
     def submit_meter_reading(self, dno: str, day: int, hour: int, delivered_mwh: float, drawn_mwh: float,

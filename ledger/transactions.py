@@ -108,7 +108,9 @@ register_kind(TxKind("bid", DNO_ONLY, {"day": DAY, "hour": HOUR, "round": intege
                                        "side": one_of("sell", "buy"), "quantity_mwh": MWH,
                                        "price_per_mwh": PRICE},
                      dedup_fields=("day", "hour", "round"),
-                     optional={"strategy": mapping}))  # a bid strategy's state (market.bidding.strategies)
+                     # a bid strategy's state (market.bidding.strategies); p2p false: the DNO opts out of
+                     # the market this hour (market.participation) and is settled with the grid at once
+                     optional={"strategy": mapping, "p2p": lambda v: v is False}))
 # Closes an hour's book and triggers its clearing; the result transactions must follow it.
 register_kind(TxKind("gate_closure", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR}, dedup_fields=("day", "hour")))
 register_kind(TxKind("trade", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, "round": integer(1), "seller": text,

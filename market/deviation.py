@@ -1,9 +1,19 @@
 """DAF-IDO storage-action deviation: a DNO's supply or demand for an hour (SPEC A.3).
 
-The unified rule Q = |P_ID| - |P_DA| (A.3.2, [R]) reproduces all eight role labels of the paper:
-Q > 0 makes the DNO a buyer of Q, Q < 0 a seller of -Q. Storage actions are signed with
-positive = charging, negative = discharging. A phase that is idle counts as an action of zero
-magnitude in the other phase's direction, so (idle, charge) is case 1 and (charge, idle) case 2.
+Storage actions are signed with positive = charging, negative = discharging. Two rules give the
+quantity Q (Q > 0 makes the DNO a buyer of Q, Q < 0 a seller of -Q):
+
+- `magnitude` (the paper's, [R] A.3.2): Q = |P_ID| - |P_DA|, more (less) use of storage than
+  planned is storage to buy (to sell). It reproduces all eight role labels of the paper, but a
+  reversal of equal size (-9 -> +9 MW) gives Q = 0: nothing is traded.
+- `signed_gap` ([A]): Q = P_ID - P_DA, the energy the change takes (+) or gives (-), so that
+  reversal buys 18 MWh.
+
+The case (1..8) names the two directions and whether the intraday action is the larger, as in the
+paper's table; a phase that is idle counts as an action of zero magnitude in the other phase's
+direction, so (idle, charge) is case 1 and (charge, idle) case 2. Under `magnitude` the case's
+role is Q's; under `signed_gap` the role follows Q's sign, which differs from the paper's label in
+cases 3, 4, 5 and 7 (discharging less than planned, for one, takes energy: a buyer).
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ import numpy as np
 Role = Literal["buy", "sell"]
 
 DEFAULT_TOLERANCE_MWH = 1e-6  # [A] SPEC A.3.2 epsilon_Q
+DEVIATION_RULES = ("magnitude", "signed_gap")
 
 # (day-ahead direction, intraday direction, intraday magnitude larger?) -> (case, role)
 # Directions: +1 charge, -1 discharge. The table is SPEC A.3.3 verbatim.
@@ -60,10 +71,10 @@ def _direction(action_mw: float, tolerance: float) -> int:
 
 
 def classify(
-    day_ahead_mw: float, intraday_mw: float, tolerance_mwh: float = DEFAULT_TOLERANCE_MWH
+    day_ahead_mw: float, intraday_mw: float, tolerance_mwh: float = DEFAULT_TOLERANCE_MWH, rule: str = "magnitude"
 ) -> Deviation:
     """Classify one hour's day-ahead vs intraday storage action (one-hour periods: MW = MWh)."""
-    q = abs(intraday_mw) - abs(day_ahead_mw)
+    q = _quantity(day_ahead_mw, intraday_mw, rule)
     if abs(q) < tolerance_mwh:
         return Deviation(0, None, 0.0)
     da_dir = _direction(day_ahead_mw, tolerance_mwh)
@@ -71,8 +82,17 @@ def classify(
     # An idle phase takes the other phase's direction (at least one is active because |Q| > tol).
     da_dir = da_dir or id_dir
     id_dir = id_dir or da_dir
-    case, role = _CASES[(da_dir, id_dir, q > 0)]
-    return Deviation(case, role, float(abs(q)))
+    case, role = _CASES[(da_dir, id_dir, abs(intraday_mw) > abs(day_ahead_mw))]
+    return Deviation(case, role if rule == "magnitude" else "buy" if q > 0 else "sell", float(abs(q)))
+
+
+def _quantity(day_ahead_mw, intraday_mw, rule: str):
+    """Q under `rule` (floats or arrays): + demand, - supply."""
+    if rule == "magnitude":
+        return abs(intraday_mw) - abs(day_ahead_mw)
+    if rule == "signed_gap":
+        return intraday_mw - day_ahead_mw
+    raise ValueError(f"unknown deviation rule {rule!r}; known: {', '.join(DEVIATION_RULES)}")
 
 
 @dataclass(frozen=True)
@@ -99,13 +119,14 @@ def classify_day(
     day_ahead_mw: np.ndarray,
     intraday_mw: np.ndarray,
     tolerance_mwh: float = DEFAULT_TOLERANCE_MWH,
+    rule: str = "magnitude",
 ) -> DeviationDay:
     """Vectorised `classify` over aligned hourly arrays."""
     da = np.asarray(day_ahead_mw, dtype=float)
     ida = np.asarray(intraday_mw, dtype=float)
     if da.shape != ida.shape:
         raise ValueError(f"day-ahead and intraday shapes differ: {da.shape} vs {ida.shape}")
-    q = np.abs(ida) - np.abs(da)
+    q = _quantity(da, ida, rule)
     active = np.abs(q) >= tolerance_mwh
     q = np.where(active, q, 0.0)
     da_dir = np.where(np.abs(da) < tolerance_mwh, 0, np.sign(da)).astype(int)
@@ -115,5 +136,5 @@ def classify_day(
     table = np.zeros((3, 3, 2), dtype=int)
     for (d, i, larger), (case, _) in _CASES.items():
         table[d + 1, i + 1, int(larger)] = case
-    case = np.where(active, table[da_dir + 1, id_dir + 1, (q > 0).astype(int)], 0)
+    case = np.where(active, table[da_dir + 1, id_dir + 1, (np.abs(ida) > np.abs(da)).astype(int)], 0)
     return DeviationDay(case=case.astype(int), signed_mwh=q)

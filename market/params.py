@@ -8,7 +8,7 @@ One pydantic model shared by the scenario schema (its `mechanism:` block) and th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -27,7 +27,8 @@ class MechanismParams(BaseModel):
     # A.4 bid prices
     bid_price_rule: str = Field(
         "band_interpolation",
-        description="initial bid-price rule: band_interpolation (R1) or anchor_scaling (R2); [R] A.4",
+        description="initial bid-price rule: band_interpolation (R1), anchor_scaling (R2) or band_interpolation_net "
+        "(R1 within the band of the two sides' reservation prices, net of fees and compensation); [R] A.4, [A] net",
     )
     ratio_scope: Literal["own", "market"] = Field(
         "own", description="quantity ratio against own capacity/load or the market's; [R] A.4.2"
@@ -35,6 +36,10 @@ class MechanismParams(BaseModel):
     price_adjustment_k: float = Field(
         0.5, ge=0, le=1, description="adjustment coefficient k, dimensionless; [P] A.4.1"
     )
+    participation: str = Field(
+        "always", description="who offers its deviation: always (every DNO, the paper's) or rational (only when "
+        "the band's middle price, net of its fee share and any compensation, beats the grid); [P] A.4 always, "
+        "[A] rational")
     # A.5 matching
     matching: str = Field(
         "merit_order",
@@ -102,10 +107,26 @@ class MechanismParams(BaseModel):
         "network",
         description="bid timestamps: proposer receipt time, DNO index order, or seeded permutation; [A] A.13.7",
     )
-    # A.3 tolerance
+    # A.3 the deviation
+    deviation_rule: Literal["magnitude", "signed_gap"] = Field(
+        "magnitude", description="the DAF-IDO quantity: magnitude Q = |P_ID| - |P_DA| (the paper's; a reversal "
+        "-9 -> +9 MW trades nothing) or signed_gap Q = P_ID - P_DA (a reversal trades its whole change); "
+        "[R] A.3.2, [A] signed_gap")
     quantity_tolerance_mwh: float = Field(
         1e-6, gt=0, le=1, description="|Q| below this is zero, MWh, at most 1; [A] A.3.2"
     )
+
+    # fields added after chains were founded: a genesis document carries them only when they are not
+    # the default, so a chain of the default mechanism keeps its bytes
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("deviation_rule", "participation")
+
+    def document(self) -> dict:
+        """The parameters as a chain's genesis document writes them."""
+        doc = self.model_dump(mode="json")
+        for name in self.LATER_FIELDS:
+            if doc[name] == type(self).model_fields[name].default:
+                del doc[name]
+        return doc
 
     @field_validator("bid_price_rule")
     @classmethod
@@ -113,6 +134,13 @@ class MechanismParams(BaseModel):
         from market.bidding import BID_PRICE_RULES  # lazy: rules refer back to Rules(params)
 
         return _known(value, BID_PRICE_RULES)
+
+    @field_validator("participation")
+    @classmethod
+    def _known_participation(cls, value: str) -> str:
+        from market.participation import PARTICIPATION
+
+        return _known(value, PARTICIPATION)
 
     @field_validator("matching")
     @classmethod

@@ -31,6 +31,7 @@ from market.bidding.strategies import round_prices
 from market.coordination import COORDINATION, Participant
 from market.design import stage_params
 from market.fees import FEE_SHARES
+from market.participation import PARTICIPATION
 from market.realtime import REAL_TIME
 from market.settlement import DnoAccount
 from model.planning import DnoDay, make_scheduler, redraw_actuals
@@ -115,6 +116,7 @@ class StorageMarketModel(mesa.Model):
                     scenario.scheduling.intraday_mode,
                     scenario.mechanism.quantity_tolerance_mwh,
                     bids_before_delivery=design.delivery.settle,
+                    deviation_rule=scenario.mechanism.deviation_rule,
                 )
             )
         self._by_name = {d.name: d for d in self.dnos}
@@ -294,12 +296,21 @@ class StorageMarketModel(mesa.Model):
     def _bid(self) -> None:
         """Price every active DNO's deviation (SPEC A.4) and submit it as a signed bid transaction."""
         rules = Rules.for_hour(self.config.mechanism, self.config.tariff, self.hour)
+        joins = PARTICIPATION[rules.participation]
         sides = {"sell": [], "buy": []}
+        at_ms = self.ledger.hour_start_ms(self.day, self.hour)
         for dno in self.dnos:
             position = dno.position(self.hour)
-            if position is not None:
-                sides[position[0]].append(position[1])
-        at_ms = self.ledger.hour_start_ms(self.day, self.hour)
+            if position is None:
+                continue
+            side, where = position
+            if joins(side, rules):
+                sides[side].append(where)
+            else:  # it settles with the grid: on chain, at the grid's price, outside the market
+                self._submitted.add(f"{self.day}:{self.hour}")
+                grid_price = rules.feed_in_per_mwh if side == "sell" else rules.tou_buy_per_mwh
+                self.ledger.submit_bid(dno.name, self.day, self.hour, side, where.quantity_mwh, grid_price, at_ms,
+                                       p2p=False)
         if self.real_time.negotiates and sides["sell"] and sides["buy"]:
             offers, bids = self._negotiate(sides, rules, at_ms)
         else:
@@ -389,7 +400,9 @@ class StorageMarketModel(mesa.Model):
         self.bid_rows.append({**self._base(p["day"], p["hour"]), "round": 1, "dno": r["bidder"], "side": r["side"],
                               "quantity_mwh": r["quantity_mwh"], "price_per_mwh": r["price_per_mwh"],
                               "submitted_at": r["submitted_at"], "included": r["included"], "tx_id": tx_id,
-                              **self._quote_basis(r.get("strategy"), r["side"], p["hour"])})
+                              **self._quote_basis(r.get("strategy"), r["side"], p["hour"]),
+                              **({} if self.config.mechanism.participation == "always"
+                                 else {"opted_out": bool(r.get("opted_out", False))})})
 
     def _quote_basis(self, state: dict | None, side: str, hour: int) -> dict:
         """A stateful strategy's columns of bids.csv: what the quote rested on (NaN if unknown)."""

@@ -35,13 +35,22 @@ _MONEY_TERMS = {  # settlement column -> (label, sign it enters R^DN_n with, SPE
     "service_fee_rmb": ("service fee", -1), "scheduling_fee_rmb": ("scheduling fee", 1),
 }
 _SETTLEMENT_EXTRA = ["revenue_rmb", "baseline_s0_rmb", "gain_rmb", "p2p_volume_mwh", "grid_volume_mwh", "trade_share"]
+# what the deviation figures show, by mechanism.deviation_rule (docs/rules.md §A.3)
+_DEVIATION_WORDS = {
+    "magnitude": {"rule": "The DAF-IDO quantity Q of the next figure is the change in the size of the action, "
+                          "|intraday| − |day-ahead| (docs/rules.md §A.3.2), not the gap between the two lines: a "
+                          "reversal of equal size gives none.",
+                  "q": "|intraday action| − |day-ahead action|"},
+    "signed_gap": {"rule": "The DAF-IDO quantity Q of the next figure is the gap between the two lines, intraday − "
+                           "day-ahead (docs/rules.md §A.3.2): the energy the change takes (+) or gives (−).",
+                   "q": "intraday action − day-ahead action"},
+}
 _TITLES = ["Storage action: day-ahead plan vs intraday", "Supply and demand by hour", "Trades by round, with prices",
            "Settlement per DNO", "Network propagation and the chain"]
 _CAPTIONS = [
-    "Storage action per DNO (MW, + charge / − discharge), each DNO in its colour; valley hours shaded. The gap "
-    "between the two plans is the DAF-IDO deviation (SPEC A.3).",
-    "DAF-IDO quantity per DNO and hour, MWh, signed as the storage action (energy taken +): demand (+, buyer, plain) "
-    "and supply (−, seller, hatched); valley hours shaded.",
+    "Storage action per DNO (MW, + charge / − discharge), each DNO in its colour; valley hours shaded. {rule}",
+    "DAF-IDO quantity Q per DNO and hour, MWh, {q}: demand (+, buyer, plain) and supply (−, seller, hatched); valley "
+    "hours shaded.",
     "Top: price of every trade (P2P by round; compulsory grid trades) against the TOU purchase tariff and the "
     "feed-in price; the band between them is shaded. Bottom: volume by hour, by kind of trade.",
     "Left: each money term of SPEC A.9 with the sign it enters revenue. Right: net revenue against the S0 baseline "
@@ -66,11 +75,13 @@ def render(result) -> str:
     s = result.summary
     title = f"storagemarket run: {s['scenario']} (seed {s['seed']})"
     tariff, days = model.config.tariff, model.config.days
+    words = _DEVIATION_WORDS[model.config.mechanism.deviation_rule]
     with hp.style():
         sections = [
-            hp.section(_TITLES[0], hp.figure(_storage_figure(frames["hourly"], tariff), "storage action", _CAPTIONS[0])),
+            hp.section(_TITLES[0], hp.figure(_storage_figure(frames["hourly"], tariff), "storage action",
+                                             _CAPTIONS[0].format(**words))),
             hp.section(_TITLES[1], hp.figure(_deviation_figure(frames["hourly"], tariff), "supply and demand",
-                                             _CAPTIONS[1])),
+                                             _CAPTIONS[1].format(**words))),
             hp.section(_TITLES[2], hp.figure(_trades_figure(frames["trades"], tariff, days), "trades and prices",
                                              _CAPTIONS[2]),
                        _trades_note(frames["trades"])),

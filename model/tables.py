@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from market.auction import Rules
+from market.participation import reservation_prices
 from market.settlement import DnoAccount
 from model.market_model import DELIVERY_COLUMNS
 from model.outcomes import outcomes
@@ -35,7 +37,11 @@ def bids(model) -> pd.DataFrame:
     columns = ["day", "hour", "round", "dno", "side", "quantity_mwh", "price_per_mwh", "submitted_at", "included", "tx_id"]
     if model.strategy is not None:  # what each quote of a stateful bid strategy rested on
         columns[7:7] = ["aggressiveness", "equilibrium_estimate_per_mwh"]
+    if model.config.mechanism.participation != "always":  # who settled with the grid by choice
+        columns.insert(-1, "opted_out")
     frame = pd.DataFrame(model.bid_rows, columns=columns)
+    if "opted_out" in frame:  # the contract's later rounds are never an opt-out
+        frame["opted_out"] = frame["opted_out"].astype(object).where(frame["opted_out"].notna(), False).astype(bool)
     return frame.sort_values(["day", "hour", "round", "side", "dno"], kind="stable").reset_index(drop=True)
 
 
@@ -218,6 +224,28 @@ def activity(hourly_frame: pd.DataFrame, trades_frame: pd.DataFrame) -> dict[str
     }
 
 
+def individual_rationality(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Who lost money by trading: DNOs whose revenue fell below settling everything with the grid
+    (S0), and the sides of P2P trades priced beyond their reservation price (market.participation:
+    the grid's price, net of the side's fee share and any compensation), with what they lost."""
+    p2p = frames["trades"][frames["trades"]["kind"] == "p2p"]
+    losses: dict[str, list[float]] = {dno.name: [] for dno in model.dnos}
+    sides = 0
+    for hour, rows in p2p.groupby("hour"):
+        seller_floor, buyer_cap = reservation_prices(Rules.for_hour(model.config.mechanism, model.config.tariff,
+                                                                    int(hour)))
+        for seller, buyer, q, price in zip(rows["seller"], rows["buyer"], rows["quantity_mwh"], rows["price_per_mwh"]):
+            for who, short in ((seller, seller_floor - price), (buyer, price - buyer_cap)):
+                if short > 1e-9:
+                    sides += 1
+                    losses[who].append(short * q)
+    settle = frames["settlement"]
+    return {"dnos_worse_off_than_s0": sorted(settle.dno[settle.gain_rmb < -1e-6]),
+            "trade_sides_worse_than_grid": sides,
+            "loss_against_grid_rmb": math.fsum(v for values in losses.values() for v in values),
+            "loss_against_grid_by_dno_rmb": {dno: math.fsum(values) for dno, values in losses.items()}}
+
+
 def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
     """Deterministic summary of the run (no wall-clock figures: those go to timings.json)."""
     s = model.config
@@ -250,6 +278,7 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "trade_share": p2p_by_dno / deviation if deviation > 0 else 0.0,
         "trade_share_by_dno": dict(zip(settle.dno, settle.trade_share)),
         "gain_by_dno_rmb": dict(zip(settle.dno, settle.gain_rmb)),
+        "individual_rationality": individual_rationality(model, frames),
         **activity(frames["hourly"], frames["trades"]),
         "platform": model.platform,
         "main_grid_net_rmb": model.main_grid.net_rmb,

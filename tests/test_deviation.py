@@ -50,13 +50,13 @@ def test_edge_cases(da, ida, case, role, qty):
 actions = st.floats(-50, 50, allow_nan=False)
 
 
-@given(st.lists(st.tuples(actions, actions), min_size=1, max_size=48))
-def test_vectorised_matches_scalar(pairs):
+@given(st.lists(st.tuples(actions, actions), min_size=1, max_size=48), st.sampled_from(["magnitude", "signed_gap"]))
+def test_vectorised_matches_scalar(pairs, rule):
     da = np.array([p[0] for p in pairs])
     ida = np.array([p[1] for p in pairs])
-    day = classify_day(da, ida)
+    day = classify_day(da, ida, rule=rule)
     for k, (a, b) in enumerate(pairs):
-        one = classify(a, b)
+        one = classify(a, b, rule=rule)
         assert day.case[k] == one.case
         assert day.role[k] == one.role
         assert day.signed_mwh[k] == pytest.approx(one.signed_mwh)
@@ -79,3 +79,34 @@ def test_quantity_is_magnitude_difference(da, ida):
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match="shapes differ"):
         classify_day(np.zeros(24), np.zeros(23))
+
+
+@given(actions, actions)
+def test_the_signed_gap_trades_the_whole_change_and_keeps_the_cases(da, ida):
+    """Q = P_ID - P_DA: + takes energy (a buyer); the case still names the two directions."""
+    dev = classify(da, ida, rule="signed_gap")
+    q = ida - da
+    if dev.case == 0:
+        assert abs(q) < 1e-6
+        return
+    assert dev.signed_mwh == pytest.approx(q) and (dev.role == "buy") == (q > 0)
+    paper = classify(da, ida)
+    if paper.case:  # both active: the same case, and the same role where the paper's rule agrees in sign
+        assert dev.case == paper.case
+        assert (dev.role == paper.role) == (dev.case in (1, 2, 6, 8))
+
+
+@pytest.mark.parametrize("da, ida, role, qty", [
+    (-9.0, 9.0, "buy", 18.0),  # a full reversal: the magnitude rule trades nothing
+    (9.0, -9.0, "sell", 18.0),
+    (-5.0, -2.0, "buy", 3.0),  # discharging less than planned takes energy
+    (-2.0, -5.0, "sell", 3.0),
+])
+def test_the_signed_gap_on_reversals_and_smaller_discharges(da, ida, role, qty):
+    dev = classify(da, ida, rule="signed_gap")
+    assert (dev.role, dev.quantity_mwh) == (role, pytest.approx(qty))
+
+
+def test_an_unknown_rule_is_refused():
+    with pytest.raises(ValueError, match="unknown deviation rule 'gap'"):
+        classify(1.0, 2.0, rule="gap")

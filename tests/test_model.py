@@ -185,6 +185,13 @@ def test_bid_held_past_gate_closure_goes_to_the_grid(baseline, fault):
     tariff = load("paper-4dn").tariff
     grid_price = tariff.sell_per_mwh()[hour - 1] if side == "sell" else tariff.buy_per_mwh()[hour - 1]
     assert dn4.price_per_mwh.iloc[0] == pytest.approx(grid_price)
+    # Its account books the hour as S0 would: the grid money is its baseline too, so its gain from
+    # the market is what it made in the other hours.
+    settle = result.tables["settlement"].set_index("dno")
+    base = baseline.tables["settlement"].set_index("dno")
+    assert settle.loc["DN4", "deviation_mwh"] == pytest.approx(base.loc["DN4", "deviation_mwh"])
+    assert settle.loc["DN4", "baseline_s0_rmb"] == pytest.approx(base.loc["DN4", "baseline_s0_rmb"])
+    assert settle.loc["DN4", "grid_volume_mwh"] >= qty
     # Every other hour is untouched.
     def other_hours(r):
         market = _market(r)
@@ -314,3 +321,16 @@ def test_validators_earn_node_credit_by_voting(credit_run):
         (0.5 * validators.transaction_credit + 0.5 * validators.node_credit).to_numpy())
     last = validators.groupby("node_or_participant").node_credit.last()
     assert (last == 1.0).all() and len(last) == 4
+
+
+def test_the_signed_gap_rule_trades_the_whole_change_of_the_action():
+    """mechanism.deviation_rule=signed_gap: each hour's Q is intraday − day-ahead action; the chain
+    is founded with the rule, while the default chain's genesis does not name it (its bytes stay)."""
+    result = simulate(load("paper-4dn", ["mechanism.deviation_rule=signed_gap"]), 0)
+    hourly = result.tables["hourly"]
+    gap = hourly["intraday_action_mw"] - hourly["day_ahead_action_mw"]
+    q = hourly["demand_mwh"] - hourly["supply_mwh"]
+    active = gap.abs() >= 1e-6
+    assert active.any() and (q[active] - gap[active]).abs().max() < 1e-9 and (q[~active] == 0).all()
+    assert result.model.ledger.genesis.market["mechanism"]["deviation_rule"] == "signed_gap"
+    assert "deviation_rule" not in load("paper-4dn").mechanism.document()

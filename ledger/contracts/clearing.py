@@ -59,7 +59,7 @@ def market_document(params: MechanismParams | None = None, tariff: Tariff | None
     default design, no network), as canonical encodings omit defaults: a chain of the default
     design is the same chain it was before designs and networks existed.
     """
-    doc = {"mechanism": (params or MechanismParams()).model_dump(mode="json"),
+    doc = {"mechanism": (params or MechanismParams()).document(),
            "tariff": (tariff or Tariff()).model_dump(mode="json")}
     if design is not None and not design.is_default:
         doc["design"] = design.model_dump(mode="json")
@@ -115,22 +115,25 @@ def book(state: dict, dno: str, account: DnoAccount) -> None:
 
 @contract("bid")
 def bid(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
-    """Record a bid with its upload time; one seen after gate closure misses the hour, and one from
-    a DNO whose transaction credit is below the trade-admission threshold is refused. Either is
-    settled with the grid at once."""
+    """Record a bid with its upload time; one seen after gate closure misses the hour, one from a
+    DNO whose transaction credit is below the trade-admission threshold is refused, and one whose
+    DNO opted out of the market (`p2p: false`) stays out of it. Each is settled with the grid at once."""
     p = tx.payload
     day, hour, dno = p["day"], p["hour"], organisation(state, tx)
     key = hour_key(day, hour)
     late = not (entry.seen_ms <= ctx.genesis.gate_closure_ms(day, hour) and key not in state["closed"]
                 and p["round"] == 1)  # later rounds are the contract's own concessions
-    refusal = None if late else bid_refusal(state, ctx.genesis, dno) or _strategy_refusal(ctx.genesis, p)
-    on_time = not late and refusal is None
+    opted_out = p.get("p2p", True) is False
+    refusal = None if late or opted_out else bid_refusal(state, ctx.genesis, dno) or _strategy_refusal(ctx.genesis, p)
+    on_time = not late and refusal is None and not opted_out
     record = {"bidder": dno, "side": p["side"], "quantity_mwh": p["quantity_mwh"],
               "price_per_mwh": p["price_per_mwh"], "submitted_at": entry.seen_ms, "tx_id": entry.tx.tx_id,
               "included": on_time}
     if "strategy" in p and refusal is None:
         record["strategy"] = p["strategy"]
     state["bids"].setdefault(key, []).append(record if refusal is None else {**record, "refused": refusal})
+    if opted_out:
+        record["opted_out"] = True
     if not on_time and not (late and market_of(ctx.genesis)[2].delivery.settle):  # else: settled as metered
         rules = rules_for(ctx.genesis, hour)
         sells = p["side"] == "sell"
@@ -138,9 +141,12 @@ def bid(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> l
         if p["quantity_mwh"] > rules.quantity_tolerance_mwh:
             expect(state, "grid_settlement", {"day": day, "hour": hour, "dno": dno, "side": p["side"],
                                                "quantity_mwh": p["quantity_mwh"], "price_per_mwh": price})
-            money = p["quantity_mwh"] * price
-            book(state, dno, DnoAccount(grid_sales_rmb=money) if sells else DnoAccount(grid_purchases_rmb=money))
-    kind = "bid_recorded" if on_time else "bid_missed_gate" if late else "bid_refused"
+            # booked as an hour without a market would book it: grid money, volume, deviation, S0 baseline
+            alone = Bid(dno, p["quantity_mwh"], price, entry.seen_ms, hour=hour)
+            book(state, dno, settle_hour(hour, ClearingResult.unmatched([alone] if sells else [],
+                                                                         [] if sells else [alone]), rules).accounts[dno])
+    kind = ("bid_recorded" if on_time else "bid_missed_gate" if late else "bid_refused" if refusal is not None
+            else "bid_opted_out")
     return [{"event": kind, "day": day, "hour": hour, "bidder": dno, "tx_id": entry.tx.tx_id}]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from market.book import Bid
+from market.participation import reservation_prices
 
 if TYPE_CHECKING:
     from market.auction import Rules
@@ -34,23 +35,31 @@ class Position:
 
 @dataclass(frozen=True)
 class BidPriceRule:
-    """Seller and buyer price as functions of (ratio, TOU buy price, feed-in price, k)."""
+    """Seller and buyer price as functions of (ratio, TOU buy price, feed-in price, k). A `net`
+    rule gets the sides' reservation prices (market.participation) in place of the tariff's: the
+    buyer's for the TOU price, the seller's for the feed-in price."""
 
     seller: Callable[[float, float, float, float], float]
     buyer: Callable[[float, float, float, float], float]
+    net: bool = False
+
+
+def _band_interpolation(net: bool = False) -> BidPriceRule:
+    return BidPriceRule(seller=lambda rho, buy, fit, k: buy - k * (buy - fit) * rho,
+                        buyer=lambda rho, buy, fit, k: fit + k * (buy - fit) * rho, net=net)
 
 
 BID_PRICE_RULES: dict[str, BidPriceRule] = {
     # R1 (A.4.2): move from the own-side anchor towards the other by k * band * ratio.
-    "band_interpolation": BidPriceRule(
-        seller=lambda rho, buy, fit, k: buy - k * (buy - fit) * rho,
-        buyer=lambda rho, buy, fit, k: fit + k * (buy - fit) * rho,
-    ),
+    "band_interpolation": _band_interpolation(),
     # R2 (A.4.3): scale the own-side anchor by (1 -/+ k * ratio).
     "anchor_scaling": BidPriceRule(
         seller=lambda rho, buy, fit, k: buy * (1 - k * rho),
         buyer=lambda rho, buy, fit, k: fit * (1 + k * rho),
     ),
+    # R1 between the reservation prices: every price a matched pair can reach is worth trading at
+    # for both sides whenever the band is not inverted
+    "band_interpolation_net": _band_interpolation(net=True),
 }
 
 
@@ -77,19 +86,24 @@ def price_bids(
     alternative reading of "total ... in the first round" (A.4.2).
     """
     rule = BID_PRICE_RULES[rules.bid_price_rule]
+    if rule.net:
+        seller_floor, buyer_cap = reservation_prices(rules)
+        anchors = (buyer_cap, seller_floor, rules.price_adjustment_k)
+    else:
+        anchors = (rules.tou_buy_per_mwh, rules.feed_in_per_mwh, rules.price_adjustment_k)
     return (
-        _priced(sellers, rule.seller, rules),
-        _priced(buyers, rule.buyer, rules),
+        _priced(sellers, rule.seller, rules, anchors),
+        _priced(buyers, rule.buyer, rules, anchors),
     )
 
 
 def _priced(
-    positions: Sequence[Position], price: Callable[[float, float, float, float], float], rules: Rules
+    positions: Sequence[Position], price: Callable[[float, float, float, float], float], rules: Rules,
+    anchors: tuple[float, float, float],
 ) -> list[Bid]:
     tolerance = rules.quantity_tolerance_mwh
     active_scale_mwh = math.fsum(p.scale_mwh for p in positions if p.quantity_mwh > tolerance)
     scale_of = RATIO_SCOPES[rules.ratio_scope]
-    anchors = (rules.tou_buy_per_mwh, rules.feed_in_per_mwh, rules.price_adjustment_k)
     return [
         Bid(
             p.bidder,
