@@ -58,13 +58,13 @@ class DNO(mesa.Agent):
         self.own_deviations: list[Deviation] = []  # from its own plan: the no-trading baseline
         self.expected: list[Deviation] = []  # what it expected each hour's deviation to be at gate closure
         self.solve_seconds = 0.0
-        self.revenue_rmb = 0.0  # cumulative R^DN of SPEC A.9, from the chain's settlement
+        self.revenue_rmb = 0.0  # cumulative R^DN of §A.9, from the chain's settlement
         self._row = {u.name: k for k, u in enumerate(scheduler.units)}
 
     # --- planning ------------------------------------------------------------------------------
 
     def plan_own(self, inputs) -> Schedule:
-        """Solve its own MILP on forecasts (SPEC A.2): what it would do without coordination."""
+        """Solve its own MILP on forecasts (§A.2): what it would do without coordination."""
         self.inputs = inputs
         self.charge_mw[:] = 0.0
         self.discharge_mw[:] = 0.0
@@ -145,7 +145,7 @@ class DNO(mesa.Agent):
         return self.deviations[-1]
 
     def position(self, hour: int) -> tuple[str, Position] | None:
-        """The side and pricing position of this hour's deviation (SPEC A.3.4, A.4.1), if any: the
+        """The side and pricing position of this hour's deviation (§A.3.4, §A.4.1), if any: the
         actual one, or the expected one when it bids before delivery."""
         dev = self.expected[-1] if self.bids_before_delivery else self.deviation
         if dev.role is None:

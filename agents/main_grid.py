@@ -1,4 +1,4 @@
-"""The main grid: counterparty of last resort at the TOU and feed-in prices (SPEC A.7)."""
+"""The main grid: counterparty of last resort at the TOU and feed-in prices (§A.7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Median time per hour of best-response dynamics (market/best_response.py, SPEC B.3.5).
+"""Median time per hour of best-response dynamics (market/best_response.py, §B.3.5).
 
 Half the participants sell, half buy, with seeded quantities of 1-10 MWh; limits are the grid
 alternatives (sellers feed-in 400, buyers TOU 600 RMB/MWh) and every price grid is [400, 600] in

@@ -33,7 +33,13 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenario_show(args: argparse.Namespace) -> int:
-    print(to_yaml(load(args.scenario)), end="")
+    scenario = load(args.scenario)
+    if args.explain:
+        from model.explain import explain
+
+        print("\n".join(explain(scenario)))
+    else:
+        print(to_yaml(scenario), end="")
     return 0
 
 
@@ -343,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_sub = scenario.add_subparsers(dest="action", required=True, parser_class=_Parser)
     p = scenario_sub.add_parser("show", help="validate a scenario and print it in full, defaults included")
     p.add_argument("scenario", help="bundled name or YAML path")
+    p.add_argument("--explain", action="store_true",
+                   help="each field with its value, meaning, unit and source (the section of docs/rules.md)")
     p.set_defaults(func=_cmd_scenario_show)
     p = scenario_sub.add_parser("generate", help="draw a scenario's profiles from a recipe")
     p.add_argument("recipe", help="recipe YAML path (see experiments/recipes/)")

@@ -1,10 +1,10 @@
-"""The paper experiment (issue 5, item 4): one day under S0, S1, S2 and S3 (SPEC A.10), compared.
+"""The paper experiment (issue 5, item 4): one day under S0, S1, S2 and S3 (§A.10), compared.
 
 Each variant runs the whole model (chain included) on the same scenario and seed, so the
 DAF-IDO quantities are the same and only the market's rules differ. The tables follow the paper:
 profit and gain per DNO per scenario (its Table 4), volume traded with the grid, and the valley
 hours (its Tables 2-3): who sold and bought, P2P volume, prices, compensation and each DNO's
-valley-hour profit, gross of the service fee as the paper's Table 2 is (SPEC A.9).
+valley-hour profit, gross of the service fee as the paper's Table 2 is (§A.9).
 
 Hourly money is read from the published trades table: its sum over the day plus the day-end
 scheduling fee and compensation funding gives settlement.csv's revenue (a test checks it).
@@ -57,7 +57,7 @@ class PaperExperiment:
 
 
 def run_experiment(scenario: Scenario, seed: int) -> PaperExperiment:
-    """Simulate `scenario` under each variant of SPEC A.10 and build the comparison."""
+    """Simulate `scenario` under each variant of §A.10 and build the comparison."""
     results = {}
     for name in SCENARIOS:
         mechanism = variant(scenario.mechanism, name)
@@ -68,9 +68,9 @@ def run_experiment(scenario: Scenario, seed: int) -> PaperExperiment:
 
 
 def hourly_money(results: dict[str, RunResult], names=SCENARIOS) -> pd.DataFrame:
-    """Each DNO's money and volumes per hour from the trades table (A.7-A.9, before day-end terms).
+    """Each DNO's money and volumes per hour from the trades table (§A.7-A.9, before day-end terms).
 
-    profit_gross_rmb is the hourly profit Pi_n,t of A.9 without the service fee (the paper's
+    profit_gross_rmb is the hourly profit Pi_n,t of §A.9 without the service fee (the paper's
     Table 2); profit_rmb deducts the DNO's share of the fee.
     """
     frames = []
@@ -86,7 +86,7 @@ def hourly_money(results: dict[str, RunResult], names=SCENARIOS) -> pd.DataFrame
 
 
 def _trade_sides(result: RunResult) -> pd.DataFrame:
-    """Every trade once for each DNO side it has, with that side's money (SPEC A.7-A.9)."""
+    """Every trade once for each DNO side it has, with that side's money (§A.7-A.9)."""
     mech = result.model.config.mechanism
     t = result.tables["trades"]
     p2p, grid = t[t.kind == "p2p"], t[t.kind == "grid"]

@@ -23,7 +23,7 @@ _DEFINITIONS = pd.DataFrame([
     ("S1", "the mechanism with valley compensation"),
     ("S2", "the mechanism without valley compensation"),
     ("S3", "no P2P trading in valley hours: valley quantities settled with the grid; other hours as S1"),
-], columns=["scenario", "definition (SPEC A.10)"])
+], columns=["scenario", "definition (docs/rules.md §A.10)"])
 _COLOURS = dict(zip(_DEFINITIONS.scenario, sns.color_palette("tab10", len(_DEFINITIONS))))  # same in every figure
 
 
@@ -44,7 +44,7 @@ def render(experiment: PaperExperiment) -> dict[str, bytes]:
             files["valley.png"] = hp.png_bytes(vfig)
             valley_fig = hp.figure(vfig, "valley hours", "Left: each DNO's profit in valley hours, gross of the service "
                                    "fee (the paper's Table 2), by scenario. Right: P2P prices of valley trades under S1 "
-                                   "against the valley TOU price, the feed-in price and the compensation IR band (SPEC A.8).")
+                                   "against the valley TOU price, the feed-in price and the compensation IR band (docs/rules.md §A.8).")
     sections = [
         hp.section("Scenarios", hp.table(_DEFINITIONS)),
         hp.section("Profit, grid volume and gain per DNO (Tables 3-4)", parts[0],
@@ -60,7 +60,7 @@ def render(experiment: PaperExperiment) -> dict[str, bytes]:
     header = "\n".join([
         f'<p class="meta">scenario: <b>{experiment.scenario.name}</b> · seed: <b>{experiment.seed}</b> · '
         f"days: <b>{experiment.scenario.days}</b></p>",
-        hp.paragraph("The same day simulated four times, chain included, under the scenarios of SPEC A.10; the "
+        hp.paragraph("The same day simulated four times, chain included, under the scenarios of docs/rules.md §A.10; the "
                      "DAF-IDO quantities are identical, only the market rules differ. Tables: comparison.csv, "
                      "totals.csv, valley_hours.csv, valley_revenue.csv, table2.csv."),
     ])

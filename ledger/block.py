@@ -91,7 +91,7 @@ class BlockHeader:
 class BlockEntry:
     """A transaction as the proposer ordered it, with the simulated time it first saw it.
 
-    The receipt time is the bid's upload time (SPEC A.13 item 7); putting it in the Merkle leaf
+    The receipt time is the bid's upload time (§A.13 item 7); putting it in the Merkle leaf
     makes it part of what the certificate signs, so no validator can reorder ties afterwards.
     """
 

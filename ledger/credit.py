@@ -1,4 +1,4 @@
-"""Double credit (SPEC B.2.4): transaction credit TC and node credit NC, their updates and gates.
+"""Double credit (§B.2.4): transaction credit TC and node credit NC, their updates and gates.
 
 Credit decides who may stand for leader and how soon (election timeouts), whether a vote is
 granted, and when followers stop accepting a leader; it never changes the majority rule, which is
@@ -18,21 +18,21 @@ from ledger.network import NodeIndex
 
 class CreditParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
-    w_transaction: float = Field(0.5, ge=0, le=1, description="weight w_T of TC in the composite; [A] B.2.4")
-    w_node: float = Field(0.5, ge=0, le=1, description="weight w_N of NC in the composite; [A] B.2.4")
-    theta_transaction: float = Field(0.6, ge=0, le=1, description="TC needed to stand; [A] B.2.4")
-    theta_node: float = Field(0.6, ge=0, le=1, description="NC needed to stand or stay leader; [A] B.2.4")
-    theta_composite: float = Field(0.6, ge=0, le=1, description="candidate CC needed for a vote; [A] B.2.4")
+    w_transaction: float = Field(0.5, ge=0, le=1, description="weight w_T of TC in the composite; [A] §B.2.4")
+    w_node: float = Field(0.5, ge=0, le=1, description="weight w_N of NC in the composite; [A] §B.2.4")
+    theta_transaction: float = Field(0.6, ge=0, le=1, description="TC needed to stand; [A] §B.2.4")
+    theta_node: float = Field(0.6, ge=0, le=1, description="NC needed to stand or stay leader; [A] §B.2.4")
+    theta_composite: float = Field(0.6, ge=0, le=1, description="candidate CC needed for a vote; [A] §B.2.4")
     vote_needs_higher_credit: bool = Field(False, description="option: grant only if CC_cand >= CC_voter; [A]")
-    a_plus: float = Field(0.02, ge=0, le=1, description="TC gain per fulfilled share, in [0, 1]; [A] B.2.4")
-    a_minus: float = Field(0.1, ge=0, le=1, description="TC loss per deviation or late payment, in [0, 1]; [A] B.2.4")
-    b_plus: float = Field(0.01, ge=0, le=1, description="NC gain per good epoch, in [0, 1]; [A] B.2.4")
-    b_minus: float = Field(0.1, ge=0, le=1, description="NC loss per timeout or invalid block, in [0, 1]; [A] B.2.4")
-    initial: float = Field(0.8, ge=0, le=1, description="starting TC and NC; [A] B.2.4")
+    a_plus: float = Field(0.02, ge=0, le=1, description="TC gain per fulfilled share, in [0, 1]; [A] §B.2.4")
+    a_minus: float = Field(0.1, ge=0, le=1, description="TC loss per deviation or late payment, in [0, 1]; [A] §B.2.4")
+    b_plus: float = Field(0.01, ge=0, le=1, description="NC gain per good epoch, in [0, 1]; [A] §B.2.4")
+    b_minus: float = Field(0.1, ge=0, le=1, description="NC loss per timeout or invalid block, in [0, 1]; [A] §B.2.4")
+    initial: float = Field(0.8, ge=0, le=1, description="starting TC and NC; [A] §B.2.4")
     theta_trade: float = Field(
-        0.6, ge=0, le=1, description="TC a DNO needs for its bids to enter the market; [A] B.2.4")
+        0.6, ge=0, le=1, description="TC a DNO needs for its bids to enter the market; [A] §B.2.4")
     delivery_tolerance: float = Field(
-        0.05, ge=0, le=1, description="metered delivery may differ from the contracted volume by this share; [A] B.3.6")
+        0.05, ge=0, le=1, description="metered delivery may differ from the contracted volume by this share; [A] §B.3.6")
     timeout_blocks: int = Field(
         3, ge=1, le=10_000, description="blocks in a row a validator missing from the commit evidence has timed out; "
         "each further miss is another timeout; [A]")

@@ -25,7 +25,7 @@ class Genesis:
     validators: ValidatorSet
     # Market parameters the clearing contract needs (passed to market rules as given).
     market: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    # Simulated ms after an hour starts at which its book closes (SPEC A.13 item 7).
+    # Simulated ms after an hour starts at which its book closes (§A.13 item 7).
     gate_offset_ms: float = 600_000.0
     # Simulated ms one market hour lasts on the chain's clock; a run may compress it (e.g. 10 s)
     # so a day of Raft heartbeats stays cheap, without changing any market result.

@@ -1,7 +1,7 @@
 """Gossip by flooding: each node relays a message to all its neighbours the first time it sees it.
 
 The seen-set makes flooding terminate and counts duplicates; first-seen times give propagation
-percentiles and, for the block proposer, a bid's upload time (SPEC A.13 item 7).
+percentiles and, for the block proposer, a bid's upload time (§A.13 item 7).
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ class MarketLedger:
         return stx.tx_id
 
     def register_all(self, at_ms: float = 0.0, details: Mapping[str, dict] | None = None) -> None:
-        """Stage 1 of SPEC A.1: every member writes its registration (and device data) on chain."""
+        """Stage 1 of §A.1: every member writes its registration (and device data) on chain."""
         for member in self.genesis.registry.members():
             if member.role is Role.VALIDATOR:
                 continue

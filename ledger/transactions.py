@@ -120,7 +120,7 @@ register_kind(TxKind("grid_settlement", VALIDATOR_ONLY, {"day": DAY, "hour": HOU
                                                          "quantity_mwh": MWH, "price_per_mwh": PRICE}))
 register_kind(TxKind("compensation", VALIDATOR_ONLY, {"day": DAY, "hour": HOUR, "dno": text, "quantity_mwh": MWH,
                                                       "amount_rmb": MONEY}))
-# Closes a day: the scheduling fee and compensation funding of SPEC A.9 follow, one per DNO.
+# Closes a day: the scheduling fee and compensation funding of §A.9 follow, one per DNO.
 register_kind(TxKind("day_close", VALIDATOR_ONLY, {"day": DAY}, dedup_fields=("day",)))
 register_kind(TxKind("day_settlement", VALIDATOR_ONLY, {"day": DAY, "dno": text, "scheduling_fee_rmb": MONEY,
                                                         "compensation_funded_rmb": MONEY}))

@@ -2,7 +2,7 @@
 
 Quorum rules sit in a registry so the verifier checks a certificate by the rule named in the
 genesis document, whichever engine produced it. BFT needs more than two thirds of voting power;
-Raft needs a majority of nodes, whatever their credit (SPEC B.2.4: credit never moves the
+Raft needs a majority of nodes, whatever their credit (§B.2.4: credit never moves the
 majority rule). Proof of work needs no votes: validators are its miners, and the genesis target
 decides which blocks are sealed.
 """

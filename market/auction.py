@@ -1,4 +1,4 @@
-"""Clearing one hour: winner determination, concession rounds and residuals (SPEC A.5-A.7).
+"""Clearing one hour: winner determination, concession rounds and residuals (§A.5-A.7).
 
 `clear_hour` is a pure function of the book and the rules, so every validator of the chain that
 runs it on the same block reaches the same trades. The matching mode is looked up in a registry;
@@ -35,12 +35,12 @@ class Rules(MechanismParams):
     """
 
     tou_buy_per_mwh: float = Field(
-        270.0, ge=0, description="main grid's TOU selling price this hour, RMB/MWh; [P] A.11.1"
+        270.0, ge=0, description="main grid's TOU selling price this hour, RMB/MWh; [P] §A.11.1"
     )
     feed_in_per_mwh: float = Field(
-        400.0, ge=0, description="main grid's purchase (feed-in) price this hour, RMB/MWh; [R] A.11.1"
+        400.0, ge=0, description="main grid's purchase (feed-in) price this hour, RMB/MWh; [R] §A.11.1"
     )
-    is_valley: bool = Field(True, description="valley hour: compensation applies; [P] A.8")
+    is_valley: bool = Field(True, description="valley hour: compensation applies; [P] §A.8")
 
     @classmethod
     def for_hour(cls, params: MechanismParams, tariff: Tariff, hour: int) -> Rules:
@@ -54,17 +54,17 @@ class Rules(MechanismParams):
 
     @property
     def band_low_per_mwh(self) -> float:
-        """Lower edge of the tariff band, min(TOU, feed-in) (A.4.2)."""
+        """Lower edge of the tariff band, min(TOU, feed-in) (§A.4.2)."""
         return min(self.tou_buy_per_mwh, self.feed_in_per_mwh)
 
     @property
     def band_high_per_mwh(self) -> float:
-        """Upper edge of the tariff band, max(TOU, feed-in) (A.4.2)."""
+        """Upper edge of the tariff band, max(TOU, feed-in) (§A.4.2)."""
         return max(self.tou_buy_per_mwh, self.feed_in_per_mwh)
 
     @property
     def band_width_per_mwh(self) -> float:
-        """p_hi - p_lo, the unit of the additive concession step (A.6.2)."""
+        """p_hi - p_lo, the unit of the additive concession step (§A.6.2)."""
         return self.band_high_per_mwh - self.band_low_per_mwh
 
 
@@ -99,7 +99,7 @@ class ClearingResult:
 
     @property
     def residual(self) -> dict[str, float]:
-        """Bidder -> MWh left for the compulsory grid trade (A.7)."""
+        """Bidder -> MWh left for the compulsory grid trade (§A.7)."""
         total: dict[str, float] = defaultdict(float)
         for (bidder, _hour), mwh in self.residual_by_hour.items():
             total[bidder] += mwh
@@ -107,7 +107,7 @@ class ClearingResult:
 
     @property
     def welfare_rmb(self) -> float:
-        """Social welfare of all trades at their round's limits, sum (p_b - p_s) q (A.5.1), RMB."""
+        """Social welfare of all trades at their round's limits, sum (p_b - p_s) q (§A.5.1), RMB."""
         return math.fsum(trade.welfare_rmb for trade in self.trades)
 
 
@@ -120,7 +120,7 @@ def clear_hour(
     offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules | None = None,
     network: MarketNetwork | None = None, requote: Requote | None = None,
 ) -> ClearingResult:
-    """Run the rounds of one hour (A.5-A.6) and return trades and residuals for the grid (A.7).
+    """Run the rounds of one hour (§A.5-A.6) and return trades and residuals for the grid (§A.7).
 
     Each round the matcher fills the active book; fully filled bidders leave, the rest concede
     and try again until one side is empty, `max_rounds` is reached, or `max_idle_rounds` rounds
@@ -185,9 +185,9 @@ def clear_hour(
 
 
 def _trade(seller: Bid, buyer: Bid, round_no: int, quantity_mwh: float, network: MarketNetwork | None) -> Trade:
-    """A trade at the midpoint of the two limits (A.5.4), which lies inside both; on a network each
+    """A trade at the midpoint of the two limits (§A.5.4), which lies inside both; on a network each
     side bears half the use-of-system charge, and the price is the one its billing implies
-    (market.network.uos.split_prices, SPEC B.3.3)."""
+    (market.network.uos.split_prices, §B.3.3)."""
     price, uos = (seller.price_per_mwh + buyer.price_per_mwh) / 2, {}
     if network is not None:
         charge = network.uos_per_mwh(seller.bidder, buyer.bidder)
@@ -207,7 +207,7 @@ def _trade(seller: Bid, buyer: Bid, round_no: int, quantity_mwh: float, network:
 
 
 def _remaining(book: list[Bid], filled: list[float], tolerance: float) -> list[Bid]:
-    """Bidders left after a round, with their residuals; the filled ones leave (A.6.1)."""
+    """Bidders left after a round, with their residuals; the filled ones leave (§A.6.1)."""
     return [
         bid.revised(bid.quantity_mwh - done, bid.price_per_mwh) if done else bid
         for bid, done in zip(book, filled)
@@ -216,7 +216,7 @@ def _remaining(book: list[Bid], filled: list[float], tolerance: float) -> list[B
 
 
 def _concede(sellers: list[Bid], buyers: list[Bid], rules: Rules) -> bool:
-    """Concede every remaining bidder in place (A.6.2); True if any price moved."""
+    """Concede every remaining bidder in place (§A.6.2); True if any price moved."""
     moved = False
     for book, concede in zip((sellers, buyers), concessions(rules)):
         for k, bid in enumerate(book):

@@ -1,4 +1,4 @@
-"""Sharing a coalition's saving by Nash bargaining (SPEC B.1.4): closed forms, no optimiser.
+"""Sharing a coalition's saving by Nash bargaining (§B.1.4): closed forms, no optimiser.
 
 Each participant i has a stand-alone cost C0_i (its disagreement point: no trades, no shared
 storage) and a cost C*_i at the coalition's optimum. The coalition saves dC = sum(C0 - C*). The
@@ -68,7 +68,7 @@ def _most(gain: float) -> float:
 
 
 def contribution_weights(exported_mwh: Mapping[str, float], imported_mwh: Mapping[str, float]) -> dict[str, float]:
-    """SPEC B.1.4's bargaining power from what each supplied to (E_out) and received from (E_in)
+    """§B.1.4's bargaining power from what each supplied to (E_out) and received from (E_in)
     the coalition, P2P and shared storage together:
 
         w_i = exp(E_out_i / max E_out) - exp(-E_in_i / max E_in),  in [0, e - 1/e],

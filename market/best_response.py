@@ -1,4 +1,4 @@
-"""Best-response dynamics (BRD) of one market hour's bidding game (SPEC B.3.5).
+"""Best-response dynamics (BRD) of one market hour's bidding game (§B.3.5).
 
 Each participant picks a price from its own discretised grid; its utility is what the clearing
 rule gives it at the whole profile of prices. BRD sweeps the participants in a fresh seeded

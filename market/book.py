@@ -1,4 +1,4 @@
-"""The order book's records: a bid, a trade, the book of one round (SPEC A.4-A.6).
+"""The order book's records: a bid, a trade, the book of one round (§A.4-A.6).
 
 Plain frozen dataclasses rather than pydantic models because a benchmark book holds 20,000 bids
 that are rebuilt every round; each bid still checks itself, so bad input fails where it enters.
@@ -17,7 +17,7 @@ _NUMBERS = ("quantity_mwh", "price_per_mwh", "submitted_at")
 class Bid:
     """One side's offer to sell (an "offer") or to buy (a "bid") in the auction.
 
-    `submitted_at` is the upload time that breaks price ties (earlier first, SPEC A.5.2). The last
+    `submitted_at` is the upload time that breaks price ties (earlier first, §A.5.2). The last
     three fields are read only by the `block` matching mode: `all_or_nothing` forbids partial fills,
     bids of one bidder sharing a `bundle` name are filled in the same proportion (all or nothing if
     they are all-or-nothing), and `hour` lets one bundle span several hours (None: the hour cleared).
@@ -94,7 +94,7 @@ class Trade:
 
     @property
     def welfare_rmb(self) -> float:
-        """Surplus of the trade at the round's limits, (p_b - p_s) q (SPEC A.5.1), RMB."""
+        """Surplus of the trade at the round's limits, (p_b - p_s) q (§A.5.1), RMB."""
         return (self.buyer_price_per_mwh - self.seller_price_per_mwh) * self.quantity_mwh
 
 

@@ -1,4 +1,4 @@
-"""Concession between rounds (SPEC A.6.2): unmatched sellers ask less, unmatched buyers bid more.
+"""Concession between rounds (§A.6.2): unmatched sellers ask less, unmatched buyers bid more.
 
 The step is a registry (multiplicative default, additive option). Multiplicative steps scale the
 magnitude |p|, so a negative price still moves the conceding way. Clamping to the tariff band

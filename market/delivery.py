@@ -1,4 +1,4 @@
-"""Settling forecast errors after delivery (SPEC B.3.6): what was metered against what was traded.
+"""Settling forecast errors after delivery (§B.3.6): what was metered against what was traded.
 
 A DNO bids at gate closure on what it expects its deviation to be; after the hour the metering
 party reports what it actually supplied or drew. The difference is settled per DNO, for any
@@ -32,10 +32,10 @@ class DeliveryParams(StageParams):
     """`design.delivery`: whether forecast errors are settled after delivery, and how."""
 
     settle: bool = Field(False, description="bid at gate closure on the expected deviation and settle what is "
-                         "metered after the hour; false: bids are placed on the hour's actuals (the paper); [R] SPEC B.3.6")
-    tolerance: float = Field(0.05, ge=0, lt=1, description="penalty-free band, share of contracted P2P volume; [A] SPEC B.3.6")
+                         "metered after the hour; false: bids are placed on the hour's actuals (the paper); [R] §B.3.6")
+    tolerance: float = Field(0.05, ge=0, lt=1, description="penalty-free band, share of contracted P2P volume; [A] §B.3.6")
     penalty_tou_share: float = Field(0.1, ge=0, le=10, description="penalty per MWh of shortfall beyond the band, "
-                                     "as a share of the hour's TOU price; [A] SPEC B.3.6")
+                                     "as a share of the hour's TOU price; [A] §B.3.6")
 
 
 @dataclass(frozen=True)

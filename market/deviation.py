@@ -1,9 +1,9 @@
-"""DAF-IDO storage-action deviation: a DNO's supply or demand for an hour (SPEC A.3).
+"""DAF-IDO storage-action deviation: a DNO's supply or demand for an hour (§A.3).
 
 Storage actions are signed with positive = charging, negative = discharging. Two rules give the
 quantity Q (Q > 0 makes the DNO a buyer of Q, Q < 0 a seller of -Q):
 
-- `magnitude` (the paper's, [R] A.3.2): Q = |P_ID| - |P_DA|, more (less) use of storage than
+- `magnitude` (the paper's, [R] §A.3.2): Q = |P_ID| - |P_DA|, more (less) use of storage than
   planned is storage to buy (to sell). It reproduces all eight role labels of the paper, but a
   reversal of equal size (-9 -> +9 MW) gives Q = 0: nothing is traded.
 - `signed_gap` ([A]): Q = P_ID - P_DA, the energy the change takes (+) or gives (-), so that
@@ -25,11 +25,11 @@ import numpy as np
 
 Role = Literal["buy", "sell"]
 
-DEFAULT_TOLERANCE_MWH = 1e-6  # [A] SPEC A.3.2 epsilon_Q
+DEFAULT_TOLERANCE_MWH = 1e-6  # [A] §A.3.2 epsilon_Q
 DEVIATION_RULES = ("magnitude", "signed_gap")
 
 # (day-ahead direction, intraday direction, intraday magnitude larger?) -> (case, role)
-# Directions: +1 charge, -1 discharge. The table is SPEC A.3.3 verbatim.
+# Directions: +1 charge, -1 discharge. The table is §A.3.3 verbatim.
 _CASES: dict[tuple[int, int, bool], tuple[int, Role]] = {
     (+1, +1, True): (1, "buy"),
     (+1, +1, False): (2, "sell"),
@@ -44,7 +44,7 @@ _CASES: dict[tuple[int, int, bool], tuple[int, Role]] = {
 
 @dataclass(frozen=True)
 class Deviation:
-    """One hour's deviation: the case of SPEC A.3.3 (0 when idle or equal), role and quantity."""
+    """One hour's deviation: the case of §A.3.3 (0 when idle or equal), role and quantity."""
 
     case: int
     role: Role | None
@@ -60,7 +60,7 @@ class Deviation:
 
     @property
     def signed_mwh(self) -> float:
-        """Q of SPEC A.3.2: positive demand, negative supply."""
+        """Q of §A.3.2: positive demand, negative supply."""
         return self.demand_mwh - self.supply_mwh
 
 

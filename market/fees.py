@@ -1,4 +1,4 @@
-"""Who pays what around a P2P trade (SPEC A.8-A.9, payer options of A.13.5).
+"""Who pays what around a P2P trade (§A.8-A.9, payer options of §A.13.5).
 
 Each option is a table entry rather than a branch, so adding a payer rule is one line.
 """
@@ -45,5 +45,5 @@ def pro_rata(total_rmb: float, weights: Mapping[str, float]) -> dict[str, float]
 def scheduling_fee(
     fees_rmb: float, platform_compensation_rmb: float, share: float, base: str
 ) -> float:
-    """F_sch = sigma * base (A.9), floored at 0: a loss-making platform pays no share of revenue."""
+    """F_sch = sigma * base (§A.9), floored at 0: a loss-making platform pays no share of revenue."""
     return share * max(0.0, SCHED_FEE_BASES[base](fees_rmb, platform_compensation_rmb))

@@ -1,4 +1,4 @@
-"""Compulsory trading with the main grid (SPEC A.7): the counterparty of last resort.
+"""Compulsory trading with the main grid (§A.7): the counterparty of last resort.
 
 Whatever a bidder could not trade peer to peer is settled with the grid: unsold supply at the
 feed-in price, unmet demand at the TOU price. Hours with a single active DNO end here entirely.

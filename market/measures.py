@@ -28,7 +28,7 @@ class ParticipantBill:
     name: str
     day_ahead_energy_rmb: float  # grid purchases minus sales of the committed day-ahead plans
     day_ahead_net_rmb: float  # received in day-ahead agreements: trade sales - purchases + payments - fees
-    real_time_revenue_rmb: float  # R^DN of SPEC A.9: real-time P2P, grid, compensation, fees
+    real_time_revenue_rmb: float  # R^DN of §A.9: real-time P2P, grid, compensation, fees
     baseline_cost_rmb: float  # planning alone, every deviation with the grid (S0)
     network_charges_rmb: float = 0.0
     carbon_cost_rmb: float = 0.0

@@ -1,4 +1,4 @@
-"""A DNO's scheduling MILP (SPEC A.2): wind, PV, load, storage and grid exchange for one day.
+"""A DNO's scheduling MILP (§A.2): wind, PV, load, storage and grid exchange for one day.
 
 Solved day-ahead on forecasts and again intraday on actuals, either for the whole day at once
 (`oracle`, the paper) or rolling from the current hour with realised past actions fixed
@@ -6,7 +6,7 @@ Solved day-ahead on forecasts and again intraday on actuals, either for the whol
 bounds, never rebuilt. MILP solvers used through MathOpt: HiGHS (default) or SCIP; never CP-SAT,
 which rounds continuous variables.
 
-Determinism: the objective gets a tiny throughput penalty, as SPEC A.2.3 asks, ramped by hour and
+Determinism: the objective gets a tiny throughput penalty, as §A.2.3 asks, ramped by hour and
 by unit so that equally valued hours or identical units are never a solver's whim; the MIP gap
 tolerance is zero so the penalty decides, and the solver runs single-threaded.
 """
@@ -58,7 +58,7 @@ class StorageUnitLike(Protocol):
 class Schedule:
     """An optimal day plan. Arrays are indexed by hour (0 is hour 1); unit arrays are units x hours."""
 
-    storage_action_mw: np.ndarray  # + charging, - discharging, summed over units (SPEC A.2.2)
+    storage_action_mw: np.ndarray  # + charging, - discharging, summed over units (§A.2.2)
     charge_mw: np.ndarray
     discharge_mw: np.ndarray
     soc: np.ndarray  # end-of-hour state of charge, fraction of energy capacity
@@ -73,7 +73,7 @@ class Schedule:
 
 
 def default_tie_break_per_mwh(buy_per_mwh: np.ndarray, sell_per_mwh: np.ndarray) -> float:
-    """SPEC A.2.3: epsilon about 1e-6 of the largest price."""
+    """§A.2.3: epsilon about 1e-6 of the largest price."""
     return 1e-6 * float(max(np.max(buy_per_mwh), np.max(sell_per_mwh), 1.0))
 
 
@@ -114,7 +114,7 @@ class DnoScheduler:
         self._wind = [m.add_variable(lb=0.0, ub=0.0, name=f"wind[{t}]") for t in T]
         self._buy = [m.add_variable(lb=0.0, ub=buy_max_mw, name=f"buy[{t}]") for t in T]
         self._sell = [m.add_variable(lb=0.0, ub=sell_max_mw, name=f"sell[{t}]") for t in T]
-        selling = [m.add_binary_variable(name=f"B[{t}]") for t in T]  # 1 = selling (SPEC A.2.1)
+        selling = [m.add_binary_variable(name=f"B[{t}]") for t in T]  # 1 = selling (§A.2.1)
         for t in T:
             m.add_linear_constraint(self._sell[t] <= sell_max_mw * selling[t])
             m.add_linear_constraint(self._buy[t] <= buy_max_mw * (1 - selling[t]))
@@ -135,7 +135,7 @@ class DnoScheduler:
                 stored = u.charge_efficiency * ch[t] - dis[t] * (1.0 / u.discharge_efficiency)
                 m.add_linear_constraint(soc[t] == prev + stored * (1.0 / u.energy_mwh))
                 prev = soc[t]
-            # Daily net charge (SPEC A.2.2 Eq. 6): the day ends where it started.
+            # Daily net charge (§A.2.2 Eq. 6): the day ends where it started.
             m.add_linear_constraint(soc[HOURS - 1] == u.soc_start)
             for t in T:
                 # One epsilon more per hour (earlier is preferred) and a fraction per unit: steps the
@@ -147,7 +147,7 @@ class DnoScheduler:
             self._dis.append(dis)
             self._soc.append(soc)
 
-        # Unserved energy (an [A] extension of SPEC A.2): with a value of lost load, a DNO whose
+        # Unserved energy (an [A] extension of §A.2): with a value of lost load, a DNO whose
         # import limit cannot cover its load sheds load at that price instead of having no schedule.
         self._shed = [m.add_variable(lb=0.0, ub=0.0, name=f"shed[{t}]") for t in T]
         self._balance = []

@@ -1,4 +1,4 @@
-"""Settling an hour and a day (SPEC A.7-A.10): DNO accounts, the platform, the grid, baselines.
+"""Settling an hour and a day (§A.7-A.10): DNO accounts, the platform, the grid, baselines.
 
 Every flow is booked once on each side it touches, so the accounts of the DNOs, the main grid and
 the platform sum to zero; a test checks it. Money is RMB throughout (`_rmb`).
@@ -48,7 +48,7 @@ class DnoAccount:
 
     @property
     def revenue_rmb(self) -> float:
-        """R^DN_n of A.9: P2P and grid money, compensation, fees and the scheduling fee (and, where
+        """R^DN_n of §A.9: P2P and grid money, compensation, fees and the scheduling fee (and, where
         they apply, network charges and the settlement of forecast errors)."""
         return (
             self.p2p_sales_rmb
@@ -72,7 +72,7 @@ class DnoAccount:
 
     @property
     def trade_share(self) -> float:
-        """sum_t V_n,t / sum_t |Q_n,t| (A.10); 0 for a DNO with no deviation."""
+        """sum_t V_n,t / sum_t |Q_n,t| (§A.10); 0 for a DNO with no deviation."""
         return self.p2p_volume_mwh / self.deviation_mwh if self.deviation_mwh > 0 else 0.0
 
 
@@ -104,7 +104,7 @@ class HourSettlement:
 
 @dataclass(frozen=True)
 class PlatformAccount:
-    """The chain platform's fee pool (A.9); its net may be negative and is never clipped."""
+    """The chain platform's fee pool (§A.9); its net may be negative and is never clipped."""
 
     fees_rmb: float
     compensation_paid_rmb: float
@@ -142,7 +142,7 @@ class DaySettlement:
 
 
 def settle_hour(hour: int, result: ClearingResult, rules: Rules) -> HourSettlement:
-    """Book an hour's P2P trades, compulsory grid trades (A.7), compensation (A.8) and fees (A.9).
+    """Book an hour's P2P trades, compulsory grid trades (§A.7), compensation (§A.8) and fees (§A.9).
 
     Also books each DNO's baseline R^DN,0: its whole quantity settled with the grid at this
     hour's prices, as if there were no mechanism.
@@ -197,7 +197,7 @@ def settle_hour(hour: int, result: ClearingResult, rules: Rules) -> HourSettleme
 def close_day(
     hours: Sequence[HourSettlement], params: MechanismParams, members: Iterable[str] = ()
 ) -> DaySettlement:
-    """Sum the hours, fund the compensation and pay the scheduling fee (A.8-A.9).
+    """Sum the hours, fund the compensation and pay the scheduling fee (§A.8-A.9).
 
     `members` names DNOs of the alliance that may have had no bid all day; they still count for
     an equal split of the scheduling fee.
@@ -237,7 +237,7 @@ def settle_day(
     params: MechanismParams,
     members: Iterable[str] = (),
 ) -> DaySettlement:
-    """Clear and settle every hour of a day, honouring the S0/S3 switches of A.10."""
+    """Clear and settle every hour of a day, honouring the S0/S3 switches of §A.10."""
     auction = REAL_TIME["concession_auction"]
     settled = []
     for book in books:

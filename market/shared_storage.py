@@ -1,5 +1,5 @@
 """A shared energy storage station (SES) that every participant charges and discharges through
-(SPEC B.1.2). Its state of energy couples them:
+(§B.1.2). Its state of energy couples them:
 
     E_t = E_(t-1) + eta_ch * sum_i charge_i,t - sum_i discharge_i,t / eta_dis,
     soc_min * E_max <= E_t <= soc_max * E_max,  sum_i charge_i,t <= P,  sum_i discharge_i,t <= P,

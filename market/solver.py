@@ -1,4 +1,4 @@
-"""Solving a MathOpt model so that failure is loud (DESIGN.md "Solver models").
+"""Solving a MathOpt model so that failure is loud (an infeasible or unsolved model raises).
 
 MathOpt re-raises a solver's refusal as an unrelated AttributeError whose `__context__` holds the
 real message (e.g. "Glop does not support integer variables"); and a model that stops short of

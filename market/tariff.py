@@ -1,4 +1,4 @@
-"""The main grid's time-of-use tariff and feed-in price (SPEC A.2.1, A.11.2, A.13.4, A.13.6).
+"""The main grid's time-of-use tariff and feed-in price (§A.2.1, §A.11.2, §A.13.4, §A.13.6).
 
 A DNO buys from the main grid at the TOU price of the hour's period and sells to it at the
 feed-in price (flat by default, a 24-value series allowed). Hours are numbered 1..24.
@@ -17,13 +17,13 @@ HOURS = 24
 _STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 Period = Literal["valley", "flat", "peak"]
 
-# SPEC A.11.2 assumed split: valley {1..7, 24}, peak {9..12, 18..21}, flat otherwise.
+# §A.11.2 assumed split: valley {1..7, 24}, peak {9..12, 18..21}, flat otherwise.
 _DEFAULT_VALLEY = frozenset({1, 2, 3, 4, 5, 6, 7, 24})
 _DEFAULT_PEAK = frozenset({9, 10, 11, 12, 18, 19, 20, 21})
 
 
 def default_periods() -> list[str]:
-    """The TOU period of each hour 1..24 under SPEC A.11.2."""
+    """The TOU period of each hour 1..24 under §A.11.2."""
     return [
         "valley" if t in _DEFAULT_VALLEY else "peak" if t in _DEFAULT_PEAK else "flat"
         for t in range(1, HOURS + 1)
@@ -35,11 +35,11 @@ class TouPrices(BaseModel):
 
     model_config = _STRICT
 
-    valley_per_mwh: float = Field(270.0, ge=0, le=MAX_PRICE_PER_MWH, description="RMB/MWh; [P] seed 004 hour 2")
+    valley_per_mwh: float = Field(270.0, ge=0, le=MAX_PRICE_PER_MWH, description="RMB/MWh; [P] §A.11.1 (hour 2's grid price)")
     flat_per_mwh: float = Field(
-        650.0, ge=0, le=MAX_PRICE_PER_MWH, description="RMB/MWh; [A] SPEC A.11.2 assumed default")
+        650.0, ge=0, le=MAX_PRICE_PER_MWH, description="RMB/MWh; [A] §A.11.2 assumed default")
     peak_per_mwh: float = Field(
-        1100.0, ge=0, le=MAX_PRICE_PER_MWH, description="RMB/MWh; [A] SPEC A.11.2 assumed default")
+        1100.0, ge=0, le=MAX_PRICE_PER_MWH, description="RMB/MWh; [A] §A.11.2 assumed default")
 
 
 class Tariff(BaseModel):
@@ -51,12 +51,12 @@ class Tariff(BaseModel):
         default_factory=default_periods,
         min_length=HOURS,
         max_length=HOURS,
-        description="TOU period of hours 1..24; [A] SPEC A.11.2",
+        description="TOU period of hours 1..24; [A] §A.11.2",
     )
     prices: TouPrices = Field(default_factory=TouPrices, description="TOU purchase prices, RMB/MWh")
     feed_in_per_mwh: float | list[float] = Field(
         400.0,
-        description="price the grid pays a DNO, RMB/MWh in [0, 100 000], flat or 24 values; [R] SPEC A.11.1",
+        description="price the grid pays a DNO, RMB/MWh in [0, 100 000], flat or 24 values; [R] §A.11.1",
     )
 
     @field_validator("feed_in_per_mwh")
@@ -85,5 +85,5 @@ class Tariff(BaseModel):
         return np.full(HOURS, float(self.feed_in_per_mwh))
 
     def is_valley(self, hour: int) -> bool:
-        """Whether hour (1..24) is a valley hour (valley compensation applies, SPEC A.8)."""
+        """Whether hour (1..24) is a valley hour (valley compensation applies, §A.8)."""
         return self.periods[hour - 1] == "valley"

@@ -1,4 +1,4 @@
-"""The scenario variants of SPEC A.10 as parameter overrides, so one day settles under each.
+"""The scenario variants of §A.10 as parameter overrides, so one day settles under each.
 
 S1 keeps the configured compensation rate (100 RMB/MWh by default) so that a sweep over the rate
 moves S1 and leaves S2 as the no-compensation reference.

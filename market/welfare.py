@@ -1,7 +1,7 @@
-"""The social-welfare optimum of one round as a linear program (SPEC A.5.1), solved with GLOP.
+"""The social-welfare optimum of one round as a linear program (§A.5.1), solved with GLOP.
 
 An independent yardstick for the matchers, not used by them. For one divisible hour the pairwise
-flows x_ij of A.5.1 aggregate without loss to an accepted volume per bidder and one balance
+flows x_ij of §A.5.1 aggregate without loss to an accepted volume per bidder and one balance
 row: the optimum has a clearing price (the balance row's dual) with every accepted seller at or
 below it and every accepted buyer at or above it, so any pairing of the accepted volume is
 compatible. That keeps the LP at n_s + n_b columns, small enough to check 10,000 bids a side.

@@ -1,6 +1,6 @@
 """Byte-deterministic HTML pages with embedded figures, shared by the run report and experiments.
 
-The same inputs must give the same bytes (DESIGN "Determinism"), so figures are drawn on bare
+The same inputs must give the same bytes (the project's determinism rule), so figures are drawn on bare
 `matplotlib.figure.Figure` objects (Agg, no pyplot state), at a fixed size and dpi, under a fixed
 style, and saved as PNG without the "Software" metadata; nothing on a page carries a date.
 """

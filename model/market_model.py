@@ -1,4 +1,4 @@
-"""The Mesa model: one step is one intraday hour, with the chain in the loop (DESIGN "One simulated day").
+"""The Mesa model: one step is one intraday hour, with the chain in the loop (§A.12: one operating day).
 
 Each step: actuals for the hour are revealed and DNOs re-plan; their DAF-IDO deviations are
 priced, signed and gossiped to the validators; consensus orders them into the hour's block at
@@ -168,7 +168,7 @@ class StorageMarketModel(mesa.Model):
                                  for identity, v in zip(self.ledger.alliance.validators, self.validators)}
         self.ledger.register_all(at_ms=0.0, details={d.name: _device_data(d.spec) for d in self.dnos})
 
-        # Rows of the output tables, appended as hours are booked (DESIGN: build frames once).
+        # Rows of the output tables, appended as hours are booked (frames are built once, at the end).
         self.hourly_rows: list[dict] = []
         self.bid_rows: list[dict] = []
         self.trade_rows: list[dict] = []
@@ -258,7 +258,7 @@ class StorageMarketModel(mesa.Model):
             self.phase_seconds[name] += time.perf_counter() - start
 
     def _start_day(self, day: int) -> None:
-        """Day-ahead (stage 2 of SPEC A.1): each DNO plans on forecasts, the design's coordination
+        """Day-ahead (stage 2 of §A.1): each DNO plans on forecasts, the design's coordination
         stage turns the plans into an agreement off chain, and each DNO commits its agreed plan on
         chain by hash; an agreement with trades or payments is committed for the contract to check."""
         start_ms = self.ledger.hour_start_ms(day, 1)
@@ -294,7 +294,7 @@ class StorageMarketModel(mesa.Model):
             self.ledger.submit_schedules(day, self.coordination.name, agreement.views(), start_ms)
 
     def _bid(self) -> None:
-        """Price every active DNO's deviation (SPEC A.4) and submit it as a signed bid transaction."""
+        """Price every active DNO's deviation (§A.4) and submit it as a signed bid transaction."""
         rules = Rules.for_hour(self.config.mechanism, self.config.tariff, self.hour)
         joins = PARTICIPATION[rules.participation]
         sides = {"sell": [], "buy": []}
@@ -561,7 +561,7 @@ def _network_operator(model: StorageMarketModel, network) -> NetworkOperator:
 
 
 def _device_data(spec) -> dict:
-    """What a DNO writes on chain when it joins (SPEC A.1 stage 1): its installed devices."""
+    """What a DNO writes on chain when it joins (§A.1 stage 1): its installed devices."""
     return {
         "pv_mw": spec.pv_mw,
         "wind_mw": spec.wind_mw,

@@ -49,7 +49,7 @@ class LineLimitRule(BaseModel):
 
 
 class UosParams(BaseModel):
-    """Use-of-system charge u = c * d per MWh by electrical distance (SPEC B.3.3)."""
+    """Use-of-system charge u = c * d per MWh by electrical distance (§B.3.3)."""
 
     model_config = _STRICT
 

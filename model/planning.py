@@ -1,6 +1,6 @@
 """A DNO's day of data as arrays, its scheduler built from the scenario, and fresh actuals.
 
-The planning itself (stage 2 of SPEC A.1: day-ahead on forecasts, intraday on actuals) is done
+The planning itself (stage 2 of §A.1: day-ahead on forecasts, intraday on actuals) is done
 by the DNO agent hour by hour; this module turns scenario data into what the MILP reads.
 """
 

@@ -1,6 +1,6 @@
 """Synthetic hourly profiles with realistic daily shapes and autocorrelated forecast errors.
 
-SPEC A.11 asks for a seeded generator of PV and wind power ratios and loads, forecast and
+§A.11 asks for a seeded generator of PV and wind power ratios and loads, forecast and
 actual, so the MILPs produce day-ahead/intraday deviations of the paper's kind. The shapes:
 
 * PV: clear-sky irradiance from solar geometry (Cooper's declination, hour angle at mid-hour)

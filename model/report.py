@@ -28,7 +28,7 @@ from model.shedding import shed_hours, unserved_note
 HOURS = 24
 _PLANS = ["day-ahead", "intraday"]
 _GRID_COLOURS = {"grid: DNO buys (TOU)": "#555555", "grid: DNO sells (feed-in)": "#b0b0b0"}
-_MONEY_TERMS = {  # settlement column -> (label, sign it enters R^DN_n with, SPEC A.9)
+_MONEY_TERMS = {  # settlement column -> (label, sign it enters R^DN_n with, §A.9)
     "p2p_sales_rmb": ("P2P sales", 1), "p2p_purchases_rmb": ("P2P purchases", -1),
     "grid_sales_rmb": ("grid sales", 1), "grid_purchases_rmb": ("grid purchases", -1),
     "compensation_received_rmb": ("valley compensation", 1), "compensation_funded_rmb": ("compensation funded", -1),
@@ -53,7 +53,7 @@ _CAPTIONS = [
     "hours shaded.",
     "Top: price of every trade (P2P by round; compulsory grid trades) against the TOU purchase tariff and the "
     "feed-in price; the band between them is shaded. Bottom: volume by hour, by kind of trade.",
-    "Left: each money term of SPEC A.9 with the sign it enters revenue. Right: net revenue against the S0 baseline "
+    "Left: each money term of docs/rules.md §A.9 with the sign it enters revenue. Right: net revenue against the S0 baseline "
     "(all deviations settled with the grid); the gain is written beside the bars.",
     "Left: first-seen delay of every gossiped message at every validator it reached, by kind. Middle: finality of "
     "each transaction (submitted to committed). Right: the validator graph, edge labels one-hop latency in ms; "

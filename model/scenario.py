@@ -96,11 +96,11 @@ class StorageUnit(_Typed):
         None, ge=0, le=MAX_MW, validate_default=False,
         description="power rating, MW, at most 10 000; [A] 0.25 x energy",
     )
-    charge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] SPEC A.2.1")
-    discharge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] SPEC A.2.1")
-    soc_min: float = Field(0.1, ge=0, le=1, description="fraction of energy; [A] SPEC A.2.1")
-    soc_max: float = Field(0.9, ge=0, le=1, description="fraction of energy; [A] SPEC A.2.1")
-    soc_start: float = Field(0.5, ge=0, le=1, description="fraction of energy; [A] SPEC A.2.1")
+    charge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] §A.2.1")
+    discharge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] §A.2.1")
+    soc_min: float = Field(0.1, ge=0, le=1, description="fraction of energy; [A] §A.2.1")
+    soc_max: float = Field(0.9, ge=0, le=1, description="fraction of energy; [A] §A.2.1")
+    soc_start: float = Field(0.5, ge=0, le=1, description="fraction of energy; [A] §A.2.1")
 
     @model_validator(mode="before")
     @classmethod
@@ -122,14 +122,14 @@ class StorageUnit(_Typed):
 
 
 class SharedStorageSpec(_Typed):
-    """A shared energy storage station every DNO can charge and discharge through (SPEC B.1.2),
+    """A shared energy storage station every DNO can charge and discharge through (§B.1.2),
     owned by a storage owner of its own; used by the `nash_bargaining` coordination stage."""
 
     operator: str = Field(min_length=1, description="the storage owner that operates it")
     energy_mwh: float = Field(ge=0, le=MAX_MWH, description="energy capacity, MWh; input")
     power_mw: float = Field(ge=0, le=MAX_MW, description="charge and discharge rating, MW; input")
-    charge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] as SPEC A.2.1's units")
-    discharge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] as SPEC A.2.1's units")
+    charge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] as §A.2.1's units")
+    discharge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] as §A.2.1's units")
     soc_min: float = Field(0.1, ge=0, le=1, description="fraction of energy; [A]")
     soc_max: float = Field(0.9, ge=0, le=1, description="fraction of energy; [A]")
     soc_start: float = Field(0.5, ge=0, le=1, description="fraction of energy, also where each day ends; [A]")
@@ -196,12 +196,12 @@ class Dno(DnoAssets):
 
 
 class SchedulingParams(_Typed):
-    """How DNOs schedule (SPEC A.2)."""
+    """How DNOs schedule (§A.2)."""
 
     intraday_mode: Literal["oracle", "rolling"] = Field(
         "rolling",
         description="oracle: whole day on actuals (the paper, [P]); rolling: from hour t with "
-        "the current SOC, actual for t and forecasts after; [A] DESIGN",
+        "the current SOC, actual for t and forecasts after; [A] §A.2.3",
     )
     solver: Literal["highs", "scip"] = Field("highs", description="MILP solver via OR-Tools MathOpt")
     tie_break_per_mwh: float | None = Field(
@@ -234,7 +234,7 @@ class CrashSpec(_Typed):
 
 
 class LedgerParams(_Typed):
-    """The permissioned chain carrying the market (DESIGN "The ledger")."""
+    """The permissioned chain carrying the market (§A.1, docs/faults.md)."""
 
     engine: str = Field(
         "bft", description="consensus engine: bft (Byzantine faults), raft (crash faults) or pow (proof of work); [A]"

@@ -15,7 +15,7 @@ from market.settlement import DnoAccount
 from model.market_model import DELIVERY_COLUMNS
 from model.outcomes import outcomes
 
-# settlement.csv: each money term of SPEC A.9 (RMB), then the volumes behind them (MWh).
+# settlement.csv: each money term of §A.9 (RMB), then the volumes behind them (MWh).
 _MONEY = (
     "p2p_sales_rmb",
     "p2p_purchases_rmb",
@@ -213,7 +213,7 @@ def settlement(model) -> pd.DataFrame:
 
 
 def activity(hourly_frame: pd.DataFrame, trades_frame: pd.DataFrame) -> dict[str, int]:
-    """SPEC A.10 counts over all days: hours with any deviation, with one active DNO, with P2P trades."""
+    """§A.10 counts over all days: hours with any deviation, with one active DNO, with P2P trades."""
     active = hourly_frame.assign(on=(hourly_frame.supply_mwh > 0) | (hourly_frame.demand_mwh > 0))
     per_hour = active.groupby(["day", "hour"]).on.sum()
     p2p = trades_frame[trades_frame.kind == "p2p"]

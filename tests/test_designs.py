@@ -99,7 +99,9 @@ def test_paper_4dn_outputs_are_pinned_byte_for_byte(tmp_path):
     chain, genesis records the run's horizon, and summary.json and the report gained the tip, the
     lowest honest height, conflicting commits and fault warnings; and report.html took the one
     convention of issue 12 (each DNO in its colour of model.colours, supply hatched, validators
-    named v0.. as the scenario numbers them). Re-pin deliberately only, saying why:
+    named v0.. as the scenario numbers them); then report.html's captions said what the deviation
+    figure's Q is and cited docs/rules.md, and summary.json gained `individual_rationality` (every
+    other byte of both, and every other file, unchanged). Re-pin deliberately only, saying why:
     `storagemarket run paper-4dn --out DIR`, then `sha256sum` the files listed."""
     assert main(["run", "paper-4dn", "--seed", "0", "--out", str(tmp_path)]) == 0
     for line in (FIXTURE / "SHA256SUMS").read_text().splitlines():

@@ -1,4 +1,4 @@
-"""DAF-IDO deviation (SPEC A.3): the eight cases, the edge cases, and the vectorised form."""
+"""DAF-IDO deviation (§A.3): the eight cases, the edge cases, and the vectorised form."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from market.deviation import classify, classify_day
 
-# (day-ahead MW, intraday MW, case, role, quantity) straight from SPEC A.3.3; + charge, - discharge.
+# (day-ahead MW, intraday MW, case, role, quantity) straight from §A.3.3; + charge, - discharge.
 EIGHT_CASES = [
     (2.0, 5.0, 1, "buy", 3.0),  # charge -> more charge: buy the extra charging
     (5.0, 2.0, 2, "sell", 3.0),  # charge -> less charge: surplus stored energy

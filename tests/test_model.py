@@ -164,7 +164,7 @@ def test_faults_do_not_change_the_market_outcome(baseline, overrides):
 @pytest.mark.parametrize("fault", ["partition", "slow_link"])
 def test_bid_held_past_gate_closure_goes_to_the_grid(baseline, fault):
     """Cut off or slow down DN4's entry validator (node 3) during an hour it bids in: its bid
-    reaches the proposer after the gate, misses the auction and is settled with the grid (A.7)."""
+    reaches the proposer after the gate, misses the auction and is settled with the grid (§A.7)."""
     bids = baseline.tables["bids"]
     hour = int(bids[(bids.dno == "DN4") & (bids["round"] == 1)].hour.iloc[0])
     hour_ms, gate_ms = 10_000.0, 2_000.0

@@ -1,4 +1,4 @@
-"""The cooperative design through model and chain (SPEC B.1): the coalition's day by ADMM with a
+"""The cooperative design through model and chain (§B.1): the coalition's day by ADMM with a
 shared storage station, the Nash split computed again by the contract, the station checked on
 chain and paid its fees, money balanced, the ledger verified, the same bytes from the same seed."""
 

@@ -4,6 +4,7 @@ valley-hour ordering S1 > S3 > S2 of the paper's Table 2 on a crafted two-DNO da
 import numpy as np
 import pandas as pd
 import pytest
+from citations import unresolved
 import yaml
 
 from experiments.cli import main
@@ -68,7 +69,7 @@ def test_columns_agree_with_each_runs_settlement(paper):
         rows = paper.comparison[paper.comparison.scenario == name].set_index("dno").loc[settle.index]
         for column in ("revenue_rmb", "grid_volume_mwh", "p2p_volume_mwh", "service_fee_rmb", "scheduling_fee_rmb"):
             assert np.allclose(rows[column], settle[column]), (name, column)
-        assert np.allclose(rows.gain_vs_s0_rmb, settle.gain_rmb), name  # the S0 run is the baseline of A.9
+        assert np.allclose(rows.gain_vs_s0_rmb, settle.gain_rmb), name  # the S0 run is the baseline of §A.9
         # Hourly money rebuilt from trades.csv sums to the chain's accounts for the day.
         money = hourly_money(paper.results, [name]).groupby("dno").sum(numeric_only=True).reindex(settle.index, fill_value=0)
         for column in ("p2p_sales_rmb", "p2p_purchases_rmb", "grid_sales_rmb", "grid_purchases_rmb",
@@ -91,7 +92,7 @@ def test_valley_analysis_of_the_paper_day(paper):
 
 
 def test_valley_seller_earns_most_with_compensation(two_dno):
-    """SPEC A.8: with compensation a valley trade beats the grid for the seller (S1 > S3), and
+    """§A.8: with compensation a valley trade beats the grid for the seller (S1 > S3), and
     without it the trade is worse than the grid (S3 > S2), gross of fees as the paper's Table 2."""
     hour = two_dno.valley_hours.query("scenario == 'S1' and hour == @VALLEY_HOUR").iloc[0]
     assert hour.sellers.startswith("SELLER") and hour.buyers.startswith("BUYER")
@@ -116,6 +117,7 @@ def test_cli_writes_tables_figures_and_page(tmp_path):
     comparison = pd.read_csv(out / "comparison.csv")
     assert sorted(comparison.scenario.unique()) == list(SCENARIOS) and set(comparison.dno) == {"SELLER", "BUYER"}
     page = (out / "paper.html").read_text()
+    assert unresolved(page) == []  # every citation is a section of docs/rules.md or a file here
     assert page.count("<img ") == 2 and NO_VALLEY_NOTE not in page and "holds for 2 of the 2" in page
     again = tmp_path / "again"
     assert main(["experiment", "paper", "--scenario", str(scenario), "--seed", "0", "--out", str(again)]) == 0

@@ -4,6 +4,7 @@ import base64
 import re
 
 import pytest
+from citations import unresolved
 from matplotlib.colors import to_hex
 
 from market.variants import variant
@@ -36,6 +37,10 @@ def report(paper, tmp_path_factory):
 
 def _images(text: str) -> list[bytes]:
     return [base64.b64decode(m) for m in re.findall(r'<img alt="[^"]+" src="data:image/png;base64,([^"]+)"', text)]
+
+
+def test_every_citation_resolves_in_the_repository(report):
+    assert unresolved(report[1].read_text()) == []
 
 
 def test_every_section_has_its_figure(report):

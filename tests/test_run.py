@@ -25,7 +25,7 @@ def test_hourly_table(paper_run):
     table = pd.read_csv(paper_run / "hourly.csv")
     assert len(table) == 24 * 4 and set(table.hour) == set(range(1, 25))
     assert list(table.columns[:3]) == ["day", "hour", "dno"]
-    # Supply/demand follow the unified rule Q = |intraday| - |day-ahead| (SPEC A.3.2).
+    # Supply/demand follow the unified rule Q = |intraday| - |day-ahead| (§A.3.2).
     q = table.intraday_action_mw.abs() - table.day_ahead_action_mw.abs()
     signed = table.demand_mwh - table.supply_mwh
     assert ((signed - q).abs() < 1e-5).all()

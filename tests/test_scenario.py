@@ -75,7 +75,7 @@ def test_forecast_errors_are_autocorrelated():
 def test_show_prints_defaults(capsys):
     assert main(["scenario", "show", "paper-4dn"]) == 0
     shown = yaml.safe_load(capsys.readouterr().out)
-    assert shown["mechanism"]["seller_concession"] == 0.25  # set by the recipe (SPEC A.6.2 calibration)
+    assert shown["mechanism"]["seller_concession"] == 0.25  # set by the recipe (§A.6.2 calibration)
     assert shown["mechanism"]["max_rounds"] == 3 and shown["mechanism"]["clamp_to_band"] is False
     assert shown["mechanism"]["service_fee_per_mwh"] == 100.0
     assert shown["dnos"][0]["storage_owners"][0]["units"][0]["power_mw"] == 6.0  # 0.25 x 24 MWh

@@ -1,4 +1,4 @@
-"""The DNO scheduling MILP (SPEC A.2): physical invariants on random DNOs, solver agreement,
+"""The DNO scheduling MILP (§A.2): physical invariants on random DNOs, solver agreement,
 rolling vs oracle consistency, and errors that name the DNO and hour."""
 
 from dataclasses import dataclass

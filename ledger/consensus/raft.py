@@ -3,7 +3,7 @@
 Terms, randomised election timeouts, RequestVote with the up-to-date-log check, AppendEntries with
 the log-matching check, and commitment of current-term entries on a majority (earlier entries by
 implication), as in the paper. A new leader appends a no-op so earlier entries can commit. The
-credit extension (SPEC B.2.4) gates who stands, biases timeouts and lets followers demote a
+credit extension (§B.2.4) gates who stands, biases timeouts and lets followers demote a
 low-credit leader; it never touches the majority, and it never keeps a live majority leaderless:
 after `credit_waiver_timeouts` election timeouts in a row without a leader, a node stands, votes
 and follows regardless of credit (for that term). Followers sign an acknowledgement of each block
@@ -31,12 +31,12 @@ ACK = "ack"
 
 
 class RaftParams(EngineParams):
-    election_min_ms: float = Field(150.0, gt=0, le=MAX_TIMEOUT_MS, description="tau_min, ms; [A] B.2.4")
-    election_max_ms: float = Field(300.0, gt=0, le=MAX_TIMEOUT_MS, description="tau_max, ms; [A] B.2.4")
-    election_jitter_ms: float = Field(50.0, ge=0, le=MAX_TIMEOUT_MS, description="j of the uniform jitter U(0, j), ms; [A] B.2.4")
-    heartbeat_ms: float = Field(50.0, gt=0, le=MAX_TIMEOUT_MS, description="leader heartbeat period, ms; [A] B.2.4")
+    election_min_ms: float = Field(150.0, gt=0, le=MAX_TIMEOUT_MS, description="tau_min, ms; [A] §B.2.4")
+    election_max_ms: float = Field(300.0, gt=0, le=MAX_TIMEOUT_MS, description="tau_max, ms; [A] §B.2.4")
+    election_jitter_ms: float = Field(50.0, ge=0, le=MAX_TIMEOUT_MS, description="j of the uniform jitter U(0, j), ms; [A] §B.2.4")
+    heartbeat_ms: float = Field(50.0, gt=0, le=MAX_TIMEOUT_MS, description="leader heartbeat period, ms; [A] §B.2.4")
     max_entries_per_append: int = Field(32, ge=1, le=10_000, description="entries per AppendEntries; [A]")
-    credit: CreditParams = Field(default_factory=CreditParams, description="double-credit rules; [A] B.2.4")
+    credit: CreditParams = Field(default_factory=CreditParams, description="double-credit rules; [A] §B.2.4")
     credit_waiver_timeouts: int = Field(
         3, ge=1, le=1000, description="election timeouts in a row without a leader after which a node stands, "
         "votes and follows regardless of credit: credit picks who leads, never whether anyone can; [A]")

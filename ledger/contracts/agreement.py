@@ -61,7 +61,7 @@ def _agreement_problem(views: dict, members: list[str], ctx: BlockContext) -> st
 
 
 def _station_problem(views: dict, ctx: BlockContext) -> str | None:
-    """Whether the views' use of the shared storage station fits it (SPEC B.1.5)."""
+    """Whether the views' use of the shared storage station fits it (§B.1.5)."""
     used = {n: v["station"] for n, v in views.items() if "station" in v}
     if not used:
         return None

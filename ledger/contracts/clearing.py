@@ -6,7 +6,7 @@ proposer's receipt time) and `market.settlement.settle_hour` on the result; `day
 grid_settlement, compensation, fee; day_settlement) right after the trigger; every validator
 re-derives the same list and rejects the block if one differs (execute and compare), so the trades
 on chain are exactly what the rules give. A bid that reached the proposer after gate closure misses
-the hour and is settled with the grid at once, as SPEC A.7 and A.13 item 7 say.
+the hour and is settled with the grid at once, as §A.7 and §A.13 item 7 say.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def _strategy_refusal(genesis: Genesis, payload: dict) -> str | None:
 
 
 def _network_order(state: dict, day: int, hour: int, book: list[dict]) -> list[float]:
-    return [r["submitted_at"] for r in book]  # the proposer's receipt time (SPEC A.13 item 7)
+    return [r["submitted_at"] for r in book]  # the proposer's receipt time (§A.13 item 7)
 
 
 def _index_order(state: dict, day: int, hour: int, book: list[dict]) -> list[float]:
@@ -180,7 +180,7 @@ def _random_order(state: dict, day: int, hour: int, book: list[dict]) -> list[fl
     return [rank[r["bidder"]] for r in book]
 
 
-# Upload timestamps that break price ties (MechanismParams.upload_order, SPEC A.11.2 / A.13.7).
+# Upload timestamps that break price ties (MechanismParams.upload_order, §A.11.2 / §A.13.7).
 UPLOAD_ORDERS = {"network": _network_order, "index": _index_order, "random": _random_order}
 
 
@@ -253,7 +253,7 @@ def _day_hours(state: dict, day: int) -> list[int]:
 
 @contract("day_close")
 def day_close(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
-    """End of day (SPEC A.9): fund the compensation and share the scheduling fee among the DNOs."""
+    """End of day (§A.9): fund the compensation and share the scheduling fee among the DNOs."""
     day = tx.payload["day"]
     if str(day) in state["days"]:
         raise ContractError(f"day {day} is already closed")

@@ -1,4 +1,4 @@
-"""The delivery contract: meter readings in, forecast errors settled (market.delivery, SPEC B.3.6).
+"""The delivery contract: meter readings in, forecast errors settled (market.delivery, §B.3.6).
 
 On a chain whose design settles delivery (`design.delivery.settle`), each cleared hour records what
 every DNO contracted (P2P sold and bought, residuals the grid took or supplied); after the hour the

@@ -145,7 +145,7 @@ def organisation(state: dict, tx: Transaction) -> str:
 
 @contract("register")
 def register(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext) -> list[dict]:
-    """An alliance member joins on chain with its device data (SPEC A.1 stage 1)."""
+    """An alliance member joins on chain with its device data (§A.1 stage 1)."""
     member = state["members"][tx.sender]
     if (tx.payload["organisation"], tx.payload["role"]) != (member["organisation"], member["role"]):
         raise ContractError("register payload does not match the sender's membership")

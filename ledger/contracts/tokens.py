@@ -1,4 +1,4 @@
-"""Token balances (1 token = 1 RMB) derived from the chain's final settlements: SPEC B.4.4's bill.
+"""Token balances (1 token = 1 RMB) derived from the chain's final settlements: §B.4.4's bill.
 
 The bill is the list of final transactions; each settlement the clearing contracts posted moves
 tokens between two accounts (a DNO, the main grid, or the platform's fee pool), and an accepted

@@ -106,7 +106,7 @@ def _share(part: float, whole: float) -> float:
 def target_price(
     side: str, limit: float, estimate: float, r: float, theta: float, p_max: float, p_min: float
 ) -> float:
-    """The AA target price for aggressiveness r (SPEC B.3.2), clipped.
+    """The AA target price for aggressiveness r (§B.3.2), clipped.
 
     The formulas share one shape: for r > 0 the target moves from the anchor towards the limit by
     R(r, θ); for r <= 0 from the anchor towards the passive end by R(−r, ·). The anchor is p̂ with

@@ -1,4 +1,4 @@
-"""First-round bid prices (SPEC A.4): a registry of rules mapping a quantity ratio to a price.
+"""First-round bid prices (§A.4): a registry of rules mapping a quantity ratio to a price.
 
 The paper's formula is lost; it names the inputs (bid quantity, the seller's storage capacity, the
 buyer's load, k = 0.5) and the tariff anchors. `band_interpolation` (R1) keeps every price inside
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class Position:
     """A DNO's side of the hour before pricing: quantity and the scale its ratio divides by.
 
-    `scale_mwh` is the seller's total storage capacity E or the buyer's intraday load L (A.4.1).
+    `scale_mwh` is the seller's total storage capacity E or the buyer's intraday load L (§A.4.1).
     """
 
     bidder: str
@@ -50,9 +50,9 @@ def _band_interpolation(net: bool = False) -> BidPriceRule:
 
 
 BID_PRICE_RULES: dict[str, BidPriceRule] = {
-    # R1 (A.4.2): move from the own-side anchor towards the other by k * band * ratio.
+    # R1 (§A.4.2): move from the own-side anchor towards the other by k * band * ratio.
     "band_interpolation": _band_interpolation(),
-    # R2 (A.4.3): scale the own-side anchor by (1 -/+ k * ratio).
+    # R2 (§A.4.3): scale the own-side anchor by (1 -/+ k * ratio).
     "anchor_scaling": BidPriceRule(
         seller=lambda rho, buy, fit, k: buy * (1 - k * rho),
         buyer=lambda rho, buy, fit, k: fit * (1 + k * rho),
@@ -83,7 +83,7 @@ def price_bids(
     """Priced offers and bids of the first round under `rules.bid_price_rule` and ratio scope.
 
     Scope `market` divides by the sum of the scales of all active bidders of that side, the
-    alternative reading of "total ... in the first round" (A.4.2).
+    alternative reading of "total ... in the first round" (§A.4.2).
     """
     rule = BID_PRICE_RULES[rules.bid_price_rule]
     if rule.net:

@@ -107,7 +107,7 @@ class ConcessionParams(StageParams):
 @STRATEGIES.register
 class Concession(BidStrategy):
     name = "concession"
-    summary = "the paper's bid-price rule, then the mechanism's concession between rounds (SPEC A.4, A.6.2)"
+    summary = "the paper's bid-price rule, then the mechanism's concession between rounds (§A.4, §A.6.2)"
     Params = ConcessionParams
 
     def first_quotes(self, sellers, buyers, rules, params, states):
@@ -133,7 +133,7 @@ class RiskAttitudeParams(StageParams):
 
     default_attitude: Attitude | float = Field(
         "neutral", description="attitude of a participant not named in `attitudes`: averse (r0 = 0.5), "
-        "neutral (0), seeking (-0.5), or r0 itself in [-1, 1]; [A] SPEC B.3.2")
+        "neutral (0), seeking (-0.5), or r0 itself in [-1, 1]; [A] §B.3.2")
     attitudes: dict[str, Attitude | float] = Field(
         default_factory=dict, description="participant name -> attitude (as default_attitude); [A]")
     lambda_r: float = Field(aa.LAMBDA_R, ge=0, le=1, description="relative step of short-term learning; [L] AA")
@@ -339,7 +339,7 @@ class AASession(RoundSession):
 @STRATEGIES.register
 class RiskAttitude(BidStrategy):
     name = "risk_attitude"
-    summary = "adaptive aggressiveness with a risk attitude; learns round by round and across hours (SPEC B.3.2)"
+    summary = "adaptive aggressiveness with a risk attitude; learns round by round and across hours (§B.3.2)"
     Params = RiskAttitudeParams
     uses_state = True
 

@@ -1,4 +1,4 @@
-"""The coalition's day solved by consensus ADMM (SPEC B.1.3): participants and the operator of a
+"""The coalition's day solved by consensus ADMM (§B.1.3): participants and the operator of a
 shared storage station, none seeing another's model.
 
 Every coupled quantity has copies: each side of a pair holds its own trade with the other (+ =
@@ -8,7 +8,7 @@ holds agreed copies that fit the station. Per iteration:
 1. each participant minimises its convex day cost (market.coordination.convex) plus, for each of
    its copies v, y_v v + rho/2 (v - z_v)^2;
 2. agreed values: a pair's trade is z_ij = ((P_ij + y_ij/rho) - (P_ji + y_ji/rho)) / 2 = -z_ji
-   (with equal multipliers, SPEC's (P_ij - P_ji)/2); the operator's copies minimise
+   (with equal multipliers, the textbook (P_ij - P_ji)/2); the operator's copies minimise
    sum -y v + rho/2 (x - v)^2 over what the station can do;
 3. multipliers: y_v += rho (x_v - z_v).
 

@@ -33,7 +33,7 @@ class Participant:
     """A DNO as the coordination sees it: its forecasts, its own plan and its scheduler."""
 
     name: str
-    own_plan: Schedule  # its MILP on forecasts alone (SPEC A.2), the no-coordination plan
+    own_plan: Schedule  # its MILP on forecasts alone (§A.2), the no-coordination plan
     scheduler: DnoScheduler
     pv_forecast_mw: np.ndarray
     wind_forecast_mw: np.ndarray

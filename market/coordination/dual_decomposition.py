@@ -1,4 +1,4 @@
-"""Day-ahead P2P trading by Lagrangian decomposition and subgradient prices (SPEC B.4.1, B.4.2).
+"""Day-ahead P2P trading by Lagrangian decomposition and subgradient prices (§B.4.1, §B.4.2).
 
 No central solver sees the participants' models. The coupling constraint (the pool balances, or
 each pair's trades are reciprocal) is relaxed with prices; each participant answers a price with
@@ -45,24 +45,24 @@ from market.tariff import Tariff
 class DualDecompositionParams(StageParams):
     form: Literal["pool", "bilateral"] = Field(
         "pool", description="pool: one internal price per hour set by the market operator (weakly centralised); "
-        "bilateral: one price per pair and hour (decentralised); [L] SPEC B.4.2")
+        "bilateral: one price per pair and hour (decentralised); [L] §B.4.2")
     step: Literal["diminishing", "polyak"] = Field(
         "diminishing", description="diminishing: alpha0/(1 + beta k); polyak: factor x (bound - dual)/|mismatch|^2 "
-        "with the best agreed plan's cost as the bound; [L] SPEC B.4.2")
+        "with the best agreed plan's cost as the bound; [L] §B.4.2")
     alpha0: float = Field(1.0, gt=0, le=1_000, description="first diminishing step, RMB/MWh per MWh of mismatch; "
-                          "[A] SPEC B.4.2")
-    beta: float = Field(0.05, ge=0, le=10, description="decay of the diminishing step per iteration; [A] SPEC B.4.2")
+                          "[A] §B.4.2")
+    beta: float = Field(0.05, ge=0, le=10, description="decay of the diminishing step per iteration; [A] §B.4.2")
     polyak_factor: float = Field(1.0, gt=0, le=2, description="factor of Polyak's step, halved whenever the dual "
                                  "has not improved for 20 iterations; [L] Held, Wolfe and Crowder (1974)")
     mismatch_tol_mwh: float = Field(0.01, gt=0, le=1_000, description="stop when no hour's (pair's) averaged "
                                     "trades mismatch by more, MWh ...; [A]")
     price_tol_per_mwh: float = Field(0.01, gt=0, le=1_000, description="... and no price moved by more in the "
                                      "last iteration, RMB/MWh; [A]")
-    max_iterations: int = Field(1000, ge=1, le=100_000, description="iteration cap; [A] SPEC B.4.2")
+    max_iterations: int = Field(1000, ge=1, le=100_000, description="iteration cap; [A] §B.4.2")
     price_band: Literal["tariff", "none"] = Field(
         "tariff", description="tariff: the pool price is projected onto the feed-in to purchase band, widened by "
         "the fee a trade pays each side; none: not projected, so it can reach the central dual where a grid "
-        "connection limit binds (a seller curtailing values energy below the feed-in price); [L] SPEC B.4.2")
+        "connection limit binds (a seller curtailing values energy below the feed-in price); [L] §B.4.2")
     reference: bool = Field(True, description="also solve the problem centrally and report the gap to it; [A]")
 
 
@@ -226,7 +226,7 @@ def _reference(datas, form, final, report) -> dict:
 class DualDecomposition(CoordinationStage):
     name = "dual_decomposition"
     summary = ("day-ahead P2P trades priced by Lagrangian decomposition: participants answer prices, a subgradient "
-               "step moves them (pool or per pair); each re-solves its MILP with the agreed trades (SPEC B.4.1-B.4.2)")
+               "step moves them (pool or per pair); each re-solves its MILP with the agreed trades (§B.4.1-B.4.2)")
     Params = DualDecompositionParams
     tables = ("coordination",)  # coordination.csv: prices and mismatches of every iteration
     section, kept = "decomposition", ("form",)

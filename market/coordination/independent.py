@@ -1,4 +1,4 @@
-"""No coordination: each DNO keeps the plan of its own MILP on forecasts (the paper, SPEC A.2)."""
+"""No coordination: each DNO keeps the plan of its own MILP on forecasts (the paper, §A.2)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from market.tariff import Tariff
 @COORDINATION.register
 class Independent(CoordinationStage):
     name = "independent"
-    summary = "each DNO plans alone with its own MILP on forecasts; no messages, no day-ahead trades (SPEC A.2)"
+    summary = "each DNO plans alone with its own MILP on forecasts; no messages, no day-ahead trades (§A.2)"
     supports_network = True  # no trades: nothing for the network to carry day-ahead
 
     def coordinate(self, participants: Sequence[Participant], channel: Channel, tariff: Tariff,

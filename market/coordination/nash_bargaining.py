@@ -1,4 +1,4 @@
-"""The cooperative design (SPEC B.1): the DNOs schedule the day together, sharing a storage station
+"""The cooperative design (§B.1): the DNOs schedule the day together, sharing a storage station
 and trading with each other, to minimise the coalition's cost; then they split the saving by Nash
 bargaining and settle it on chain.
 
@@ -34,16 +34,16 @@ from market.tariff import Tariff
 
 class NashBargainingParams(StageParams):
     split: Literal["symmetric", "contribution", "equal_satisfaction"] = Field(
-        "symmetric", description="symmetric: every DNO gains the same; contribution: gains in proportion to SPEC "
-        "B.1.4's weights from energy supplied to and received from the coalition; equal_satisfaction: every DNO "
-        "ends with the same satisfaction degree; [L] SPEC B.1.4 ([A] for equal_satisfaction)")
-    rho: float = Field(0.1, gt=0, le=1e6, description="ADMM's first penalty, RMB/MWh^2; [A] SPEC B.1.3")
+        "symmetric", description="symmetric: every DNO gains the same; contribution: gains in proportion to the "
+        "weights of §B.1.4 from energy supplied to and received from the coalition; equal_satisfaction: every DNO "
+        "ends with the same satisfaction degree; [L] §B.1.4 ([A] for equal_satisfaction)")
+    rho: float = Field(0.1, gt=0, le=1e6, description="ADMM's first penalty, RMB/MWh^2; [A] §B.1.3")
     adaptive_rho: bool = Field(True, description="double or halve rho when one residual is ten times the other; "
                                "[L] Boyd et al. (2011) 3.4.1")
-    eps_rel: float = Field(1e-3, ge=0, le=1, description="relative stopping tolerance; [A] SPEC B.1.3")
+    eps_rel: float = Field(1e-3, ge=0, le=1, description="relative stopping tolerance; [A] §B.1.3")
     eps_abs: float = Field(1e-3, ge=0, le=1e3, description="absolute stopping tolerance per coupled value, MWh; [A]")
     max_iterations: int | None = Field(500, ge=1, le=100_000, description="ADMM's iteration cap; none: until the "
-                                       "tolerances hold; [A] SPEC B.1.3")
+                                       "tolerances hold; [A] §B.1.3")
     solver_tolerance: float = Field(1e-6, gt=0, le=1e-2, description="PDLP's relative and absolute tolerance on "
                                     "each local step; [A]")
     reference: bool = Field(True, description="also solve P1 centrally and report the gap to it; [A]")
@@ -77,7 +77,7 @@ def split_saving(claims: Mapping[str, Mapping[str, float]], split: str) -> tuple
 class NashBargaining(CoordinationStage):
     name = "nash_bargaining"
     summary = ("the coalition schedules together by ADMM (P2P trades, a shared storage station), then splits its "
-               "saving by Nash bargaining, settled on chain (SPEC B.1)")
+               "saving by Nash bargaining, settled on chain (§B.1)")
     Params = NashBargainingParams
     tables = ("admm", "bargaining")  # admm.csv: residuals by iteration; bargaining.csv: the split
     uses_station = True

@@ -1,5 +1,5 @@
-"""Winner-determination modes of one round: merit_order, pairwise_rounds, block (SPEC A.5.3) and
-net_surplus_greedy (SPEC B.3.3's on-chain rule).
+"""Winner-determination modes of one round: merit_order, pairwise_rounds, block (§A.5.3) and
+net_surplus_greedy (§B.3.3's on-chain rule).
 
 Each mode is a stateless function from the round's book to fills; the auction turns fills into
 trades, so pricing and bookkeeping are shared and every mode is judged by the same tests.

@@ -1,4 +1,4 @@
-"""`block`: combinatorial winner determination as an integer program (SPEC A.13.2).
+"""`block`: combinatorial winner determination as an integer program (§A.13.2).
 
 Bids may be all-or-nothing and bundles may tie bids of several hours to one acceptance share, so
 the round is a mixed-integer program over seller-to-buyer flows of the same hour, solved with

@@ -1,4 +1,4 @@
-"""`merit_order`: the standard double auction, the exact welfare optimum of SPEC A.5.1.
+"""`merit_order`: the standard double auction, the exact welfare optimum of §A.5.1.
 
 Walking the sorted sides and trading the smaller residual is optimal for one divisible hour:
 at the optimum there is a clearing price with every accepted seller below and every accepted

@@ -1,4 +1,4 @@
-"""`net_surplus_greedy`: the on-chain variant of SPEC B.3.3's clearing, step by step.
+"""`net_surplus_greedy`: the on-chain variant of §B.3.3's clearing, step by step.
 
 Every compatible pair (ask <= bid) is ranked by its net surplus b - a (on a network, b - a - u:
 market.network.clearing), highest first, and given the smaller of the two residuals; a bidder may

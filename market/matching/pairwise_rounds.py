@@ -1,4 +1,4 @@
-"""`pairwise_rounds`: each bidder meets at most one counterpart per round (SPEC A.5.3).
+"""`pairwise_rounds`: each bidder meets at most one counterpart per round (§A.5.3).
 
 The paper-faithful reading of the hour-2 narrative: the m-th cheapest seller meets the m-th
 dearest buyer; the first incompatible pair ends the round because all later pairs are worse.

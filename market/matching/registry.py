@@ -1,4 +1,4 @@
-"""The registry of winner-determination modes (SPEC A.5.3, A.13.2): a new mode is one file plus
+"""The registry of winner-determination modes (§A.5.3, §A.13.2): a new mode is one file plus
 one `@register` line, and `Rules.matching` is validated against it."""
 
 from __future__ import annotations

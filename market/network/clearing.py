@@ -1,5 +1,5 @@
 """One auction round on a network: matching by net surplus b - a - u, then congestion management
-(SPEC B.3.3-B.3.4, docs/network.md).
+(§B.3.3-B.3.4, docs/network.md).
 
 Each matching mode keeps its meaning with the charge: `merit_order` is the clearing LP (the exact
 welfare optimum net of charges), `pairwise_rounds` pairs each bidder with at most one counterpart a
@@ -7,7 +7,7 @@ round, best net surplus first, `block` is the integer program with the charge in
 and `net_surplus_greedy` is the greedy on-chain rule over all pairs. Congestion management then
 applies to what was matched: `exact` re-solves with the line limits (for `block` the limits go
 into the integer program; for the two greedy pairings, over the pairs they made), `greedy` cuts the
-matched trades (SPEC B.3.4's heuristic), `off` leaves them. The flows a round adds stay for the next round.
+matched trades (§B.3.4's heuristic), `off` leaves them. The flows a round adds stay for the next round.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class RoundFlows:
     """What a round did to the network: line flows before and after management (MW, base and
     earlier rounds included), the lines the matched trades congested, the volume management cut,
     and the LinDistFlow voltages' buses outside the band (checked and reported, not managed:
-    SPEC B.3.4 manages line overloads only; empty on a meshed feeder, where LinDistFlow does not
+    §B.3.4 manages line overloads only; empty on a meshed feeder, where LinDistFlow does not
     apply). `injection_after_mw` is the trades' net injection per bus so far."""
 
     round: int
@@ -104,7 +104,7 @@ class _Pairs:
     @classmethod
     def of(cls, offers: Sequence[Bid], bids: Sequence[Bid], network: MarketNetwork) -> _Pairs:
         """Pairs numbered in merit order (sellers, then buyers), so the LP's tie-break towards
-        lower numbers is the rule's: among equal pairs the earlier upload trades (SPEC A.5.2)."""
+        lower numbers is the rule's: among equal pairs the earlier upload trades (§A.5.2)."""
         charge = np.array([[network.uos_per_mwh(o.bidder, b.bidder) for b in bids] for o in offers],
                           dtype=float).reshape(len(offers), len(bids))
         found = [(i, j, bids[j].price_per_mwh - offers[i].price_per_mwh - charge[i, j],
@@ -136,7 +136,7 @@ class _Pairs:
 
 
 def _lp(pairs: _Pairs, rules: Rules, lines: Lines | None) -> np.ndarray:
-    """merit_order: the clearing LP of SPEC B.3.3, with the line limits when `lines` is given."""
+    """merit_order: the clearing LP of §B.3.3, with the line limits when `lines` is given."""
     if not len(pairs.seller):
         return np.zeros(0)
     return exact(lines, pairs.trades(), *pairs.caps()).quantity_mw

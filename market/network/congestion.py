@@ -108,7 +108,7 @@ def _managed(base_flow_mw: np.ndarray, trades: Trades, s: np.ndarray, x: np.ndar
 
 
 def greedy(lines: Lines, trades: Trades) -> Managed:
-    """SPEC's on-chain heuristic. Ties go to the lower line, then the lower trade index. After
+    """The on-chain heuristic of §B.3.4. Ties go to the lower line, then the lower trade index. After
     4 x (trades + lines) partial cuts, cuts are whole (x to 0), which bounds the loop."""
     s = sensitivity(lines, trades)
     w = np.asarray(trades.net_surplus_per_mwh, dtype=float)

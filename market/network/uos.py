@@ -45,7 +45,7 @@ def uos_charges(distance: np.ndarray, participant_buses: Sequence[int], rate: fl
 
 def split_prices(ask: np.ndarray, bid: np.ndarray, uos: np.ndarray, split: str = "equal") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(trade price, seller receives, buyer pays) per MWh. Each side gets half of the net surplus
-    b - a - u (SPEC B.3.3's midpoint): the seller receives (a + b)/2 - u/2 and the buyer pays
+    b - a - u (§B.3.3's midpoint): the seller receives (a + b)/2 - u/2 and the buyer pays
     (a + b)/2 + u/2, both within their limits whenever b - a >= u. `split` says who is billed the
     charge, and so the price written on the trade: `equal` bills half each at the midpoint price,
     `seller` bills the seller all of u at the price (a + b)/2 + u/2."""

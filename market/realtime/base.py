@@ -2,7 +2,7 @@
 
 A real-time stage is run by every validator as the hour's clearing contract, so it must be a pure
 function of the hour's book, the rules and its parameters. Whatever it leaves unmatched is settled
-with the main grid by the shared settlement (SPEC A.7), which also books compensation and fees.
+with the main grid by the shared settlement (§A.7), which also books compensation and fees.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class RealTimeStage(Stage):
         self, sellers: Sequence[Position], buyers: Sequence[Position], rules: Rules, params: StageParams,
         states: Mapping[str, dict] | None = None,
     ) -> tuple[list[Bid], list[Bid]]:
-        """First-round offers and bids; by default the paper's bid-price rule (SPEC A.4). `states`
+        """First-round offers and bids; by default the paper's bid-price rule (§A.4). `states`
         are the bidders' strategy states, for a stage whose `strategy` keeps one."""
         return price_bids(sellers, buyers, rules)
 

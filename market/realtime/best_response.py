@@ -1,4 +1,4 @@
-"""Best-response bidding (SPEC B.3.5): off chain, the hour's participants play best responses on a
+"""Best-response bidding (§B.3.5): off chain, the hour's participants play best responses on a
 price grid until nobody wants to move; on chain, the contract clears the final bids once, by net
 surplus (with the use-of-system charge on a distribution network), and leftovers go to the grid.
 
@@ -32,15 +32,15 @@ from market.stages import StageParams
 class BestResponseParams(StageParams):
     """The price grid, the dynamics' stopping rule, and the contract's clearing."""
 
-    step_per_mwh: float = Field(1.0, gt=0, le=1000, description="price grid step, RMB/MWh; [L] SPEC B.3.5")
-    max_sweeps: int = Field(100, ge=1, le=10_000, description="sweeps before reporting no convergence; [L] SPEC B.3.5")
+    step_per_mwh: float = Field(1.0, gt=0, le=1000, description="price grid step, RMB/MWh; [L] §B.3.5")
+    max_sweeps: int = Field(100, ge=1, le=10_000, description="sweeps before reporting no convergence; [L] §B.3.5")
     omega: float = Field(1.0, gt=0, le=1, description="relaxation: move this share of the way to the best "
-                         "response (1: all the way, a Nash equilibrium when it converges); [L] SPEC B.3.5")
+                         "response (1: all the way, a Nash equilibrium when it converges); [L] §B.3.5")
     epsilon_per_mwh: float = Field(0.01, ge=0, le=1000, description="a sweep that moves no price by more than "
                                    "this has converged, RMB/MWh (with omega < 1 prices only approach a best "
                                    "response, so it must be > 0 there); below the step; [A]")
     clearing: Literal["exact", "greedy"] = Field(
-        "exact", description="the contract's clearing: exact (the clearing LP) or greedy (the on-chain rule); [L] SPEC B.3.3")
+        "exact", description="the contract's clearing: exact (the clearing LP) or greedy (the on-chain rule); [L] §B.3.3")
 
     @model_validator(mode="after")
     def _stops(self) -> BestResponseParams:
@@ -78,7 +78,7 @@ def _once(rules: Rules, params: BestResponseParams) -> Rules:
 @REAL_TIME.register
 class BestResponse(RealTimeStage):
     name = "best_response"
-    summary = "best-response dynamics off chain on a price grid, the final bids cleared once on chain (SPEC B.3.5)"
+    summary = "best-response dynamics off chain on a price grid, the final bids cleared once on chain (§B.3.5)"
     Params = BestResponseParams
     supports_network = True
     negotiates = True

@@ -1,4 +1,4 @@
-"""Bilateral bidding in rounds (SPEC B.3.1-B.3.3): each round every participant still in the book
+"""Bilateral bidding in rounds (§B.3.1-B.3.3): each round every participant still in the book
 quotes its strategy's price, the round clears by net surplus, and what is left goes to the next
 round; after the last round, to the grid.
 
@@ -30,13 +30,13 @@ CLEARING_MODES = {"exact": "merit_order", "greedy": "net_surplus_greedy"}
 
 
 class BilateralRoundsParams(StageParams):
-    rounds: int = Field(5, ge=1, le=1000, description="bidding rounds per hour, the first included; [A] SPEC B.3.1")
+    rounds: int = Field(5, ge=1, le=1000, description="bidding rounds per hour, the first included; [A] §B.3.1")
     clearing: Literal["exact", "greedy"] = Field(
-        "exact", description="per round: exact (the clearing LP) or greedy (the on-chain rule); [L] SPEC B.3.3")
+        "exact", description="per round: exact (the clearing LP) or greedy (the on-chain rule); [L] §B.3.3")
     strategy: Any = Field(
         default_factory=lambda: StrategyChoice.of("risk_attitude"),
         description="bid strategy, a name or {name: ..., its parameters}: risk_attitude or concession "
-        "(`storagemarket designs` lists their parameters); [R] SPEC B.3.2")
+        "(`storagemarket designs` lists their parameters); [R] §B.3.2")
 
     @field_validator("strategy", mode="before")
     @classmethod
@@ -47,7 +47,7 @@ class BilateralRoundsParams(StageParams):
 @REAL_TIME.register
 class BilateralRounds(RealTimeStage):
     name = "bilateral_rounds"
-    summary = "bilateral rounds cleared by net surplus (with UoS on a network), quotes from a bid strategy (SPEC B.3)"
+    summary = "bilateral rounds cleared by net surplus (with UoS on a network), quotes from a bid strategy (§B.3)"
     Params = BilateralRoundsParams
     supports_network = True
 

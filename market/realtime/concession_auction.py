@@ -1,7 +1,7 @@
-"""The paper's real-time market: a double auction with concession rounds (SPEC A.4-A.9).
+"""The paper's real-time market: a double auction with concession rounds (§A.4-A.9).
 
 Its parameters are the scenario's `mechanism:` block (bid prices, matching mode, concession,
-compensation, fees), with the S0-S3 switches of SPEC A.10: `p2p_enabled: false` sends every
+compensation, fees), with the S0-S3 switches of §A.10: `p2p_enabled: false` sends every
 deviation to the grid, `valley_p2p: false` does so in valley hours only.
 """
 
@@ -19,7 +19,7 @@ from market.stages import StageParams
 @REAL_TIME.register
 class ConcessionAuction(RealTimeStage):
     name = "concession_auction"
-    summary = "double auction maximising welfare, concession rounds, grid for leftovers (the paper, SPEC A.4-A.9)"
+    summary = "double auction maximising welfare, concession rounds, grid for leftovers (the paper, §A.4-A.9)"
     Params = MechanismParams
     params_at = "mechanism"
     supports_network = True

@@ -1,4 +1,4 @@
-"""VCG trading of deviations (SPEC B.4.3): every participant reports its alternative with the grid
+"""VCG trading of deviations (§B.4.3): every participant reports its alternative with the grid
 truthfully (truth is its dominant strategy), the contract allocates efficiently and charges
 Clarke-pivot prices (market.vcg), residuals go to the grid.
 
@@ -28,7 +28,7 @@ from market.vcg import VcgResult, clear as vcg_clear
 class VcgParams(StageParams):
     window_s: float = Field(300.0, gt=0, le=86_400, description="the real-time window the clearing must fit: a "
                             "warning (never in byte-reproducible outputs) names any hour whose clearing took longer, "
-                            "s; [R] SPEC B.4.3 (5 minutes)")
+                            "s; [R] §B.4.3 (5 minutes)")
 
 
 def trades_of(offers: Sequence[Bid], bids: Sequence[Bid], vcg: VcgResult) -> tuple[list[Trade], dict[str, float]]:
@@ -74,7 +74,7 @@ def participant_rows(result: ClearingResult) -> list[dict]:
 @REAL_TIME.register
 class Vcg(RealTimeStage):
     name = "vcg"
-    summary = "VCG: truthful reports, efficient allocation, Clarke-pivot prices; the operator covers the deficit (SPEC B.4.3)"
+    summary = "VCG: truthful reports, efficient allocation, Clarke-pivot prices; the operator covers the deficit (§B.4.3)"
     Params = VcgParams
     rows_file = "vcg"  # vcg.csv, one row per participant and hour
 

@@ -144,7 +144,7 @@ def money(model) -> pd.DataFrame:
 
 
 def settlement(model) -> pd.DataFrame:
-    """Each DNO's money as settled on chain so far (RMB; the parts of R^DN, SPEC A.9), its gain
+    """Each DNO's money as settled on chain so far (RMB; the parts of R^DN, §A.9), its gain
     over settling everything with the grid, and its P2P and grid volumes (MWh)."""
     rows = [{
         "dno": name,

@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+from citations import unresolved
 import yaml
 from batch_helpers import TINY
 
@@ -32,6 +33,7 @@ def test_analyze_writes_html_and_summary(swept, capsys):
     _, out = swept
     assert main(["analyze", str(out)]) == 0
     page = (out / "analysis.html").read_text()
+    assert unresolved(page) == []
     assert page.count("data:image/png;base64,") >= 4
     assert "Effect of each parameter" in page and "Distributions per DNO" in page
     err = capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Double-credit rules of SPEC B.2.4 as pure functions, and credit as capped BFT voting power."""
+"""Double-credit rules of §B.2.4 as pure functions, and credit as capped BFT voting power."""
 
 import numpy as np
 from hypothesis import given

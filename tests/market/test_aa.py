@@ -1,4 +1,4 @@
-"""Adaptive aggressiveness (SPEC B.3.2): the endpoint and monotonicity properties of the target
+"""Adaptive aggressiveness (§B.3.2): the endpoint and monotonicity properties of the target
 price, its inverse, both learning rules and the equilibrium estimate; one hand-computed value per
 branch of the target formula."""
 
@@ -125,7 +125,7 @@ def test_extreme_limits_stay_finite(side, estimate, ratio, r, theta, price):
     assert -1.0 <= aggressiveness_for(side, price, limit, estimate, theta, p_max, 0.0) <= 1.0
 
 
-# One case per branch of B.3.2, the expected value written out from the formula.
+# One case per branch of §B.3.2, the expected value written out from the formula.
 BRANCHES = {
     # buyer intra-marginal, r > 0: p̂ + (l - p̂)(e^{rθ} - 1)/(e^θ - 1); l = 1000, p̂ = 500, θ = -2, r = 0.5
     "buyer intra r>0": (("buy", 1000.0, 500.0, 0.5, -2.0, WIDE), 500 + 500 * (e(-1.0) - 1) / (e(-2.0) - 1)),

@@ -1,4 +1,4 @@
-"""Consensus ADMM on the coalition's day (SPEC B.1.3): it reaches the central optimum, its agreed
+"""Consensus ADMM on the coalition's day (§B.1.3): it reaches the central optimum, its agreed
 trades are reciprocal and its agreed use of the shared station fits the station."""
 
 from __future__ import annotations

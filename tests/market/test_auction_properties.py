@@ -1,4 +1,4 @@
-"""Invariants of clearing one hour (SPEC A.5-A.6) over many random books, for every matching mode.
+"""Invariants of clearing one hour (§A.5-A.6) over many random books, for every matching mode.
 
 Books include ties in price and upload time, zero quantities, an empty side and equal prices.
 """
@@ -139,7 +139,7 @@ def test_equal_price_goes_to_the_earlier_upload(matching):
 
 def test_rounds_stop_when_nothing_can_change():
     """With no concession an incompatible book stays incompatible: after max_idle_rounds rounds
-    without trade or price move the hour ends instead of running to max_rounds (A.6.3)."""
+    without trade or price move the hour ends instead of running to max_rounds (§A.6.3)."""
     offers, bids = [Bid("s", 5.0, 400.0)], [Bid("b", 5.0, 300.0)]
     frozen = Rules(seller_concession=0.0, buyer_concession=0.0, max_rounds=9, max_idle_rounds=2)
     assert len(clear_hour(offers, bids, frozen).rounds) == 2

@@ -1,4 +1,4 @@
-"""Welfare optimality (SPEC A.5.1): merit_order against an independent GLOP LP each round, and the
+"""Welfare optimality (§A.5.1): merit_order against an independent GLOP LP each round, and the
 block integer program against merit_order, all-or-nothing bids and bundles.
 """
 

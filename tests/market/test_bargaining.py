@@ -1,4 +1,4 @@
-"""Nash bargaining payments and contribution weights (SPEC B.1.4): closed forms checked against
+"""Nash bargaining payments and contribution weights (§B.1.4): closed forms checked against
 their defining properties and against the bargaining problem itself."""
 
 from __future__ import annotations

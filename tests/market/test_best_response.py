@@ -1,4 +1,4 @@
-"""Best-response dynamics of the hour's bidding game (SPEC B.3.5): the grid, the market utilities
+"""Best-response dynamics of the hour's bidding game (§B.3.5): the grid, the market utilities
 with use-of-system charges, a hand-derived equilibrium, cycles, the Nash property and determinism."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Bid prices (SPEC A.4): R1 stays in the tariff band, the ratio scope is honoured; and the
-concession step of A.6.2 in both forms, with and without clamping."""
+"""Bid prices (§A.4): R1 stays in the tariff band, the ratio scope is honoured; and the
+concession step of §A.6.2 in both forms, with and without clamping."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ def test_band_interpolation_stays_in_band_and_valley_pairs_cross(
     )
     for price in (offer.price_per_mwh, bid.price_per_mwh):
         assert rules.band_low_per_mwh - 1e-9 <= price <= rules.band_high_per_mwh + 1e-9
-    if tou < 400.0 and k <= 0.5:  # valley: each side moves at most halfway, so the pair crosses (A.4.2)
+    if tou < 400.0 and k <= 0.5:  # valley: each side moves at most halfway, so the pair crosses (§A.4.2)
         assert offer.price_per_mwh <= bid.price_per_mwh
-    if k == 0.5 and tou == 270.0:  # the round-1 trade price lies inside the IR band [300, 370] (A.8)
+    if k == 0.5 and tou == 270.0:  # the round-1 trade price lies inside the IR band [300, 370] (§A.8)
         assert 302.5 - 1e-9 <= (offer.price_per_mwh + bid.price_per_mwh) / 2 <= 367.5 + 1e-9
 
 

@@ -1,4 +1,4 @@
-"""Dual decomposition (SPEC B.4.2): the subgradient prices reach the central LP's duals, the
+"""Dual decomposition (§B.4.2): the subgradient prices reach the central LP's duals, the
 recovered trades its optimum, both forms agree trades that are reciprocal and feasible.
 
 Instances are random small days: two or three participants with one storage unit each, a normal

@@ -1,6 +1,6 @@
-"""The paper's hour-2 narrative (SPEC A.11) rebuilt under `pairwise_rounds`.
+"""The paper's hour-2 narrative (§A.11) rebuilt under `pairwise_rounds`.
 
-Bids chosen (the paper's Table 1 is unpublished), priced by `anchor_scaling` (A.4.3), k = 0.5,
+Bids chosen (the paper's Table 1 is unpublished), priced by `anchor_scaling` (§A.4.3), k = 0.5,
 at hour 2 (valley, TOU 270, feed-in 400 RMB/MWh):
   DN2 sells 4,866.80 MWh, storage 9,733.6 MWh  -> rho 0.5      -> asks 202.5, uploaded at t=0
   DN3 sells   105.26 MWh, storage 1.0526e8 MWh -> rho ~0       -> asks ~270,  uploaded at t=1

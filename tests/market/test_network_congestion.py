@@ -1,5 +1,5 @@
 """Security check and congestion management: the exact LP against scipy's linprog, flows within
-limits after either mode, offered = traded + curtailed, and SPEC's greedy rule on small cases."""
+limits after either mode, offered = traded + curtailed, and the greedy rule of docs/rules.md §B.3.4 on small cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A day's settlement (SPEC A.7-A.10): the whole system's money balances, and the S1-S2 gap is
+"""A day's settlement (§A.7-A.10): the whole system's money balances, and the S1-S2 gap is
 exactly the valley compensation."""
 
 from __future__ import annotations
