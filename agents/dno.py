@@ -17,7 +17,7 @@ import numpy as np
 from agents.storage_owner import StorageOwner
 from market.bidding import Position
 from market.deviation import Deviation, classify
-from market.scheduling import HOURS, DnoScheduler, Schedule, rolling_inputs
+from market.scheduling import HOURS, DnoScheduler, Schedule, replay_split, rolling_inputs
 
 
 class DNO(mesa.Agent):
@@ -31,6 +31,7 @@ class DNO(mesa.Agent):
         tolerance_mwh: float,
         bids_before_delivery: bool = False,
         deviation_rule: str = "magnitude",
+        replay: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         super().__init__(model)
         self.name = spec.name
@@ -40,6 +41,8 @@ class DNO(mesa.Agent):
         self.intraday_mode = intraday_mode
         self.tolerance_mwh = tolerance_mwh
         self.deviation_rule = deviation_rule  # market.deviation: how the gap between plans becomes Q
+        # (day-ahead, intraday) storage actions given rather than optimised, MW per hour (+ charge)
+        self.replay = replay
         # True: it bids at gate closure on the deviation it expects (its plan from before the hour's
         # actuals), and what it then delivers is settled after the hour (market.delivery)
         self.bids_before_delivery = bids_before_delivery
@@ -71,12 +74,15 @@ class DNO(mesa.Agent):
         self.deviations = []
         self.own_deviations = []
         self.expected = []
-        self.own_plan = self._solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw)
+        replayed = {} if self.replay is None else {"actions_mw": self.replay[0]}
+        self.own_plan = self._solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw,
+                                    **replayed)
         self.intraday = None
         self.traded_mw = np.zeros(HOURS)
         self._alone = None
         if self.intraday_mode == "oracle":  # the paper: the whole day re-planned on actuals
-            self.intraday = self._solve(inputs.pv_actual_mw, inputs.wind_actual_mw, inputs.load_actual_mw)
+            replayed = {} if self.replay is None else {"actions_mw": self.replay[1]}
+            self.intraday = self._solve(inputs.pv_actual_mw, inputs.wind_actual_mw, inputs.load_actual_mw, **replayed)
         return self.own_plan
 
     def adopt(self, plan: Schedule, traded_mw: np.ndarray | None = None) -> str:
@@ -129,7 +135,13 @@ class DNO(mesa.Agent):
             fixed_discharge_mw=discharge_mw,
         )
 
-    def _solve(self, pv, wind, load, **rolling) -> Schedule:
+    def _solve(self, pv, wind, load, actions_mw=None, **rolling) -> Schedule:
+        """Its MILP on these data; with replayed `actions_mw` every hour's storage action is given
+        and the MILP settles only the grid exchange and any load shed around it."""
+        if actions_mw is not None:
+            charge, discharge = replay_split(self.scheduler.units, actions_mw)
+            rolling = {"from_hour": HOURS + 1, "fixed_charge_mw": charge, "fixed_discharge_mw": discharge,
+                       "cyclic": False}
         plan = self.scheduler.solve(pv, wind, load, **rolling)
         self.solve_seconds += plan.solve_seconds
         return plan

@@ -14,6 +14,7 @@ tolerance is zero so the penalty decides, and the solver runs single-threaded.
 from __future__ import annotations
 
 import datetime
+import math
 import time
 from dataclasses import dataclass
 from typing import Literal, Protocol, Sequence
@@ -122,6 +123,7 @@ class DnoScheduler:
         self._ch: list[list[mathopt.Variable]] = []
         self._dis: list[list[mathopt.Variable]] = []
         self._soc: list[list[mathopt.Variable]] = []
+        self._day_end: list[mathopt.LinearConstraint] = []
         penalty = mathopt.LinearExpression()
         for k, u in enumerate(self.units):
             ch = [m.add_variable(lb=0.0, ub=u.power_mw, name=f"ch[{k},{t}]") for t in T]
@@ -136,7 +138,7 @@ class DnoScheduler:
                 m.add_linear_constraint(soc[t] == prev + stored * (1.0 / u.energy_mwh))
                 prev = soc[t]
             # Daily net charge (§A.2.2 Eq. 6): the day ends where it started.
-            m.add_linear_constraint(soc[HOURS - 1] == u.soc_start)
+            self._day_end.append(m.add_linear_constraint(soc[HOURS - 1] == u.soc_start))
             for t in T:
                 # One epsilon more per hour (earlier is preferred) and a fraction per unit: steps the
                 # solver can resolve, while the largest weight (~25 eps, about 0.03 RMB/MWh at the
@@ -179,12 +181,15 @@ class DnoScheduler:
         from_hour: int = 1,
         fixed_charge_mw: np.ndarray | None = None,
         fixed_discharge_mw: np.ndarray | None = None,
+        cyclic: bool = True,
     ) -> Schedule:
         """Optimal plan for the day on the given data.
 
         With from_hour > 1 (rolling), the storage actions of hours before it are fixed to
         `fixed_charge_mw`/`fixed_discharge_mw` (units x hours, only the first from_hour-1
-        columns are read), so the plan continues from the state of charge they leave.
+        columns are read), so the plan continues from the state of charge they leave; from_hour
+        25 fixes them all (replayed actions). `cyclic` False lets the day end at another state of
+        charge (replayed data need not return).
         """
         self._inputs = (np.asarray(pv_available_mw), np.asarray(wind_available_mw), np.asarray(load_mw))
         for t in range(HOURS):
@@ -196,6 +201,8 @@ class DnoScheduler:
             self._shed[t].upper_bound = max(0.0, float(load_mw[t])) if self.voll_per_mwh is not None else 0.0
         fixed = from_hour - 1
         for k, u in enumerate(self.units):
+            self._day_end[k].lower_bound = u.soc_start if cyclic else u.soc_min
+            self._day_end[k].upper_bound = u.soc_start if cyclic else u.soc_max
             for t in range(HOURS):
                 if t < fixed:
                     ch = _snap(fixed_charge_mw[k, t], u.power_mw)
@@ -255,6 +262,33 @@ class DnoScheduler:
                 return t + 1, (f"load {float(load[t]):,.3f} MW exceeds all it can supply ({most:,.3f} MW) and no "
                                "value of lost load is set to shed it at; ")
         return from_hour, ""
+
+
+def replay_split(units: Sequence[StorageUnitLike], actions_mw: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """A DNO's total storage action per hour (+ charge) shared among its units in proportion to
+    their power: (charge, discharge), units x hours, MW."""
+    actions = np.asarray(actions_mw, dtype=float)
+    power = np.array([u.power_mw for u in units], dtype=float)
+    share = power / power.sum() if power.sum() > 0 else np.zeros_like(power)
+    return np.outer(share, np.maximum(actions, 0.0)), np.outer(share, np.maximum(-actions, 0.0))
+
+
+def replay_problem(units: Sequence[StorageUnitLike], actions_mw: Sequence[float]) -> str | None:
+    """Why given storage actions are beyond the units (power, state of charge), or None."""
+    units = [u for u in units if u.energy_mwh > 0]
+    actions = np.asarray(actions_mw, dtype=float)
+    power = math.fsum(u.power_mw for u in units)
+    for t, a in enumerate(actions, start=1):
+        if abs(a) > power * (1 + 1e-9):
+            return f"hour {t}: {a:g} MW is beyond the storage's {power:g} MW"
+    charge, discharge = replay_split(units, actions)
+    for u, ch, dis in zip(units, charge, discharge):
+        soc = u.soc_start + np.cumsum(u.charge_efficiency * ch - dis / u.discharge_efficiency) / u.energy_mwh
+        bad = np.flatnonzero((soc < u.soc_min - 1e-9) | (soc > u.soc_max + 1e-9))
+        if bad.size:
+            t = int(bad[0])
+            return f"hour {t + 1}: unit {u.name}'s state of charge {soc[t]:.4f} leaves [{u.soc_min}, {u.soc_max}]"
+    return None
 
 
 def _snap(value: float, power_mw: float) -> float:

@@ -117,6 +117,8 @@ class StorageMarketModel(mesa.Model):
                     scenario.mechanism.quantity_tolerance_mwh,
                     bids_before_delivery=design.delivery.settle,
                     deviation_rule=scenario.mechanism.deviation_rule,
+                    replay=None if scenario.scheduling.storage == "optimised" else (
+                        np.array(spec.storage_actions.day_ahead), np.array(spec.storage_actions.intraday)),
                 )
             )
         self._by_name = {d.name: d for d in self.dnos}

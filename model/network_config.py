@@ -30,7 +30,7 @@ class LineLimitRule(BaseModel):
     model_config = _STRICT
 
     limit_mw: float | None = Field(
-        None, gt=0, le=MAX_MW, description="the same limit on every line, MW, at most 10 000; [A]"
+        None, gt=0, le=MAX_MW, description="the same limit on every line, MW, at most 100 000; [A]"
     )
     base_flow_multiple: float | None = Field(
         None, gt=0, le=MAX_FLOW_MULTIPLE,
@@ -38,7 +38,7 @@ class LineLimitRule(BaseModel):
     )
     floor_mw: float = Field(
         0.1, ge=0, le=MAX_MW,
-        description="smallest limit under base_flow_multiple, MW, at most 10 000 (lightly loaded far ends); [A]",
+        description="smallest limit under base_flow_multiple, MW, at most 100 000 (lightly loaded far ends); [A]",
     )
 
     @model_validator(mode="after")

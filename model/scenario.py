@@ -25,6 +25,7 @@ from market.design import SLOTS, Design, StageFieldError, stage_params, validate
 from market.realtime import REAL_TIME
 from market.limits import MAX_MW, MAX_MWH, MAX_PRICE_PER_MWH
 from market.params import MechanismParams
+from market.scheduling import replay_problem
 from market.shared_storage import SharedStorage
 from ledger.credit import ChainCredit
 from ledger.network import NetworkParams, NodeIndex
@@ -76,7 +77,7 @@ class RatioProfile(Profile):
 
 
 class LoadProfile(Profile):
-    """Load in MW, in [0, 10 000] (market/limits.py: a distribution network's scale)."""
+    """Load in MW, in [0, 100 000] (market/limits.py: a distribution network's scale)."""
 
     @field_validator("forecast", "actual")
     @classmethod
@@ -94,7 +95,7 @@ class StorageUnit(_Typed):
     energy_mwh: float = Field(ge=0, le=MAX_MWH, description="energy capacity, MWh, at most 100 000; input")
     power_mw: float = Field(
         None, ge=0, le=MAX_MW, validate_default=False,
-        description="power rating, MW, at most 10 000; [A] 0.25 x energy",
+        description="power rating, MW, at most 100 000; [A] 0.25 x energy",
     )
     charge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] §A.2.1")
     discharge_efficiency: float = Field(0.95, gt=0, le=1, description="[A] §A.2.1")
@@ -157,7 +158,7 @@ class StorageOwner(_Typed):
 
 
 class DnoAssets(_Typed):
-    """What a DNO owns and may exchange, without its hourly profiles (MW at most 10 000 each)."""
+    """What a DNO owns and may exchange, without its hourly profiles (MW at most 100 000 each)."""
 
     name: str = Field(min_length=1)
     pv_mw: float = Field(ge=0, le=MAX_MW, description="installed PV, MW; input")
@@ -187,12 +188,39 @@ class DnoAssets(_Typed):
         return self
 
 
+class StorageActions(_Typed):
+    """A DNO's storage actions given rather than optimised (`scheduling.storage: replayed`): its
+    day-ahead plan and its intraday actions, MW per hour (+ charge, − discharge), summed over its
+    units and shared among them in proportion to their power."""
+
+    day_ahead: list[float] = Field(min_length=HOURS, max_length=HOURS, description="MW, hours 1..24; input")
+    intraday: list[float] = Field(min_length=HOURS, max_length=HOURS, description="MW, hours 1..24; input")
+
+
 class Dno(DnoAssets):
     """A distribution network operator: renewables, load, grid connection, storage and profiles."""
 
     pv_ratio: RatioProfile
     wind_ratio: RatioProfile
     load_mw: LoadProfile
+    storage_actions: StorageActions | None = Field(
+        None, description="replayed storage actions (scheduling.storage: replayed); none: optimised; input")
+
+    @model_validator(mode="after")
+    def _actions_fit(self) -> Dno:
+        if self.storage_actions is not None:
+            for plan in ("day_ahead", "intraday"):
+                problem = replay_problem(self.storage_units, getattr(self.storage_actions, plan))
+                if problem is not None:
+                    raise StageFieldError(f"storage_actions.{plan}", problem)
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_actions(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)  # DNOs that optimise are written as they always were
+        if isinstance(data, dict) and data.get("storage_actions", 0) is None:
+            del data["storage_actions"]
+        return data
 
 
 class SchedulingParams(_Typed):
@@ -204,6 +232,10 @@ class SchedulingParams(_Typed):
         "the current SOC, actual for t and forecasts after; [A] §A.2.3",
     )
     solver: Literal["highs", "scip"] = Field("highs", description="MILP solver via OR-Tools MathOpt")
+    storage: Literal["optimised", "replayed"] = Field(
+        "optimised", description="optimised: each plan is the DNO's MILP (the paper); replayed: the storage actions "
+        "are the DNOs' storage_actions (measured or constructed data) and the MILP only settles the grid exchange "
+        "and any load shed around them; [A]")
     tie_break_per_mwh: float | None = Field(
         None, ge=0, le=MAX_PRICE_PER_MWH,
         description="throughput penalty, RMB/MWh, at most 100 000; [A] 1e-6 x max price when unset",
@@ -402,6 +434,25 @@ class Scenario(ScenarioBase):
     """One simulated operating day: DNOs with profiles, the main grid's tariff and the rules."""
 
     dnos: list[Dno] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _replay_is_whole(self) -> Scenario:
+        """Replayed storage actions are the whole plan: every DNO gives them, the intraday plan is
+        the day's (oracle), and no coordination re-plans around them."""
+        if self.scheduling.storage == "replayed":
+            missing = [i for i, d in enumerate(self.dnos) if d.storage_actions is None]
+            if missing:
+                raise ValueError(f"dnos.{self.dnos[missing[0]].name}.storage_actions: scheduling.storage: replayed "
+                                 "needs every DNO's day_ahead and intraday actions")
+            if self.scheduling.intraday_mode != "oracle":
+                raise ValueError("scheduling.intraday_mode: replayed storage actions need oracle (the intraday "
+                                 "actions are given for the whole day)")
+            if self.design.coordination.stage != "independent":
+                raise ValueError("design.coordination.stage: replayed storage actions need independent (a "
+                                 "coordination stage re-plans the storage)")
+        elif any(d.storage_actions is not None for d in self.dnos):
+            raise ValueError("scheduling.storage: DNOs give storage_actions; set it to replayed to use them")
+        return self
 
 
 def _require_unique(names: list[str], what: str) -> None:

@@ -39,7 +39,7 @@ class Errors(_Typed):
 
 
 class DnoRecipe(DnoAssets):
-    load_peak_mw: float = Field(ge=0, le=MAX_MW, description="forecast peak load, MW, at most 10 000")
+    load_peak_mw: float = Field(ge=0, le=MAX_MW, description="forecast peak load, MW, at most 100 000")
     load_shape: Literal["residential", "commercial", "industrial", "rural"]
     clearness: float = Field(0.8, ge=0, le=1, description="expected clear-sky index of the day")
     mean_wind_mps: float = Field(7.0, ge=0, le=50, description="mean hub-height wind speed, m/s, at most 50")
