@@ -298,10 +298,16 @@ def _cmd_experiment_paper(args: argparse.Namespace) -> int:
     from experiments import paper
 
     scenario = load(args.scenario, args.set)
+    executor = None
+    if args.days:
+        from batch_runs.executors import executor_for
+
+        executor = executor_for(processes=args.processes, workers=args.workers, scheduler=args.scheduler)
     with _input_failures(_source(args)):
-        paths = paper.run(scenario, args.seed, Path(args.out))
+        paths, headline = paper.run(scenario, args.seed, Path(args.out), args.days, executor)
     print(f"paper experiment (S0-S3) on {scenario.name} (seed {args.seed}) written to {args.out}/: "
           + ", ".join(p.name for p in paths))
+    print("\n".join(headline))
     return 0
 
 
@@ -313,6 +319,13 @@ def _add_experiment_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=_seed, default=0, help=_RUN_SEED_HELP)
     p.add_argument("--out", default="out/paper-experiment", help="output directory (default out/paper-experiment)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
+    p.add_argument("--days", type=_positive, default=None, metavar="N",
+                   help="also run S0-S3 on N fresh days of the paper-4dn recipe (into OUT/days-N, resumable) and show "
+                        "each measure's interval over the days")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--processes", type=_positive, default=None, metavar="N", help="for --days: local processes")
+    where.add_argument("--workers", type=_positive, default=None, metavar="N", help="for --days: a local Dask cluster")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS", help="for --days: an existing Dask cluster")
     p.set_defaults(func=_cmd_experiment_paper)
 
 

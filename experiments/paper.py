@@ -12,19 +12,21 @@ scheduling fee and compensation funding gives settlement.csv's revenue (a test c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from agents.main_grid import MainGrid
-from experiments import paper_page
+from experiments import paper_page, published
 from market.fees import FEE_SHARES
 from market.variants import variant
 from model.job import RunResult, simulate
 from model.out_dir import check_files, check_place, is_temporary, remove_stale
 from model.outputs import write_atomic, write_csv
-from model.scenario import Scenario
+from model.scenario import Scenario, load
+from model.tables import measures
 
 SCENARIOS = ("S0", "S1", "S2", "S3")
 VALLEY_SCENARIOS = ("S1", "S2", "S3")
@@ -33,7 +35,10 @@ _MONEY = ["p2p_sales_rmb", "p2p_purchases_rmb", "grid_sales_rmb", "grid_purchase
           "service_fee_rmb"]
 _VOLUMES = ["p2p_volume_mwh", "grid_volume_mwh"]
 TABLES = ("comparison", "totals", "valley_hours", "valley_revenue", "table2")  # PaperExperiment's, as CSVs
-FILES = frozenset({f"{t}.csv" for t in TABLES} | set(paper_page.FILES))  # all the experiment writes
+EXTRA_TABLES = ("beside_the_paper", "over_days")  # written when the experiment has them
+FILES = frozenset({f"{t}.csv" for t in TABLES + EXTRA_TABLES} | set(paper_page.FILES))  # all the experiment writes
+HOUR2 = "paper-hour2"  # the bundled scenario that replays the paper's hour 2 at its scale
+_DAYS_DIR = re.compile(r"days-\d+")  # the runs of `--days N`, a sweep store of their own
 
 
 @dataclass
@@ -48,6 +53,9 @@ class PaperExperiment:
     valley_hours: pd.DataFrame  # one row per (scenario, day, hour) of a valley hour with a deviation
     valley_revenue: pd.DataFrame  # one row per (scenario, day, hour, dno) active in a valley hour
     table2: pd.DataFrame  # one row per (day, hour, dno) that traded in a valley hour under S1
+    beside_the_paper: pd.DataFrame | None = None  # every published figure beside the simulated one
+    over_days: pd.DataFrame | None = None  # S0-S3 over N days of the recipe, with intervals
+    days_dir: str | None = None  # where those runs are, relative to the experiment's folder
 
     @property
     def valley_p2p_mwh(self) -> float:
@@ -228,9 +236,10 @@ def write(experiment: PaperExperiment, out_dir: Path) -> list[Path]:
     files = paper_page.render(experiment)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name in TABLES:
-        paths.append(out_dir / f"{name}.csv")
-        write_csv(getattr(experiment, name), paths[-1])
+    for name in TABLES + EXTRA_TABLES:
+        if getattr(experiment, name) is not None:
+            paths.append(out_dir / f"{name}.csv")
+            write_csv(getattr(experiment, name), paths[-1])
     for name, data in files.items():
         paths.append(out_dir / name)
         write_atomic(paths[-1], data)
@@ -240,12 +249,23 @@ def write(experiment: PaperExperiment, out_dir: Path) -> list[Path]:
 
 def is_paper_file(name: str) -> bool:
     """An output of the paper experiment, or the temporary file it writes before one."""
-    return name in FILES or is_temporary(name, FILES)
+    return name in FILES or is_temporary(name, FILES) or _DAYS_DIR.fullmatch(name) is not None
 
 
-def run(scenario: Scenario, seed: int, out_dir: Path) -> list[Path]:
+def run(scenario: Scenario, seed: int, out_dir: Path, days: int = 0, executor=None) -> tuple[list[Path], list[str]]:
     """The `storagemarket experiment paper` job: check `out_dir` (model.out_dir), run the four
-    scenarios and write the comparison."""
+    scenarios, the paper's hour 2 (paper-hour2) and, with `days`, S0-S3 on that many fresh days
+    of the recipe (into out_dir/days-N, resumable); write the comparison. Returns the paths written
+    and the headline comparison with the paper, for the terminal."""
     check_place(out_dir)  # before four simulations, not after
     check_files(out_dir, is_paper_file, "paper experiment")
-    return write(run_experiment(scenario, seed), out_dir)
+    experiment = run_experiment(scenario, seed)
+    hour2 = experiment if scenario.name == HOUR2 else run_experiment(load(HOUR2), seed)
+    experiment.beside_the_paper = published.beside(experiment, hour2)
+    if days:
+        from experiments import paper_days  # the sweep machinery, only when asked for
+
+        runs = paper_days.run(days, out_dir / f"days-{days}", executor)
+        bundled = {name: measures(result.summary) for name, result in experiment.results.items()}
+        experiment.over_days, experiment.days_dir = paper_days.summarise(runs, bundled), f"days-{days}"
+    return write(experiment, out_dir), published.headline(experiment.beside_the_paper)
