@@ -115,15 +115,16 @@ def buses(model) -> pd.DataFrame:
 def network_summary(model) -> dict[str, Any]:
     """summary.json's `network`: charges, the linear check and management, and the AC truth.
 
-    `curtailed_mwh` sums what management cut in each round (a cut volume may still trade in a
-    later round); `linear_out_of_band_bus_hours` counts buses whose LinDistFlow voltage with the
+    `curtailed_mwh` sums what management cut from the pairs of each round (a cut volume may still
+    trade in a later round), `management_added_mwh` what it added to other pairs instead (a
+    re-pairing through a counterflow); `linear_out_of_band_bus_hours` counts buses whose LinDistFlow voltage with the
     hour's trades is outside the band (checked, not managed). `ac_missed_by_linear` counts line-hours the AC power flow finds over their limit
     although the linear check passed them, with the worst of them: the linear check sees the
     trades on the base case, the AC power flow every deviation, traded or not (docs/network.md).
     """
     feeder = model.config.network.feeder
     before_hours = after_hours = linear_out_of_band = 0
-    curtailed = 0.0
+    curtailed = added = 0.0
     missed: list[tuple[float, int, int, int]] = []
     loading, v_low, v_high, losses, overloaded, out_of_band, diverged = [], [], [], 0.0, 0, 0, 0
     for (day, hour), (_, ac) in sorted(model.dso.hours.items()):
@@ -132,6 +133,7 @@ def network_summary(model) -> dict[str, Any]:
         after_hours += len(after)
         result = model.clearings.get((day, hour))
         curtailed += math.fsum(f.curtailed_mwh for f in result.flows) if result is not None else 0.0
+        added += math.fsum(f.added_mwh for f in result.flows) if result is not None else 0.0
         linear_out_of_band += len(result.flows[-1].out_of_band_after) if result is not None and result.flows else 0
         if not ac.converged:
             diverged += 1
@@ -150,6 +152,7 @@ def network_summary(model) -> dict[str, Any]:
         "congested_line_hours_before": before_hours,
         "congested_line_hours_after": after_hours,
         "curtailed_mwh": curtailed,
+        "management_added_mwh": added,
         "linear_out_of_band_bus_hours": linear_out_of_band,
         "worst_loading_pct": max(loading, default=None),
         "min_v_pu": min(v_low, default=None),

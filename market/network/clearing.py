@@ -47,6 +47,9 @@ class RoundFlows:
     out_of_band_before: tuple[int, ...] = ()  # bus positions outside the voltage band
     out_of_band_after: tuple[int, ...] = ()
     injection_after_mw: tuple[float, ...] = ()
+    # volume management added to pairs beyond the match without the network: re-pairing through a
+    # counterflow (a seller near the buyer a cut trade served), so traded = matched - curtailed + added
+    added_mwh: float = 0.0
 
 
 def network_round(
@@ -78,11 +81,11 @@ def network_round(
     fills = [Fill(int(i), int(j), float(q)) for i, j, q in zip(pairs.seller, pairs.buyer, managed) if q > 0]
     injected = {which: injection_mw + pairs.injection(x) for which, x in (("before", matched), ("after", managed))}
     record = RoundFlows(
-        round_no, float(matched.sum()), float(max(matched.sum() - managed.sum(), 0.0)),
+        round_no, float(matched.sum()), float(np.maximum(matched - managed, 0.0).sum()),
         tuple(before.flow_mw.tolist()), tuple(after.flow_mw.tolist()),
         tuple(np.flatnonzero(before.congested).tolist()), tuple(np.flatnonzero(after.congested).tolist()),
         network.out_of_band(injected["before"]), network.out_of_band(injected["after"]),
-        tuple(injected["after"].tolist()))
+        tuple(injected["after"].tolist()), float(np.maximum(managed - matched, 0.0).sum()))
     return fills, record
 
 

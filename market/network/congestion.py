@@ -23,6 +23,7 @@ from market.solver import solve_optimal
 
 TOLERANCE_MW = 1e-6  # flows this close to a limit count as within it (the LP's feasibility tolerance)
 _SENSITIVITY_EPS = 1e-12
+_TIE = 1e-5  # the clearing LP's charge per traded MWh, relative to the largest surplus (`exact`)
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,12 @@ def exact(
 ) -> Managed:
     """The clearing LP: max sum (w_k - tie_k) x_k over 0 <= x_k <= offered_k (0 where w_k < 0),
     sum of a seller's x <= its cap, sum of a buyer's x <= its cap, and |base + S x| within the
-    limits (none if `lines` is None). tie_k, at most 1e-9 of the largest |w|, prefers earlier
-    trades among equal ones, so the optimum is the rule's and not the solver's choice."""
+    limits (none if `lines` is None). tie_k = eps (1 + k/n), eps = 1e-5 (1 + the largest |w|),
+    charges every traded MWh a little, more for later trades: among equal optima the LP takes no
+    volume that adds no welfare (a zero-surplus pair as counterflow) and prefers earlier trades,
+    so the optimum is the rule's and not the solver's choice. It must stay well above HiGHS's
+    optimality tolerance (1e-7 on reduced costs) to do that, and is at most 2e-5 of the largest
+    surplus, far below any price difference that matters (0.006 RMB/MWh at 300 RMB/MWh)."""
     w = np.asarray(trades.net_surplus_per_mwh, dtype=float)
     offered = np.asarray(trades.quantity_mw, dtype=float)
     n = len(w)
@@ -172,7 +177,7 @@ def exact(
                 model.add_linear_constraint(
                     lb=float(-limit[line] - base[line]), expr=expr, ub=float(limit[line] - base[line])
                 )
-    tie = 1e-9 * (1.0 + float(np.abs(w).max(initial=0.0))) * np.arange(n) / max(n, 1)
+    tie = _TIE * (1.0 + float(np.abs(w).max(initial=0.0))) * (1.0 + np.arange(n) / max(n, 1))
     model.maximize(mathopt.fast_sum(float(w[k] - tie[k]) * x[k] for k in range(n)))
     result = solve_optimal(model, mathopt.SolverType.HIGHS)  # HiGHS's LP is deterministic
     values = np.clip(np.array(result.variable_values(x), dtype=float), 0.0, offered)

@@ -247,11 +247,40 @@ def test_every_round_ends_within_the_effective_limits(instance):
         # over the plain limit after management only where the base case alone is over it
         assert set(record.congested_after) <= set(np.flatnonzero(np.abs(base) > raw + LIMIT_TOLERANCE_MW).tolist())
         traded = math.fsum(t.quantity_mwh for t in result.trades if t.round == record.round)
-        assert _close(record.matched_mwh - record.curtailed_mwh, traded, record.matched_mwh)
+        assert _close(record.matched_mwh - record.curtailed_mwh + record.added_mwh, traded, record.matched_mwh)
     if result.flows:
         final = _tree_flows(network, result.trades)
         assert np.allclose(result.flows[-1].flow_after_mw, final, rtol=0, atol=1e-6)
         assert np.all(np.abs(final) <= limit + LIMIT_TOLERANCE_MW)
+
+
+def _counterflow(near_buyer_bid: float):
+    """Line 0 (bus 1 -> slack) is full from a base injection at bus 7; s0 and b0 sit at bus 1, s2 and
+    b2 at the slack, so s0 -> b2 cannot flow alone."""
+    feeder = Feeder(buses=tuple(range(10)), slack_bus=0, lines=tuple(range(9)), from_bus=(1, 2, 3, 7, 5, 6, 4, 8, 9),
+                    to_bus=(0, 0, 0, 1, 0, 0, 0, 0, 0), r_ohm=(1.0,) * 9, x_ohm=(1.0,) * 9, limit_mw=(1.0,) * 9,
+                    base_kv=12.66, v_min_pu=0.95, v_max_pu=1.05, v_slack_pu=1.0)
+    network = MarketNetwork(feeder, (("b0", 1), ("b2", 0), ("s0", 1), ("s2", 0)), (0.0,) * 7 + (1.0, 0.0, 0.0),
+                            mean_charge_per_mwh=0.0, congestion="exact")
+    offers = [Bid("s0", 1.0, 250.0, 0.0), Bid("s2", 1.0, 270.0, 0.0)]
+    bids = [Bid("b0", 1.0, 270.0, 0.0), Bid("b2", 1.0, near_buyer_bid, 0.0)]
+    rules = Rules(matching="merit_order", seller_concession=0.0, buyer_concession=0.0, max_rounds=1,
+                  tou_buy_per_mwh=270.0)
+    return clear_hour(offers, bids, rules, network)
+
+
+def test_management_may_re_pair_and_the_round_accounts_for_it():
+    """b2 bids 300: without the network s0 -> b2 (surplus 50) is the match; on it, the LP keeps the
+    50 by re-pairing, s0 -> b0 (20) and s2 -> b2 (30): the round cut 1 MWh and added 2. b2 bids 270:
+    s0 -> b0 is as good as s0 -> b2, and no zero-surplus volume is added (2 MWh for the same 20)."""
+    re_paired = _counterflow(300.0)
+    assert sum(t.quantity_mwh * (t.buyer_price_per_mwh - t.seller_price_per_mwh) for t in re_paired.trades) == 50.0
+    (record,) = re_paired.flows
+    traded = sum(t.quantity_mwh for t in re_paired.trades)
+    assert traded == 2.0 and record.matched_mwh - record.curtailed_mwh + record.added_mwh == traded
+    assert (record.matched_mwh, record.curtailed_mwh) == (1.0, 1.0)
+    plain = _counterflow(270.0)
+    assert [(t.seller, t.buyer, t.quantity_mwh) for t in plain.trades] == [("s0", "b0", 1.0)]
 
 
 # --- 3. the charge steers a tie to the near pair ------------------------------------------------------
