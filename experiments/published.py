@@ -126,6 +126,11 @@ def _day(day: PaperExperiment) -> list[dict]:
     rows.append(_text_row("Table 4: largest revenue increase", max(TABLE4, key=TABLE4.get),
                           str(gains.idxmax()) if len(gains) else "-", on, APPENDIX))
     rows.append(_text_row("Table 4: every DN gains over S0", "yes", "yes" if (gains > 0).all() else "no", on, APPENDIX))
+    revenue = day.totals.set_index("scenario").dno_revenue_rmb
+    rows.append(_text_row("the DNs' day: revenue under S1 above S3 (compensation pays)", "yes",
+                          "yes" if revenue["S1"] > revenue["S3"] else "no", on,
+                          "net of the service fee a valley trade earns a side less than the grid does (Table 2 is "
+                          "gross of it); the day's valley trades decide the sign, and fresh days differ (--days N)"))
     shares = summary["trade_share_by_dno"]
     for who, value in TRADE_SHARES.items():
         if who in shares:

@@ -104,11 +104,13 @@ def test_milp_invariants(d):
 @settings(max_examples=15)
 @given(dnos())
 def test_highs_and_scip_agree(d):
-    """Two independent MILP solvers reach the same optimal cost and, thanks to the tie-break, plan."""
+    """Two independent MILP solvers reach the same optimal cost and, thanks to the tie-break, plan,
+    within what their feasibility tolerances leave: SCIP's leaves up to about 2e-4 MW in a
+    variable (near-lossless units, a state of charge at 0.99999), worth a few 1e-3 RMB."""
     _, a = schedule(d, "highs")
     _, b = schedule(d, "scip")
-    assert a.cost == pytest.approx(b.cost, rel=1e-7, abs=1e-3)
-    np.testing.assert_allclose(a.storage_action_mw, b.storage_action_mw, atol=1e-4)
+    assert a.cost == pytest.approx(b.cost, rel=1e-6, abs=1e-2)
+    np.testing.assert_allclose(a.storage_action_mw, b.storage_action_mw, atol=1e-3)
 
 
 @settings(max_examples=8)
