@@ -1,0 +1,74 @@
+"""The ambiguity set and its worst case (docs/rules.md §B.2.2): the radii's formula, and the closed
+form against a direct LP by scipy on random inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from market.dro import ambiguity_radii, worst_case_distribution
+
+
+def test_radii_follow_the_formula():
+    t1, tinf = ambiguity_radii(5, 100, 0.99, 0.5)
+    assert t1 == pytest.approx(5 / 200 * math.log(10 / 0.01))
+    assert tinf == pytest.approx(1 / 200 * math.log(10 / 0.5))
+    more = ambiguity_radii(5, 1000, 0.99, 0.5)
+    assert more[0] < t1 and more[1] < tinf  # more samples, a tighter set
+
+
+@pytest.mark.parametrize("args, message", [((5, 4, 0.9, 0.5), "n_scenarios <= n_samples"),
+                                           ((5, 100, 1.0, 0.5), "alpha_1 must be in"),
+                                           ((5, 100, 0.9, 0.0), "alpha_inf must be in")])
+def test_bad_radii_inputs(args, message):
+    with pytest.raises(ValueError, match=message):
+        ambiguity_radii(*args)
+
+
+@st.composite
+def cases(draw):
+    k = draw(st.integers(1, 8))
+    weights = np.array(draw(st.lists(st.floats(0, 10), min_size=k, max_size=k)))
+    p0 = weights / weights.sum() if weights.sum() > 0 else np.full(k, 1.0 / k)
+    costs = draw(st.lists(st.floats(-1e4, 1e4, allow_nan=False), min_size=k, max_size=k))
+    return np.array(costs), p0, draw(st.floats(0, 2.5)), draw(st.floats(0, 1.2))
+
+
+def _lp(h, p0, t1, tinf):
+    """max h.p over p >= 0, sum p = 1, |p - p0| <= u, sum u <= t1, u <= tinf (variables p, u)."""
+    k = len(h)
+    eye = np.eye(k)
+    a_ub = np.block([[eye, -eye], [-eye, -eye], [np.zeros((1, k)), np.ones((1, k))]])
+    b_ub = np.concatenate([p0, -p0, [t1]])
+    res = linprog(np.concatenate([-h, np.zeros(k)]), A_ub=a_ub, b_ub=b_ub, A_eq=np.concatenate([np.ones(k), np.zeros(k)])[None],
+                  b_eq=[1.0], bounds=[(0, None)] * k + [(0, tinf)] * k, method="highs")
+    assert res.status == 0
+    return -res.fun
+
+
+@given(cases())
+def test_the_closed_form_is_the_lps_optimum_and_stays_in_the_set(case):
+    h, p0, t1, tinf = case
+    p = worst_case_distribution(h, p0, t1, tinf)
+    assert np.all(p >= -1e-12) and p.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.abs(p - p0).sum() <= t1 + 1e-9 and np.abs(p - p0).max() <= tinf + 1e-9
+    scale = 1.0 + np.abs(h).max()
+    assert h @ p == pytest.approx(_lp(h, p0, t1, tinf), abs=1e-7 * scale)
+
+
+@given(cases(), st.floats(0, 1), st.floats(0, 1))
+def test_the_worst_case_never_falls_as_the_radii_grow(case, more_1, more_inf):
+    h, p0, t1, tinf = case
+    small = h @ worst_case_distribution(h, p0, t1, tinf)
+    large = h @ worst_case_distribution(h, p0, t1 + more_1, tinf + more_inf)
+    assert large >= small - 1e-9 * (1.0 + np.abs(h).max())
+
+
+def test_zero_radii_keep_the_empirical_distribution():
+    p0 = np.array([0.5, 0.3, 0.2])
+    assert np.array_equal(worst_case_distribution([3.0, 1.0, 2.0], p0, 0.0, 0.0), p0)
