@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
+from ortools.math_opt.python import mathopt
+
+from market.solver import solve_optimal
 
 
 def ambiguity_radii(n_scenarios: int, n_samples: int, alpha_1: float, alpha_inf: float) -> tuple[float, float]:
@@ -66,3 +70,80 @@ def worst_case_distribution(scenario_costs: Sequence[float], p0: Sequence[float]
         if down[frm] <= 0:
             j += 1
     return p
+
+
+@dataclass
+class CcgResult:
+    """A two-stage DRO solve: the first-stage values of the best plan found, the worst-case
+    distribution and scenario costs at it, and the bounds by iteration."""
+
+    first_stage: dict[mathopt.Variable, float]
+    probabilities: np.ndarray
+    scenario_costs: np.ndarray
+    first_stage_cost: float
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    converged: bool = False
+
+    @property
+    def iterations(self) -> int:
+        return len(self.lower)
+
+    @property
+    def objective(self) -> float:
+        """The plan's worst-case expected cost: first stage plus the worst expectation."""
+        return self.first_stage_cost + float(self.probabilities @ self.scenario_costs)
+
+
+def ccg(model: mathopt.Model, first_stage: Sequence[mathopt.Variable], first_stage_cost: mathopt.LinearExpression,
+        recourse_costs: Sequence[mathopt.LinearExpression], p0: Sequence[float], theta_1: float, theta_inf: float,
+        gap: float = 1e-6, max_iterations: int = 50, solver: mathopt.SolverType = mathopt.SolverType.HIGHS,
+        params: mathopt.SolveParameters | None = None) -> CcgResult:
+    """min_x c(x) + max_{p in Omega} sum_s p_s min_{y_s} Q_s(x, y_s), by column-and-constraint
+    generation. `model` holds the first-stage variables and one recourse copy per scenario, whose
+    cost is `recourse_costs[s]`; the copies are shared by every cut, since the scenarios are fixed
+    and only their probabilities are uncertain.
+
+    Master: min c(x) + eta, eta >= sum_s p^(l)_s Q_s for each distribution l found so far (the
+    empirical one first): a lower bound. Subproblem: with x fixed, every scenario's recourse at its
+    cheapest (one solve of sum_s Q_s, which separates), then the worst distribution of those costs
+    (`worst_case_distribution`): an upper bound. Stops when UB - LB <= gap |UB| or at the cap; the
+    plan returned is the one with the best upper bound. The first-stage bounds are restored; the
+    model keeps eta, the cuts and the master's objective (build a fresh model to solve again)."""
+    p0 = np.asarray(p0, dtype=float)
+    if len(recourse_costs) != len(p0):
+        raise ValueError("one recourse cost per scenario probability")
+    eta = model.add_variable(lb=-math.inf, name="eta")
+    bounds = [(v.lower_bound, v.upper_bound) for v in first_stage]
+    result = CcgResult({}, p0, np.zeros(len(p0)), math.inf)
+    best = math.inf
+    cut = p0
+    for _ in range(max_iterations):
+        model.add_linear_constraint(eta >= mathopt.fast_sum(float(cut[s]) * q for s, q in enumerate(recourse_costs)))
+        model.minimize(first_stage_cost + eta)
+        master = solve_optimal(model, solver, params)
+        lower = master.objective_value()
+        x = {v: float(round(master.variable_values(v))) if v.integer else master.variable_values(v)
+             for v in first_stage}  # an integer's value without the solver's rounding noise
+        try:
+            for v in first_stage:
+                v.lower_bound = v.upper_bound = x[v]
+            model.minimize(mathopt.fast_sum(recourse_costs))
+            sub = solve_optimal(model, solver, params)
+        finally:
+            for v, (lb, ub) in zip(first_stage, bounds):
+                v.lower_bound, v.upper_bound = lb, ub
+        h = np.array([mathopt.evaluate_expression(q, sub.variable_values()) for q in recourse_costs])
+        cut = worst_case_distribution(h, p0, theta_1, theta_inf)
+        cost = mathopt.evaluate_expression(first_stage_cost, master.variable_values())
+        upper = cost + float(cut @ h)
+        if upper < best:
+            best = upper
+            result = CcgResult(x, cut, h, cost, result.lower, result.upper)
+        result.lower.append(lower)
+        result.upper.append(best)
+        if best - lower <= gap * max(abs(best), 1.0):
+            result.converged = True
+            break
+    model.minimize(first_stage_cost + eta)
+    return result

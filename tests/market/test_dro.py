@@ -72,3 +72,48 @@ def test_the_worst_case_never_falls_as_the_radii_grow(case, more_1, more_inf):
 def test_zero_radii_keep_the_empirical_distribution():
     p0 = np.array([0.5, 0.3, 0.2])
     assert np.array_equal(worst_case_distribution([3.0, 1.0, 2.0], p0, 0.0, 0.0), p0)
+
+
+def _newsvendor(demands, p0, theta_1, theta_inf, cost=6.0, price=10.0, salvage=2.0):
+    """Order x (whole units, 0..60) at `cost`; in scenario s sell min(x, d_s) at `price`, salvage the rest."""
+    from ortools.math_opt.python import mathopt
+
+    from market.dro import ccg
+
+    model = mathopt.Model(name="newsvendor")
+    x = model.add_integer_variable(lb=0, ub=60, name="x")
+    recourse = []
+    for s, d in enumerate(demands):
+        sold = model.add_variable(lb=0.0, ub=float(d), name=f"sold[{s}]")
+        model.add_linear_constraint(sold <= x)
+        recourse.append(-price * sold - salvage * (x - sold))
+    return ccg(model, [x], cost * x, recourse, p0, theta_1, theta_inf)
+
+
+def _enumerated(demands, p0, theta_1, theta_inf, cost=6.0, price=10.0, salvage=2.0):
+    best = math.inf
+    for x in range(61):
+        h = np.array([-price * min(x, d) - salvage * (x - min(x, d)) for d in demands])
+        best = min(best, cost * x + h @ worst_case_distribution(h, p0, theta_1, theta_inf))
+    return best
+
+
+@pytest.mark.parametrize("theta_1, theta_inf", [(0.0, 0.0), (0.2, 0.1), (0.6, 0.3), (2.0, 1.0)])
+def test_ccg_on_a_newsvendor_equals_enumeration(theta_1, theta_inf):
+    demands, p0 = [10, 25, 40, 55], np.array([0.1, 0.4, 0.3, 0.2])
+    result = _newsvendor(demands, p0, theta_1, theta_inf)
+    assert result.converged and result.iterations <= 10
+    assert result.objective == pytest.approx(_enumerated(demands, p0, theta_1, theta_inf), abs=1e-6)
+    assert result.upper[-1] - result.lower[-1] <= 1e-6 * max(1.0, abs(result.upper[-1]))
+    assert all(b >= a - 1e-9 for a, b in zip(result.lower, result.lower[1:]))  # the master only tightens
+
+
+def test_zero_radii_are_the_stochastic_programme_and_larger_radii_never_cost_less():
+    demands, p0 = [10, 25, 40, 55], np.array([0.1, 0.4, 0.3, 0.2])
+    stochastic = _newsvendor(demands, p0, 0.0, 0.0)
+    assert np.array_equal(stochastic.probabilities, p0)  # the empirical distribution itself
+    expected = min(6.0 * x + sum(p * (-10.0 * min(x, d) - 2.0 * (x - min(x, d))) for p, d in zip(p0, demands))
+                   for x in range(61))
+    assert stochastic.objective == pytest.approx(expected, abs=1e-6)
+    costs = [_newsvendor(demands, p0, t, t / 2).objective for t in (0.0, 0.1, 0.3, 0.8, 2.0)]
+    assert all(b >= a - 1e-6 for a, b in zip(costs, costs[1:]))
