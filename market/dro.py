@@ -147,3 +147,39 @@ def ccg(model: mathopt.Model, first_stage: Sequence[mathopt.Variable], first_sta
             break
     model.minimize(first_stage_cost + eta)
     return result
+
+
+def cluster_scenarios(samples: np.ndarray, n_scenarios: int, rng: np.random.Generator,
+                      iterations: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """K scenarios from M samples (rows) by k-means: the centres and their empirical probabilities
+    (the share of samples nearest each). Seeded k-means++ start, then Lloyd steps until no sample
+    changes cluster; an emptied cluster restarts at the sample farthest from its centre. Ties go
+    to the lower index, so the same samples and seed give the same scenarios."""
+    x = np.asarray(samples, dtype=float)
+    m = len(x)
+    if x.ndim != 2 or not m:
+        raise ValueError("samples must be a non-empty 2-D array (one sample per row)")
+    if not 1 <= n_scenarios <= m:
+        raise ValueError(f"n_scenarios must be in [1, {m}] (the samples), got {n_scenarios}")
+    centres = [x[int(rng.integers(m))]]
+    while len(centres) < n_scenarios:  # k-means++: far samples are likelier next centres
+        d2 = ((x[:, None, :] - np.array(centres)[None]) ** 2).sum(-1).min(1)
+        total = d2.sum()
+        centres.append(x[int(rng.choice(m, p=d2 / total))] if total > 0 else x[len(centres) % m])
+    c = np.array(centres)
+    labels = np.full(m, -1)
+    for _ in range(iterations):
+        distance = ((x[:, None, :] - c[None]) ** 2).sum(-1)
+        new = distance.argmin(1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+        for k in range(n_scenarios):
+            members = labels == k
+            if members.any():
+                c[k] = x[members].mean(0)
+            else:  # the sample worst served takes the empty centre
+                far = int(distance[np.arange(m), labels].argmax())
+                c[k], labels[far] = x[far], k
+    probabilities = np.bincount(labels, minlength=n_scenarios) / m
+    return c, probabilities

@@ -117,3 +117,32 @@ def test_zero_radii_are_the_stochastic_programme_and_larger_radii_never_cost_les
     assert stochastic.objective == pytest.approx(expected, abs=1e-6)
     costs = [_newsvendor(demands, p0, t, t / 2).objective for t in (0.0, 0.1, 0.3, 0.8, 2.0)]
     assert all(b >= a - 1e-6 for a, b in zip(costs, costs[1:]))
+
+
+def test_clustering_finds_separated_groups_with_their_shares():
+    from market.dro import cluster_scenarios
+
+    rng = np.random.default_rng(3)
+    groups = [np.array([0.0, 0.0]), np.array([10.0, 0.0]), np.array([0.0, 10.0])]
+    sizes = [50, 30, 20]
+    samples = np.vstack([g + rng.normal(0, 0.3, (n, 2)) for g, n in zip(groups, sizes)])
+    centres, probabilities = cluster_scenarios(samples, 3, np.random.default_rng(0))
+    assert probabilities.sum() == pytest.approx(1.0)
+    found = sorted(zip(np.round(centres).tolist(), probabilities.tolist()))
+    assert found == [([0.0, 0.0], 0.5), ([0.0, 10.0], 0.2), ([10.0, 0.0], 0.3)]
+    again = cluster_scenarios(samples, 3, np.random.default_rng(0))
+    assert np.array_equal(again[0], centres) and np.array_equal(again[1], probabilities)  # same seed, same scenarios
+
+
+@given(st.integers(1, 40), st.integers(1, 6), st.integers(0, 2**32 - 1))
+def test_clustering_assigns_every_sample_and_keeps_k_scenarios(m, k, seed):
+    from market.dro import cluster_scenarios
+
+    samples = np.random.default_rng(seed).normal(size=(m, 3))
+    if k > m:
+        with pytest.raises(ValueError, match="n_scenarios"):
+            cluster_scenarios(samples, k, np.random.default_rng(seed))
+        return
+    centres, probabilities = cluster_scenarios(samples, k, np.random.default_rng(seed))
+    assert centres.shape == (k, 3) and probabilities.sum() == pytest.approx(1.0)
+    assert np.allclose(probabilities * m, np.round(probabilities * m), rtol=0, atol=1e-9)  # whole samples
