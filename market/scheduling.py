@@ -27,7 +27,7 @@ from market.solver import SolverError, solve_optimal
 
 HOURS = 24
 SolverName = Literal["highs", "scip"]
-_SOLVERS = {"highs": mathopt.SolverType.HIGHS, "scip": mathopt.SolverType.GSCIP}
+SOLVERS = {"highs": mathopt.SolverType.HIGHS, "scip": mathopt.SolverType.GSCIP}
 _SNAP_MW = 1e-9  # realised actions below this are exact zeros when fixed for a rolling re-solve
 
 
@@ -93,8 +93,8 @@ class DnoScheduler:
         tie_break_per_mwh: float | None = None,
         voll_per_mwh: float | None = None,
     ) -> None:
-        if solver not in _SOLVERS:
-            raise ValueError(f"unknown solver {solver!r}; choose from {sorted(_SOLVERS)}")
+        if solver not in SOLVERS:
+            raise ValueError(f"unknown solver {solver!r}; choose from {sorted(SOLVERS)}")
         self.dno = dno
         self.units = [u for u in units if u.energy_mwh > 0]
         self.solver = solver
@@ -110,58 +110,11 @@ class DnoScheduler:
 
     def _build(self, buy_max_mw: float, sell_max_mw: float, eps: float) -> None:
         m = mathopt.Model(name=f"dno-{self.dno}")
-        T = range(HOURS)
-        self._pv = [m.add_variable(lb=0.0, ub=0.0, name=f"pv[{t}]") for t in T]
-        self._wind = [m.add_variable(lb=0.0, ub=0.0, name=f"wind[{t}]") for t in T]
-        self._buy = [m.add_variable(lb=0.0, ub=buy_max_mw, name=f"buy[{t}]") for t in T]
-        self._sell = [m.add_variable(lb=0.0, ub=sell_max_mw, name=f"sell[{t}]") for t in T]
-        selling = [m.add_binary_variable(name=f"B[{t}]") for t in T]  # 1 = selling (§A.2.1)
-        for t in T:
-            m.add_linear_constraint(self._sell[t] <= sell_max_mw * selling[t])
-            m.add_linear_constraint(self._buy[t] <= buy_max_mw * (1 - selling[t]))
-
-        self._ch: list[list[mathopt.Variable]] = []
-        self._dis: list[list[mathopt.Variable]] = []
-        self._soc: list[list[mathopt.Variable]] = []
-        self._day_end: list[mathopt.LinearConstraint] = []
-        penalty = mathopt.LinearExpression()
-        for k, u in enumerate(self.units):
-            ch = [m.add_variable(lb=0.0, ub=u.power_mw, name=f"ch[{k},{t}]") for t in T]
-            dis = [m.add_variable(lb=0.0, ub=u.power_mw, name=f"dis[{k},{t}]") for t in T]
-            soc = [m.add_variable(lb=u.soc_min, ub=u.soc_max, name=f"soc[{k},{t}]") for t in T]
-            discharging = [m.add_binary_variable(name=f"U[{k},{t}]") for t in T]  # 1 = discharging
-            prev: mathopt.LinearTypes = u.soc_start
-            for t in T:
-                m.add_linear_constraint(dis[t] <= u.power_mw * discharging[t])
-                m.add_linear_constraint(ch[t] <= u.power_mw * (1 - discharging[t]))
-                stored = u.charge_efficiency * ch[t] - dis[t] * (1.0 / u.discharge_efficiency)
-                m.add_linear_constraint(soc[t] == prev + stored * (1.0 / u.energy_mwh))
-                prev = soc[t]
-            # Daily net charge (§A.2.2 Eq. 6): the day ends where it started.
-            self._day_end.append(m.add_linear_constraint(soc[HOURS - 1] == u.soc_start))
-            for t in T:
-                # One epsilon more per hour (earlier is preferred) and a fraction per unit: steps the
-                # solver can resolve, while the largest weight (~25 eps, about 0.03 RMB/MWh at the
-                # paper's prices) stays far below any real price or efficiency difference.
-                weight = eps * (1.0 + t + k / (len(self.units) + 1))
-                penalty += weight * (ch[t] + dis[t])
-            self._ch.append(ch)
-            self._dis.append(dis)
-            self._soc.append(soc)
-
-        # Unserved energy (an [A] extension of §A.2): with a value of lost load, a DNO whose
-        # import limit cannot cover its load sheds load at that price instead of having no schedule.
-        self._shed = [m.add_variable(lb=0.0, ub=0.0, name=f"shed[{t}]") for t in T]
-        self._balance = []
-        for t in T:
-            storage = mathopt.fast_sum(self._dis[k][t] - self._ch[k][t] for k in range(len(self.units)))
-            supply = self._pv[t] + self._wind[t] + self._buy[t] - self._sell[t] + storage + self._shed[t]
-            self._balance.append(m.add_linear_constraint(lb=0.0, ub=0.0, expr=supply))
-        self._cost = mathopt.fast_sum(
-            float(self.buy_price[t]) * self._buy[t] - float(self.sell_price[t]) * self._sell[t]
-            for t in T
-        )
-        shed_cost = mathopt.fast_sum((self.voll_per_mwh or 0.0) * self._shed[t] for t in T)
+        self._pv, self._wind, self._buy, self._sell = add_grid(m, buy_max_mw, sell_max_mw)
+        self._ch, self._dis, self._soc, self._day_end, penalty = add_storage(m, self.units, eps)
+        self._shed, self._balance, self._cost, shed_cost = add_balance(
+            m, (self._pv, self._wind, self._buy, self._sell), self._ch, self._dis, self.buy_price, self.sell_price,
+            self.voll_per_mwh)
         m.minimize(self._cost + shed_cost + penalty)
         self._model = m
         # HiGHS takes its thread count only as a global, and its MIP search is deterministic.
@@ -172,6 +125,11 @@ class DnoScheduler:
             absolute_gap_tolerance=0.0,
             time_limit=datetime.timedelta(seconds=60),
         )
+
+    @property
+    def params(self) -> mathopt.SolveParameters:
+        """What every model of this DNO is solved with: exact gaps, a fixed seed, a time limit."""
+        return self._params
 
     def solve(
         self,
@@ -192,13 +150,8 @@ class DnoScheduler:
         charge (replayed data need not return).
         """
         self._inputs = (np.asarray(pv_available_mw), np.asarray(wind_available_mw), np.asarray(load_mw))
-        for t in range(HOURS):
-            self._pv[t].upper_bound = float(pv_available_mw[t])
-            self._wind[t].upper_bound = float(wind_available_mw[t])
-            self._balance[t].lower_bound = float(load_mw[t])
-            self._balance[t].upper_bound = float(load_mw[t])
-            # load less agreed imports may be negative (it imports more than its load to pass on)
-            self._shed[t].upper_bound = max(0.0, float(load_mw[t])) if self.voll_per_mwh is not None else 0.0
+        set_day((self._pv, self._wind, self._buy, self._sell), self._shed, self._balance, pv_available_mw,
+                wind_available_mw, load_mw, self.voll_per_mwh)
         fixed = from_hour - 1
         for k, u in enumerate(self.units):
             self._day_end[k].lower_bound = u.soc_start if cyclic else u.soc_min
@@ -217,7 +170,7 @@ class DnoScheduler:
     def _run(self, from_hour: int) -> Schedule:
         start = time.perf_counter()
         try:
-            result = solve_optimal(self._model, _SOLVERS[self.solver], self._params)
+            result = solve_optimal(self._model, SOLVERS[self.solver], self._params)
         except SolverError as exc:
             hour, why = self._shortfall(from_hour)
             raise SchedulingError(f"DNO {self.dno!r}, hour {hour}: {why}{exc}", self.dno, hour) from exc
@@ -263,6 +216,90 @@ class DnoScheduler:
                                "value of lost load is set to shed it at; ")
         return from_hour, ""
 
+
+
+# --- the model's parts, shared by the plan of one forecast (DnoScheduler) and the robust plan of
+# several scenarios (market.robust_plan): the grid side and balance once per scenario, the storage once.
+
+Vars = list  # of mathopt.Variable, one per hour
+
+
+def add_grid(m: mathopt.Model, buy_max_mw: float, sell_max_mw: float, tag: str = "") -> tuple[Vars, Vars, Vars, Vars]:
+    """Available PV and wind (bounds set per solve), and grid purchase and sale, never both in an
+    hour (the binary B of §A.2.1): (pv, wind, buy, sell)."""
+    T = range(HOURS)
+    pv = [m.add_variable(lb=0.0, ub=0.0, name=f"pv{tag}[{t}]") for t in T]
+    wind = [m.add_variable(lb=0.0, ub=0.0, name=f"wind{tag}[{t}]") for t in T]
+    buy = [m.add_variable(lb=0.0, ub=buy_max_mw, name=f"buy{tag}[{t}]") for t in T]
+    sell = [m.add_variable(lb=0.0, ub=sell_max_mw, name=f"sell{tag}[{t}]") for t in T]
+    selling = [m.add_binary_variable(name=f"B{tag}[{t}]") for t in T]  # 1 = selling (§A.2.1)
+    for t in T:
+        m.add_linear_constraint(sell[t] <= sell_max_mw * selling[t])
+        m.add_linear_constraint(buy[t] <= buy_max_mw * (1 - selling[t]))
+    return pv, wind, buy, sell
+
+
+def add_storage(m: mathopt.Model, units: Sequence[StorageUnitLike], eps: float):
+    """Each unit's charge, discharge and state of charge (never charging and discharging at once,
+    ending the day where it started) and the tie-break penalty: (ch, dis, soc, day_end, penalty)."""
+    T = range(HOURS)
+    chs, diss, socs, day_end = [], [], [], []
+    penalty = mathopt.LinearExpression()
+    for k, u in enumerate(units):
+        ch = [m.add_variable(lb=0.0, ub=u.power_mw, name=f"ch[{k},{t}]") for t in T]
+        dis = [m.add_variable(lb=0.0, ub=u.power_mw, name=f"dis[{k},{t}]") for t in T]
+        soc = [m.add_variable(lb=u.soc_min, ub=u.soc_max, name=f"soc[{k},{t}]") for t in T]
+        discharging = [m.add_binary_variable(name=f"U[{k},{t}]") for t in T]  # 1 = discharging
+        prev: mathopt.LinearTypes = u.soc_start
+        for t in T:
+            m.add_linear_constraint(dis[t] <= u.power_mw * discharging[t])
+            m.add_linear_constraint(ch[t] <= u.power_mw * (1 - discharging[t]))
+            stored = u.charge_efficiency * ch[t] - dis[t] * (1.0 / u.discharge_efficiency)
+            m.add_linear_constraint(soc[t] == prev + stored * (1.0 / u.energy_mwh))
+            prev = soc[t]
+        # Daily net charge (§A.2.2 Eq. 6): the day ends where it started.
+        day_end.append(m.add_linear_constraint(soc[HOURS - 1] == u.soc_start))
+        for t in T:
+            # One epsilon more per hour (earlier is preferred) and a fraction per unit: steps the
+            # solver can resolve, while the largest weight (~25 eps, about 0.03 RMB/MWh at the
+            # paper's prices) stays far below any real price or efficiency difference.
+            weight = eps * (1.0 + t + k / (len(units) + 1))
+            penalty += weight * (ch[t] + dis[t])
+        chs.append(ch)
+        diss.append(dis)
+        socs.append(soc)
+    return chs, diss, socs, day_end, penalty
+
+
+def add_balance(m: mathopt.Model, grid: tuple[Vars, Vars, Vars, Vars], ch: list[Vars], dis: list[Vars],
+                buy_price: np.ndarray, sell_price: np.ndarray, voll_per_mwh: float | None, tag: str = ""):
+    """Each hour's balance (bounds set to the load per solve) with load shedding at the value of
+    lost load, and the grid cost: (shed, balance, cost, shed_cost)."""
+    pv, wind, buy, sell = grid
+    T = range(HOURS)
+    # Unserved energy (an [A] extension of §A.2): with a value of lost load, a DNO whose
+    # import limit cannot cover its load sheds load at that price instead of having no schedule.
+    shed = [m.add_variable(lb=0.0, ub=0.0, name=f"shed{tag}[{t}]") for t in T]
+    balance = []
+    for t in T:
+        storage = mathopt.fast_sum(dis[k][t] - ch[k][t] for k in range(len(ch)))
+        supply = pv[t] + wind[t] + buy[t] - sell[t] + storage + shed[t]
+        balance.append(m.add_linear_constraint(lb=0.0, ub=0.0, expr=supply))
+    cost = mathopt.fast_sum(float(buy_price[t]) * buy[t] - float(sell_price[t]) * sell[t] for t in T)
+    shed_cost = mathopt.fast_sum((voll_per_mwh or 0.0) * shed[t] for t in T)
+    return shed, balance, cost, shed_cost
+
+
+def set_day(grid: tuple[Vars, Vars, Vars, Vars], shed: Vars, balance: list, pv_available_mw: np.ndarray,
+            wind_available_mw: np.ndarray, load_mw: np.ndarray, voll_per_mwh: float | None) -> None:
+    """The day's data as bounds: available PV and wind, the load each hour must meet, what may be shed."""
+    pv, wind, _, _ = grid
+    for t in range(HOURS):
+        pv[t].upper_bound = float(pv_available_mw[t])
+        wind[t].upper_bound = float(wind_available_mw[t])
+        balance[t].lower_bound = balance[t].upper_bound = float(load_mw[t])
+        # load less agreed imports may be negative (it imports more than its load to pass on)
+        shed[t].upper_bound = max(0.0, float(load_mw[t])) if voll_per_mwh is not None else 0.0
 
 def replay_split(units: Sequence[StorageUnitLike], actions_mw: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """A DNO's total storage action per hour (+ charge) shared among its units in proportion to
