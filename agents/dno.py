@@ -66,8 +66,10 @@ class DNO(mesa.Agent):
 
     # --- planning ------------------------------------------------------------------------------
 
-    def plan_own(self, inputs) -> Schedule:
-        """Solve its own MILP on forecasts (§A.2): what it would do without coordination."""
+    def plan_own(self, inputs, storage: tuple[np.ndarray, np.ndarray] | None = None) -> Schedule:
+        """Solve its own MILP on forecasts (§A.2): what it would do without coordination. With
+        `storage` (charge, discharge: units x hours, a robust plan's, §B.2.2) the storage is fixed
+        and the MILP settles the rest on the forecast."""
         self.inputs = inputs
         self.charge_mw[:] = 0.0
         self.discharge_mw[:] = 0.0
@@ -75,6 +77,8 @@ class DNO(mesa.Agent):
         self.own_deviations = []
         self.expected = []
         replayed = {} if self.replay is None else {"actions_mw": self.replay[0]}
+        if storage is not None:
+            replayed = {"from_hour": HOURS + 1, "fixed_charge_mw": storage[0], "fixed_discharge_mw": storage[1]}
         self.own_plan = self._solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw,
                                     **replayed)
         self.intraday = None

@@ -67,6 +67,8 @@ def simulate(scenario: Scenario, seed: int, store_path: str | Path | None = None
         frames[name] = tables.record_table(model.coordination_tables.get(name, []))
     if model.real_time.rows_file:
         frames[model.real_time.rows_file] = tables.stage_table(model.stage_rows)
+    if scenario.scheduling.uncertainty == "dro":
+        frames["dro"] = pd.DataFrame(model.dro_rows)
     if model.dso is not None:
         frames["network"] = tables.network(model)
         frames["buses"] = tables.buses(model)

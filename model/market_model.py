@@ -30,11 +30,13 @@ from market.auction import Rules
 from market.bidding.strategies import round_prices
 from market.coordination import COORDINATION, Participant
 from market.design import stage_params
+from market.dro import ambiguity_radii
 from market.fees import FEE_SHARES
 from market.participation import PARTICIPATION
 from market.realtime import REAL_TIME
+from market.robust_plan import robust_storage
 from market.settlement import DnoAccount
-from model.planning import DnoDay, make_scheduler, redraw_actuals
+from model.planning import DnoDay, forecast_scenarios, make_scheduler, redraw_actuals
 from model.scenario import Scenario
 
 HOURS = 24
@@ -84,7 +86,11 @@ class StorageMarketModel(mesa.Model):
         super().__init__(rng=rng)
         self.config = scenario = config
         self.seed = int(rng) if isinstance(rng, (int, np.integer)) else int(self.rng.integers(2**31 - 1))
-        ledger_seq, network_seq, actuals_seq, strategy_seq, negotiation_seq = np.random.SeedSequence(self.seed).spawn(5)
+        # the sixth child draws the robust plans' scenarios; spawning it leaves the first five as they were
+        ledger_seq, network_seq, actuals_seq, strategy_seq, negotiation_seq, dro_seq = (
+            np.random.SeedSequence(self.seed).spawn(6))
+        self._dro_rng = np.random.default_rng(dro_seq)
+        self.dro_rows: list[dict] = []  # a robust plan's record per DNO and day (dro.csv)
         self._negotiation_rng = np.random.default_rng(negotiation_seq)  # e.g. best response's sweep orders
         self._actuals_rng = np.random.default_rng(actuals_seq)
         self.hours_total = HOURS * scenario.days
@@ -271,7 +277,8 @@ class StorageMarketModel(mesa.Model):
             inputs = DnoDay.of(dno.spec)
             if day > 0:  # a new day: same forecasts, fresh actuals
                 inputs = redraw_actuals(inputs, self._actuals_rng)
-            own = dno.plan_own(inputs)
+            robust = self._robust(dno, inputs, day) if self.config.scheduling.uncertainty == "dro" else None
+            own = dno.plan_own(inputs, robust)
             participants.append(Participant(dno.name, own, dno.scheduler, inputs.pv_forecast_mw,
                                             inputs.wind_forecast_mw, inputs.load_forecast_mw,
                                             (buyer_share * fee, seller_share * fee)))
@@ -294,6 +301,32 @@ class StorageMarketModel(mesa.Model):
             self.plan_rows.append({"day": day, "dno": dno.name, "plan": dno.day_ahead, "own_plan": dno.own_plan})
         if agreement.has_money:
             self.ledger.submit_schedules(day, self.coordination.name, agreement.views(), start_ms)
+
+    def _robust(self, dno: DNO, inputs: DnoDay, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """The DNO's storage plan robust to its forecast errors (§B.2.2), recorded for dro.csv with
+        what it and the deterministic plan would have cost on the day's actuals (storage as
+        planned, the grid and any shedding settling the rest)."""
+        p = self.config.scheduling.dro
+        pv, wind, load, p0 = forecast_scenarios(inputs, self._dro_rng, p.samples, p.scenarios)
+        theta_1, theta_inf = ambiguity_radii(p.scenarios, p.samples, p.alpha_1, p.alpha_inf)
+        plan = robust_storage(dno.scheduler, pv, wind, load, p0, theta_1, theta_inf, p.gap, p.max_iterations)
+        deterministic = dno.scheduler.solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw)
+
+        def realised(charge, discharge) -> float:
+            on_day = dno.scheduler.solve(inputs.pv_actual_mw, inputs.wind_actual_mw, inputs.load_actual_mw,
+                                         from_hour=HOURS + 1, fixed_charge_mw=charge, fixed_discharge_mw=discharge)
+            return on_day.cost + (dno.scheduler.voll_per_mwh or 0.0) * float(on_day.unserved_mw.sum())
+
+        r = plan.ccg
+        self.dro_rows.append({
+            "day": day + 1, "dno": dno.name, "iterations": r.iterations, "converged": r.converged,
+            "lower_rmb": r.lower[-1], "upper_rmb": r.upper[-1], "theta_1": theta_1, "theta_inf": theta_inf,
+            "realised_robust_rmb": realised(plan.charge_mw, plan.discharge_mw),
+            "realised_deterministic_rmb": realised(deterministic.charge_mw, deterministic.discharge_mw),
+            **{f"p0_{k + 1}": v for k, v in enumerate(p0)},
+            **{f"p_{k + 1}": v for k, v in enumerate(r.probabilities)},
+            **{f"cost_{k + 1}_rmb": v for k, v in enumerate(r.scenario_costs)}})
+        return plan.charge_mw, plan.discharge_mw
 
     def _bid(self) -> None:
         """Price every active DNO's deviation (§A.4) and submit it as a signed bid transaction."""

@@ -26,7 +26,7 @@ from model.scenario import ScenarioError
 
 RUN_FILES = frozenset({
     "report.html", "hourly.csv", "bids.csv", "trades.csv", "settlement.csv", "credit.csv", "delivery.csv",
-    "best_response.csv", "vcg.csv", "coordination.csv", "admm.csv", "bargaining.csv", "network.csv", "buses.csv",
+    "best_response.csv", "vcg.csv", "dro.csv", "coordination.csv", "admm.csv", "bargaining.csv", "network.csv", "buses.csv",
     "summary.json", "timings.json", "ledger.sqlite",
 })
 

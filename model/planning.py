@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from market.dro import cluster_scenarios
 from market.scheduling import DnoScheduler
 from model.profiles import ErrorLevels, ar1
 from model.scenario import Dno, Scenario
@@ -55,6 +56,18 @@ def redraw_actuals(day: DnoDay, rng: np.random.Generator, errors: ErrorLevels = 
         wind_actual_mw=np.clip(wind, 0.0, None),
         load_actual_mw=np.clip(load, 0.0, None),
     )
+
+
+def forecast_scenarios(day: DnoDay, rng: np.random.Generator, samples: int, scenarios: int,
+                       errors: ErrorLevels = ErrorLevels()) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """K days the forecast may turn out to be: M draws of the error model around the forecasts
+    (as the days after the first draw their actuals), clustered (market.dro). Returns available
+    PV, wind and load (K x 24, MW each) and their empirical probabilities."""
+    draws = [redraw_actuals(day, rng, errors) for _ in range(samples)]
+    stacked = np.array([np.concatenate([d.pv_actual_mw, d.wind_actual_mw, d.load_actual_mw]) for d in draws])
+    centres, probabilities = cluster_scenarios(stacked, scenarios, rng)
+    centres = np.clip(centres, 0.0, None)
+    return centres[:, :24], centres[:, 24:48], centres[:, 48:], probabilities
 
 
 def make_scheduler(dno: Dno, scenario: Scenario) -> DnoScheduler:

@@ -223,6 +223,27 @@ class Dno(DnoAssets):
         return data
 
 
+class DroParams(_Typed):
+    """The distributionally robust day-ahead plan (§B.2.2): M samples of the day's forecast errors
+    from the scenario's error model, clustered into K scenarios, the ambiguity set's confidence
+    levels, and column-and-constraint generation's stopping rule."""
+
+    samples: int = Field(100, ge=1, le=10_000, description="forecast-error samples M per DNO and day; [A] §B.2.2")
+    scenarios: int = Field(5, ge=1, le=50, description="scenarios K clustered from them, at most M; [A] §B.2.2")
+    alpha_1: float = Field(0.99, gt=0, lt=1, description="confidence level of the L1 radius, in (0, 1); [A] §B.2.2")
+    alpha_inf: float = Field(0.5, gt=0, lt=1, description="confidence level of the L-infinity radius, in (0, 1); "
+                             "[A] §B.2.2")
+    gap: float = Field(1e-4, gt=0, le=0.1, description="stop when the bounds are this close, relative; [A] §B.2.2")
+    max_iterations: int = Field(30, ge=1, le=1000, description="C&CG iterations at most; [A]")
+
+    @model_validator(mode="after")
+    def _k_within_m(self) -> DroParams:
+        if self.scenarios > self.samples:
+            raise StageFieldError("scenarios", f"{self.scenarios} scenarios cannot be clustered from "
+                                  f"{self.samples} samples (K must be at most M)")
+        return self
+
+
 class SchedulingParams(_Typed):
     """How DNOs schedule (§A.2)."""
 
@@ -236,6 +257,10 @@ class SchedulingParams(_Typed):
         "optimised", description="optimised: each plan is the DNO's MILP (the paper); replayed: the storage actions "
         "are the DNOs' storage_actions (measured or constructed data) and the MILP only settles the grid exchange "
         "and any load shed around them; [A]")
+    uncertainty: Literal["deterministic", "dro"] = Field(
+        "deterministic", description="deterministic: the day-ahead plan on the forecast (the paper); dro: the "
+        "storage plan robust to forecast scenarios (scheduling.dro); [L] §B.2.2")
+    dro: DroParams = Field(default_factory=DroParams, description="the robust plan's parameters (uncertainty: dro)")
     tie_break_per_mwh: float | None = Field(
         None, ge=0, le=MAX_PRICE_PER_MWH,
         description="throughput penalty, RMB/MWh, at most 100 000; [A] 1e-6 x max price when unset",

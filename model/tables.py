@@ -294,6 +294,8 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         out["credit"] = credit_summary(model)
     if s.ledger.engine == "pow":  # proof of work settles in tokens (1 token = 1 RMB) on final blocks
         out["tokens"] = model.ledger.token_balances()
+    if s.scheduling.uncertainty == "dro":  # the robust plans: how they were found and what they cost
+        out["dro"] = dro_summary(frames["dro"])
     if model.dso is not None:
         out["network"] = network_summary(model)
     if s.design.delivery.settle:
@@ -318,6 +320,16 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
                               **{k: model.negotiation_outcomes.get(k, 0) for k in ("converged", "cycling", "not_converged")},
                               "converged_share": model.negotiation_outcomes.get("converged", 0) / hours if hours else None}
     return out
+
+
+def dro_summary(rows: pd.DataFrame) -> dict[str, Any]:
+    """The robust plans over DNOs and days: C&CG's iterations and convergence, their worst-case
+    expected cost, and the price of robustness: what the robust plans cost on the days' actuals
+    less what the deterministic plans would have (storage as planned, the grid settling the rest)."""
+    robust, deterministic = float(rows.realised_robust_rmb.sum()), float(rows.realised_deterministic_rmb.sum())
+    return {"plans": len(rows), "converged": int(rows.converged.sum()), "iterations": int(rows.iterations.sum()),
+            "worst_case_cost_rmb": float(rows.upper_rmb.sum()), "realised_robust_rmb": robust,
+            "realised_deterministic_rmb": deterministic, "price_of_robustness_rmb": robust - deterministic}
 
 
 def delivery_summary(rows: pd.DataFrame) -> dict[str, Any]:
