@@ -10,6 +10,7 @@ takes it through epigraph constraints, one per interval.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 
 def _check(price_per_t: float, step_t: float, growth: float) -> None:
@@ -46,3 +47,27 @@ def ladder_pieces(price_per_t: float, step_t: float, growth: float, intervals: i
         slope, at = price_per_t * (1.0 + m * growth), m * step_t  # piece m starts at m l
         pieces.append((slope, ladder_cost(at, price_per_t, step_t, growth) - slope * at))
     return pieces
+
+
+@dataclass(frozen=True)
+class CarbonLadder:
+    """A participant's carbon price: the ladder over its day's net emission, which is what it
+    imports from the grid times (emission factor - free quota per MWh, the benchmark method)."""
+
+    emission_t_per_mwh: float  # what a MWh from the grid emits, t/MWh
+    quota_t_per_mwh: float  # the free quota a MWh bought earns, t/MWh
+    price_per_t: float  # RMB/t on the first interval
+    step_t: float  # the interval length, t per participant and day
+    growth: float  # each interval's slope grows by this share of the price
+
+    def net_emission_t(self, bought_mwh: float) -> float:
+        return (self.emission_t_per_mwh - self.quota_t_per_mwh) * bought_mwh
+
+    def cost(self, bought_mwh: float) -> float:
+        """The day's carbon cost (RMB) of buying `bought_mwh` from the grid."""
+        return ladder_cost(self.net_emission_t(bought_mwh), self.price_per_t, self.step_t, self.growth)
+
+    def pieces(self, most_bought_mwh: float) -> list[tuple[float, float]]:
+        """The ladder's pieces over every net emission a day with at most `most_bought_mwh` reaches."""
+        top = max(self.net_emission_t(most_bought_mwh), 0.0)
+        return ladder_pieces(self.price_per_t, self.step_t, self.growth, int(top // self.step_t) + 2)

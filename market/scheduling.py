@@ -23,6 +23,7 @@ import numpy as np
 from ortools import __version__ as ORTOOLS_VERSION
 from ortools.math_opt.python import mathopt
 
+from market.carbon import CarbonLadder
 from market.solver import SolverError, solve_optimal
 
 HOURS = 24
@@ -71,6 +72,7 @@ class Schedule:
     cost: float  # sum(buy price x buy - sell price x sell), RMB, without VoLL and tie-break terms
     solver: str
     solve_seconds: float
+    carbon_rmb: float = 0.0  # the day's carbon cost on the ladder, when carbon is priced (§B.2.3)
 
 
 def default_tie_break_per_mwh(buy_per_mwh: np.ndarray, sell_per_mwh: np.ndarray) -> float:
@@ -92,6 +94,7 @@ class DnoScheduler:
         solver: SolverName = "highs",
         tie_break_per_mwh: float | None = None,
         voll_per_mwh: float | None = None,
+        carbon: CarbonLadder | None = None,
     ) -> None:
         if solver not in SOLVERS:
             raise ValueError(f"unknown solver {solver!r}; choose from {sorted(SOLVERS)}")
@@ -103,6 +106,7 @@ class DnoScheduler:
         if tie_break_per_mwh is None:
             tie_break_per_mwh = default_tie_break_per_mwh(self.buy_price, self.sell_price)
         self.voll_per_mwh = voll_per_mwh
+        self.carbon = carbon if carbon is not None and carbon.price_per_t > 0 else None
         self.tie_break_per_mwh = tie_break_per_mwh
         self.buy_max_mw, self.sell_max_mw = buy_max_mw, sell_max_mw
         self._inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # pv, wind, load of the solve
@@ -115,7 +119,15 @@ class DnoScheduler:
         self._shed, self._balance, self._cost, shed_cost = add_balance(
             m, (self._pv, self._wind, self._buy, self._sell), self._ch, self._dis, self.buy_price, self.sell_price,
             self.voll_per_mwh)
-        m.minimize(self._cost + shed_cost + penalty)
+        objective = self._cost + shed_cost + penalty
+        self._carbon = None
+        if self.carbon is not None:  # its epigraph: one constraint per piece of the ladder (§B.2.3)
+            self._carbon = m.add_variable(lb=-math.inf, name="carbon")
+            net = self.carbon.net_emission_t(1.0) * mathopt.fast_sum(self._buy)
+            for slope, intercept in self.carbon.pieces(buy_max_mw * HOURS):
+                m.add_linear_constraint(self._carbon >= slope * net + intercept)
+            objective = objective + self._carbon
+        m.minimize(objective)
         self._model = m
         # HiGHS takes its thread count only as a global, and its MIP search is deterministic.
         self._params = mathopt.SolveParameters(
@@ -197,6 +209,7 @@ class DnoScheduler:
             cost=float(mathopt.evaluate_expression(self._cost, values)),
             solver=f"{self.solver} (OR-Tools MathOpt {ORTOOLS_VERSION})",
             solve_seconds=seconds,
+            carbon_rmb=0.0 if self._carbon is None else float(values[self._carbon]),
         )
 
 

@@ -26,11 +26,17 @@ def outcomes(model, frames: dict[str, pd.DataFrame], chain: dict[str, Any]) -> d
     net_import = np.zeros((len(names), hours))
     energy = dict.fromkeys(names, 0.0)
     own_energy = dict.fromkeys(names, 0.0)
+    # carbon (docs/rules.md §B.2.3) is charged on the committed day-ahead plans' grid purchases, a
+    # daily quantity; the baseline pays it on the plan made alone
+    carbon = dict.fromkeys(names, 0.0)
+    own_carbon = dict.fromkeys(names, 0.0)
     for r in model.plan_rows:
         span = slice(r["day"] * HOURS, (r["day"] + 1) * HOURS)
         net_import[row[r["dno"]], span] += r["plan"].buy_mw - r["plan"].sell_mw
         energy[r["dno"]] += r["plan"].cost
         own_energy[r["dno"]] += r["own_plan"].cost
+        carbon[r["dno"]] += r["plan"].carbon_rmb
+        own_carbon[r["dno"]] += r["own_plan"].carbon_rmb
     grid = frames["trades"][frames["trades"].kind == "grid"]
     for g in grid.itertuples():
         t = (g.day - 1) * HOURS + g.hour - 1
@@ -48,7 +54,8 @@ def outcomes(model, frames: dict[str, pd.DataFrame], chain: dict[str, Any]) -> d
             day_ahead_energy_rmb=energy[name],
             day_ahead_net_rmb=day_ahead[name],
             real_time_revenue_rmb=model.accounts[name].revenue_rmb,
-            baseline_cost_rmb=own_energy[name] - model.own_grid_rmb[name],
+            baseline_cost_rmb=own_energy[name] - model.own_grid_rmb[name] + own_carbon[name],
+            carbon_cost_rmb=carbon[name],
         )
         for name in names
     ]

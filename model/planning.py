@@ -82,4 +82,5 @@ def make_scheduler(dno: Dno, scenario: Scenario) -> DnoScheduler:
         solver=scenario.scheduling.solver,
         tie_break_per_mwh=scenario.scheduling.tie_break_per_mwh,
         voll_per_mwh=scenario.scheduling.value_of_lost_load_per_mwh,
+        carbon=scenario.carbon.ladder(),
     )

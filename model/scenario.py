@@ -25,6 +25,7 @@ from market.design import SLOTS, Design, StageFieldError, stage_params, validate
 from market.realtime import REAL_TIME
 from market.limits import MAX_MW, MAX_MWH, MAX_PRICE_PER_MWH
 from market.params import MechanismParams
+from market.carbon import CarbonLadder
 from market.scheduling import replay_problem
 from market.shared_storage import SharedStorage
 from ledger.credit import ChainCredit
@@ -381,6 +382,17 @@ class CarbonParams(_Typed):
     grid_emission_t_per_mwh: float = Field(
         0.58, ge=0, le=10, description="CO2 per MWh imported from the main grid, t/MWh; [A]"
     )
+    price_per_t: float = Field(0.0, ge=0, le=MAX_PRICE_PER_MWH, description="carbon price on the ladder's first "
+                               "interval, RMB/t; 0: carbon is not priced (the paper); [A] §B.2.3 (250 in the literature)")
+    quota_t_per_mwh: float = Field(0.39, ge=0, le=10, description="free quota per MWh bought from the grid "
+                                   "(benchmark method), t/MWh; [A] §B.2.3: the literature's 0.728 against its emission "
+                                   "factor 1.08, kept in proportion to this factor (0.58)")
+    step_t: float = Field(2.0, gt=0, le=1e6, description="the ladder's interval length, t per DNO and day; [A] §B.2.3")
+    growth: float = Field(0.25, ge=0, le=10, description="each interval's price rise, a share of the first; [A] §B.2.3")
+
+    def ladder(self) -> CarbonLadder:
+        return CarbonLadder(self.grid_emission_t_per_mwh, self.quota_t_per_mwh, self.price_per_t, self.step_t,
+                            self.growth)
 
 
 class ScenarioBase(_Typed):

@@ -56,3 +56,39 @@ def test_bad_ladders_are_refused():
         ladder_cost(1.0, PRICE, 0.0, GROWTH)
     with pytest.raises(ValueError, match="convex"):
         ladder_cost(1.0, PRICE, STEP, -0.1)
+
+
+def test_the_milps_carbon_cost_is_the_ladder_of_its_own_net_emission():
+    """A DNO that must import pays the ladder on what it buys, and a dearer ladder never makes it
+    buy more."""
+    import numpy as np
+
+    from market.carbon import CarbonLadder
+    from market.scheduling import HOURS, DnoScheduler
+    from market.tariff import Tariff
+
+    class Unit:
+        name, energy_mwh, power_mw = "b", 20.0, 5.0
+        charge_efficiency = discharge_efficiency = 0.95
+        soc_min, soc_max, soc_start = 0.1, 0.9, 0.5
+
+    tariff = Tariff()
+    hours = np.arange(HOURS)
+    load = 20 + 8 * np.sin((hours - 14) / 24 * 2 * np.pi)
+    pv = np.clip(15 * np.sin((hours - 6) / 12 * np.pi), 0, None)
+    bought = []
+    for price in (0.0, 250.0, 2500.0):
+        ladder = CarbonLadder(0.58, 0.39, price, STEP, GROWTH)
+        s = DnoScheduler("DN", [Unit()], tariff.buy_per_mwh(), tariff.sell_per_mwh(), 60.0, 60.0, carbon=ladder)
+        plan = s.solve(pv, np.zeros(HOURS), load)
+        assert plan.carbon_rmb == pytest.approx(ladder.cost(float(plan.buy_mw.sum())), rel=1e-7, abs=1e-4)
+        bought.append(float(plan.buy_mw.sum()))
+    assert bought[0] >= bought[1] - 1e-6 >= bought[2] - 2e-6
+
+
+def test_a_negative_emission_factor_is_one_line(capsys):
+    from experiments.cli import main
+
+    assert main(["run", "paper-4dn", "--set", "carbon.grid_emission_t_per_mwh=-1", "--out", "/nonexistent/x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "carbon.grid_emission_t_per_mwh" in err[0], err
