@@ -81,6 +81,17 @@ def test_bundled_network_comparison_varies_the_network_rules_on_the_same_days():
     assert scenarios["S0"].mechanism.p2p_enabled is False and scenario_for(design.point("S0"), 4).dnos != scenarios["S0"].dnos
 
 
+def test_bundled_robust_carbon_comparison_changes_only_the_plans_on_the_same_days():
+    design = comparison.load("robust-carbon")
+    comparison.check(design, "robust-carbon")
+    assert design.reference == "deterministic" and len(design.seeds) >= 10
+    scenarios = {name: scenario_for(design.point(name), 3) for name in design.designs}
+    assert all(s.dnos == scenarios["deterministic"].dnos for s in scenarios.values()), "one day for every design"
+    assert {n: (s.scheduling.uncertainty, s.carbon.price_per_t) for n, s in scenarios.items()} == {
+        "deterministic": ("deterministic", 0.0), "robust": ("dro", 0.0), "carbon-priced": ("deterministic", 250.0),
+        "robust-carbon-priced": ("dro", 250.0)}
+
+
 def test_a_recipe_with_a_network_keeps_every_added_dno_on_the_feeder():
     from model.scenario import validate
     from model.synthetic import RECIPES_DIR, build, load_recipe, with_n_dnos
