@@ -551,6 +551,9 @@ class StorageMarketModel(mesa.Model):
                 "unserved_mw": dno.intraday.unserved_mw[t],
                 **({"bid_supply_mwh": dno.expected[-1].supply_mwh, "bid_demand_mwh": dno.expected[-1].demand_mwh}
                    if dno.bids_before_delivery else {}),
+                # where carbon is priced (§B.2.3): what the committed plan buys from the grid this hour emits
+                **({"planned_emission_t": self.config.carbon.grid_emission_t_per_mwh * dno.day_ahead.buy_mw[t]}
+                   if self.config.carbon.price_per_t > 0 else {}),
             })
 
     # --- read-outs ------------------------------------------------------------------------------

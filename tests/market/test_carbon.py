@@ -92,3 +92,22 @@ def test_a_negative_emission_factor_is_one_line(capsys):
     assert main(["run", "paper-4dn", "--set", "carbon.grid_emission_t_per_mwh=-1", "--out", "/nonexistent/x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "carbon.grid_emission_t_per_mwh" in err[0], err
+
+
+def test_a_priced_run_reports_its_plans_emissions_and_carbon_cost():
+    """hourly.csv gains the committed plans' emissions, and the run's carbon cost is the ladder on
+    each DNO's planned purchases (the outcome measure); an unpriced run has neither."""
+    from market.carbon import CarbonLadder
+    from model.job import simulate
+    from model.scenario import load
+
+    priced = simulate(load("paper-4dn", ["carbon.price_per_t=250"]), 0)
+    hourly = priced.tables["hourly"]
+    ladder = CarbonLadder(0.58, 0.39, 250.0, STEP, GROWTH)
+    expected = sum(ladder.cost(float(d.day_ahead.buy_mw.sum())) for d in priced.model.dnos)
+    assert priced.summary["outcomes"]["carbon_cost_rmb"] == pytest.approx(expected, rel=1e-7)
+    for d in priced.model.dnos:
+        mine = hourly[hourly.dno == d.name].planned_emission_t.sum()
+        assert mine == pytest.approx(0.58 * d.day_ahead.buy_mw.sum(), rel=1e-9)
+    plain = simulate(load("paper-4dn"), 0)
+    assert "planned_emission_t" not in plain.tables["hourly"] and plain.summary["outcomes"]["carbon_cost_rmb"] == 0.0
