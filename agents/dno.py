@@ -41,8 +41,9 @@ class DNO(mesa.Agent):
         self.intraday_mode = intraday_mode
         self.tolerance_mwh = tolerance_mwh
         self.deviation_rule = deviation_rule  # market.deviation: how the gap between plans becomes Q
-        # (day-ahead, intraday) storage actions given rather than optimised, MW per hour (+ charge)
-        self.replay = replay
+        # storage actions given rather than optimised (MW per hour, + charge), shared among the units
+        # once: (day-ahead, intraday), each (charge, discharge) units x hours
+        self.replay = None if replay is None else tuple(replay_split(scheduler.units, a) for a in replay)
         # True: it bids at gate closure on the deviation it expects (its plan from before the hour's
         # actuals), and what it then delivers is settled after the hour (market.delivery)
         self.bids_before_delivery = bids_before_delivery
@@ -76,17 +77,17 @@ class DNO(mesa.Agent):
         self.deviations = []
         self.own_deviations = []
         self.expected = []
-        replayed = {} if self.replay is None else {"actions_mw": self.replay[0]}
-        if storage is not None:
-            replayed = {"from_hour": HOURS + 1, "fixed_charge_mw": storage[0], "fixed_discharge_mw": storage[1]}
+        if storage is None and self.replay is not None:
+            storage = self.replay[0]
         self.own_plan = self._solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw,
-                                    **replayed)
+                                    storage=storage, cyclic=self.replay is None)
         self.intraday = None
         self.traded_mw = np.zeros(HOURS)
         self._alone = None
         if self.intraday_mode == "oracle":  # the paper: the whole day re-planned on actuals
-            replayed = {} if self.replay is None else {"actions_mw": self.replay[1]}
-            self.intraday = self._solve(inputs.pv_actual_mw, inputs.wind_actual_mw, inputs.load_actual_mw, **replayed)
+            self.intraday = self._solve(inputs.pv_actual_mw, inputs.wind_actual_mw, inputs.load_actual_mw,
+                                        storage=None if self.replay is None else self.replay[1],
+                                        cyclic=self.replay is None)
         return self.own_plan
 
     def adopt(self, plan: Schedule, traded_mw: np.ndarray | None = None) -> str:
@@ -139,14 +140,13 @@ class DNO(mesa.Agent):
             fixed_discharge_mw=discharge_mw,
         )
 
-    def _solve(self, pv, wind, load, actions_mw=None, **rolling) -> Schedule:
-        """Its MILP on these data; with replayed `actions_mw` every hour's storage action is given
-        and the MILP settles only the grid exchange and any load shed around it."""
-        if actions_mw is not None:
-            charge, discharge = replay_split(self.scheduler.units, actions_mw)
-            rolling = {"from_hour": HOURS + 1, "fixed_charge_mw": charge, "fixed_discharge_mw": discharge,
-                       "cyclic": False}
-        plan = self.scheduler.solve(pv, wind, load, **rolling)
+    def _solve(self, pv, wind, load, storage=None, cyclic=True, **rolling) -> Schedule:
+        """Its MILP on these data; with `storage` (charge, discharge: units x hours) every hour's
+        storage action is given and the MILP settles only the grid exchange and any load shed
+        around it (`cyclic` False: the given actions need not end the day where it started)."""
+        if storage is not None:
+            rolling = {"from_hour": HOURS + 1, "fixed_charge_mw": storage[0], "fixed_discharge_mw": storage[1]}
+        plan = self.scheduler.solve(pv, wind, load, cyclic=cyclic, **rolling)
         self.solve_seconds += plan.solve_seconds
         return plan
 

@@ -48,7 +48,7 @@ def design(days: int) -> ComparisonDesign:
 
 def run(days: int, out: Path, executor: Executor | None = None) -> pd.DataFrame:
     """Run (or finish) the days into `out` and summarise them (`summarise`)."""
-    sweep(design(days), out, executor, resume=(out / "results.parquet").exists() or out.exists())
+    sweep(design(days), out, executor, resume=out.exists())
     return ResultStore(out).read()
 
 
