@@ -17,6 +17,7 @@ import numpy as np
 from agents.storage_owner import StorageOwner
 from market.bidding import Position
 from market.deviation import Deviation, classify
+from market.heat import DISPATCH
 from market.scheduling import HOURS, DnoScheduler, Schedule, replay_split, rolling_inputs
 
 
@@ -50,6 +51,8 @@ class DNO(mesa.Agent):
         n = len(scheduler.units)
         self.charge_mw = np.zeros((n, HOURS))  # realised intraday actions, per unit
         self.discharge_mw = np.zeros((n, HOURS))
+        # realised heat dispatch (rows of market.heat.DISPATCH), for a DNO with heat devices
+        self.heat_mw = None if scheduler.heat is None else np.zeros((len(DISPATCH), HOURS))
         self.own_plan: Schedule | None = None  # its own MILP on forecasts: the no-coordination plan
         self.day_ahead: Schedule | None = None  # the plan it committed to (the coordination's)
         self.intraday: Schedule | None = None  # the latest intraday plan
@@ -74,19 +77,21 @@ class DNO(mesa.Agent):
         self.inputs = inputs
         self.charge_mw[:] = 0.0
         self.discharge_mw[:] = 0.0
+        if self.heat_mw is not None:
+            self.heat_mw[:] = 0.0
         self.deviations = []
         self.own_deviations = []
         self.expected = []
         if storage is None and self.replay is not None:
             storage = self.replay[0]
         self.own_plan = self._solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw,
-                                    storage=storage, cyclic=self.replay is None)
+                                    inputs.heat_forecast_mw, storage=storage, cyclic=self.replay is None)
         self.intraday = None
         self.traded_mw = np.zeros(HOURS)
         self._alone = None
         if self.intraday_mode == "oracle":  # the paper: the whole day re-planned on actuals
             self.intraday = self._solve(inputs.pv_actual_mw, inputs.wind_actual_mw, inputs.load_actual_mw,
-                                        storage=None if self.replay is None else self.replay[1],
+                                        inputs.heat_actual_mw, storage=None if self.replay is None else self.replay[1],
                                         cyclic=self.replay is None)
         return self.own_plan
 
@@ -96,10 +101,12 @@ class DNO(mesa.Agent):
         self.day_ahead = plan
         if traded_mw is not None and np.any(traded_mw):
             self.traded_mw = np.asarray(traded_mw, dtype=float)
-            self._alone = _Alone(self.intraday, np.zeros_like(self.charge_mw), np.zeros_like(self.discharge_mw))
+            self._alone = _Alone(self.intraday, np.zeros_like(self.charge_mw), np.zeros_like(self.discharge_mw),
+                                 None if self.heat_mw is None else np.zeros_like(self.heat_mw))
             if self.intraday_mode == "oracle":
                 i = self.inputs
-                self.intraday = self._solve(i.pv_actual_mw, i.wind_actual_mw, i.load_actual_mw - self.traded_mw)
+                self.intraday = self._solve(i.pv_actual_mw, i.wind_actual_mw, i.load_actual_mw - self.traded_mw,
+                                            i.heat_actual_mw)
         return hashlib.sha256(np.round(plan.storage_action_mw, 6).tobytes()).hexdigest()
 
     def replan(self, hour: int) -> None:
@@ -109,16 +116,20 @@ class DNO(mesa.Agent):
         planned = self.day_ahead if self.intraday is None else self.intraday
         self.expected.append(self._classify(self.day_ahead.storage_action_mw[t], float(planned.storage_action_mw[t])))
         if self.intraday_mode == "rolling":
-            self.intraday = self._rolling(hour, self.charge_mw, self.discharge_mw, self.traded_mw)
+            self.intraday = self._rolling(hour, self.charge_mw, self.discharge_mw, self.traded_mw, self.heat_mw)
         self.charge_mw[:, t] = self.intraday.charge_mw[:, t]
         self.discharge_mw[:, t] = self.intraday.discharge_mw[:, t]
+        if self.heat_mw is not None:
+            self.heat_mw[:, t] = self.intraday.heat.dispatch()[:, t]
         action = self.action_mw(hour)
         self.deviations.append(self._classify(self.day_ahead.storage_action_mw[t], action))
         if self._alone is not None:  # it traded day-ahead: alone it would have re-planned otherwise
             alone = self._alone
             if self.intraday_mode == "rolling":
-                alone.plan = self._rolling(hour, alone.charge_mw, alone.discharge_mw, None)
+                alone.plan = self._rolling(hour, alone.charge_mw, alone.discharge_mw, None, alone.heat_mw)
             alone.charge_mw[:, t], alone.discharge_mw[:, t] = alone.plan.charge_mw[:, t], alone.plan.discharge_mw[:, t]
+            if alone.heat_mw is not None:
+                alone.heat_mw[:, t] = alone.plan.heat.dispatch()[:, t]
             action = float(alone.charge_mw[:, t].sum() - alone.discharge_mw[:, t].sum())
         own = self.deviations[-1] if self.own_plan is self.day_ahead else self._classify(
             self.own_plan.storage_action_mw[t], action)
@@ -127,26 +138,30 @@ class DNO(mesa.Agent):
     def _classify(self, planned_mw: float, action_mw: float) -> Deviation:
         return classify(planned_mw, action_mw, self.tolerance_mwh, self.deviation_rule)
 
-    def _rolling(self, hour: int, charge_mw: np.ndarray, discharge_mw: np.ndarray, traded_mw) -> Schedule:
-        """The rolling re-plan at `hour` from the actions realised so far, keeping any agreed trades."""
+    def _rolling(self, hour: int, charge_mw: np.ndarray, discharge_mw: np.ndarray, traded_mw,
+                 heat_mw: np.ndarray | None) -> Schedule:
+        """The rolling re-plan at `hour` from the actions realised so far (storage and any heat
+        dispatch), keeping any agreed trades."""
         i = self.inputs
         load = rolling_inputs(hour, i.load_forecast_mw, i.load_actual_mw)
         return self._solve(
             rolling_inputs(hour, i.pv_forecast_mw, i.pv_actual_mw),
             rolling_inputs(hour, i.wind_forecast_mw, i.wind_actual_mw),
             load if traded_mw is None else load - traded_mw,
+            None if heat_mw is None else rolling_inputs(hour, i.heat_forecast_mw, i.heat_actual_mw),
             from_hour=hour,
             fixed_charge_mw=charge_mw,
             fixed_discharge_mw=discharge_mw,
+            fixed_heat_mw=heat_mw,
         )
 
-    def _solve(self, pv, wind, load, storage=None, cyclic=True, **rolling) -> Schedule:
+    def _solve(self, pv, wind, load, heat_load=None, storage=None, cyclic=True, **rolling) -> Schedule:
         """Its MILP on these data; with `storage` (charge, discharge: units x hours) every hour's
         storage action is given and the MILP settles only the grid exchange and any load shed
         around it (`cyclic` False: the given actions need not end the day where it started)."""
         if storage is not None:
             rolling = {"from_hour": HOURS + 1, "fixed_charge_mw": storage[0], "fixed_discharge_mw": storage[1]}
-        plan = self.scheduler.solve(pv, wind, load, cyclic=cyclic, **rolling)
+        plan = self.scheduler.solve(pv, wind, load, cyclic=cyclic, heat_load_mw=heat_load, **rolling)
         self.solve_seconds += plan.solve_seconds
         return plan
 
@@ -209,3 +224,4 @@ class _Alone:
     plan: Schedule | None
     charge_mw: np.ndarray
     discharge_mw: np.ndarray
+    heat_mw: np.ndarray | None = None

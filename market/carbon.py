@@ -51,23 +51,46 @@ def ladder_pieces(price_per_t: float, step_t: float, growth: float, intervals: i
 
 @dataclass(frozen=True)
 class CarbonLadder:
-    """A participant's carbon price: the ladder over its day's net emission, which is what it
-    imports from the grid times (emission factor - free quota per MWh, the benchmark method)."""
+    """A participant's carbon price: the ladder over its day's net emission (§B.2.3), actual
+    emission less free quota by the benchmark method. Grid purchases B emit a_e B and earn
+    chi_e B; gas-fired output (CHP power P, CHP heat H_c = phi P, gas-boiler heat H_g) emits
+    a_g (P + H_c + H_g) and earns chi_h (phi P + H_c + H_g). All quantities are the day's, MWh."""
 
-    emission_t_per_mwh: float  # what a MWh from the grid emits, t/MWh
-    quota_t_per_mwh: float  # the free quota a MWh bought earns, t/MWh
+    emission_t_per_mwh: float  # a_e: what a MWh from the grid emits, t/MWh
+    quota_t_per_mwh: float  # chi_e: the free quota a MWh bought earns, t/MWh
     price_per_t: float  # RMB/t on the first interval
     step_t: float  # the interval length, t per participant and day
     growth: float  # each interval's slope grows by this share of the price
+    gas_emission_t_per_mwh: float = 0.234  # a_g: per MWh of gas-fired output (power or heat), t/MWh
+    heat_quota_t_per_mwh: float = 0.367  # chi_h: the free quota per MWh of gas-fired heat, t/MWh
 
-    def net_emission_t(self, bought_mwh: float) -> float:
-        return (self.emission_t_per_mwh - self.quota_t_per_mwh) * bought_mwh
+    def emission_t(self, bought_mwh: float, chp_mwh: float = 0.0, chp_heat_mwh: float = 0.0,
+                   boiler_heat_mwh: float = 0.0) -> float:
+        """Actual emission E^a, t."""
+        return self.emission_t_per_mwh * bought_mwh + self.gas_emission_t_per_mwh * (
+            chp_mwh + chp_heat_mwh + boiler_heat_mwh)
 
-    def cost(self, bought_mwh: float) -> float:
-        """The day's carbon cost (RMB) of buying `bought_mwh` from the grid."""
-        return ladder_cost(self.net_emission_t(bought_mwh), self.price_per_t, self.step_t, self.growth)
+    def coefficients(self, heat_to_power: float = 0.0) -> tuple[float, float, float]:
+        """Net emission per MWh of grid purchase, of CHP power (its heat counted apart) and of
+        gas-fired heat (CHP's or a boiler's), t/MWh: what the MILP's epigraph multiplies."""
+        return (self.emission_t_per_mwh - self.quota_t_per_mwh,
+                self.gas_emission_t_per_mwh - self.heat_quota_t_per_mwh * heat_to_power,
+                self.gas_emission_t_per_mwh - self.heat_quota_t_per_mwh)
 
-    def pieces(self, most_bought_mwh: float) -> list[tuple[float, float]]:
-        """The ladder's pieces over every net emission a day with at most `most_bought_mwh` reaches."""
-        top = max(self.net_emission_t(most_bought_mwh), 0.0)
+    def net_emission_t(self, bought_mwh: float, chp_mwh: float = 0.0, chp_heat_mwh: float = 0.0,
+                       boiler_heat_mwh: float = 0.0, heat_to_power: float = 0.0) -> float:
+        """E^n = E^a - E^q, t (negative: the quota exceeds the emission)."""
+        buy, chp, heat = self.coefficients(heat_to_power)
+        return buy * bought_mwh + chp * chp_mwh + heat * (chp_heat_mwh + boiler_heat_mwh)
+
+    def cost(self, bought_mwh: float, chp_mwh: float = 0.0, chp_heat_mwh: float = 0.0, boiler_heat_mwh: float = 0.0,
+             heat_to_power: float = 0.0) -> float:
+        """The day's carbon cost (RMB) of these purchases and gas-fired output."""
+        net = self.net_emission_t(bought_mwh, chp_mwh, chp_heat_mwh, boiler_heat_mwh, heat_to_power)
+        return ladder_cost(net, self.price_per_t, self.step_t, self.growth)
+
+    def pieces(self, most_net_t: float) -> list[tuple[float, float]]:
+        """The ladder's pieces over every net emission up to `most_net_t` t (the largest a day
+        can reach)."""
+        top = max(most_net_t, 0.0)
         return ladder_pieces(self.price_per_t, self.step_t, self.growth, int(top // self.step_t) + 2)

@@ -32,12 +32,13 @@ class ParticipantBill:
     baseline_cost_rmb: float  # planning alone, every deviation with the grid (S0)
     network_charges_rmb: float = 0.0
     carbon_cost_rmb: float = 0.0
+    heat_cost_rmb: float = 0.0  # gas and heat bought by the committed plans (electric-heat DNOs)
 
     @property
     def cost_rmb(self) -> float:
-        """What the participant pays in all: energy, P2P money, fees, network charges, carbon."""
+        """What the participant pays in all: energy, P2P money, fees, network charges, carbon, heat."""
         return (self.day_ahead_energy_rmb - self.day_ahead_net_rmb - self.real_time_revenue_rmb
-                + self.network_charges_rmb + self.carbon_cost_rmb)
+                + self.network_charges_rmb + self.carbon_cost_rmb + self.heat_cost_rmb)
 
     @property
     def gain_rmb(self) -> float:
@@ -84,6 +85,7 @@ class Outcomes:
     unserved_mwh: float
     chain: Mapping[str, float]  # messages, bytes, finality_p50_ms of consensus
     coordination: Mapping[str, float]  # messages, bytes, iterations, time_ms of the coordination stage
+    gas_emission_t: float = 0.0  # what gas-fired output (CHP, gas boilers) emitted, t
 
 
 def outcome_measures(o: Outcomes) -> dict[str, object]:
@@ -109,7 +111,7 @@ def outcome_measures(o: Outcomes) -> dict[str, object]:
         "operator_balance_rmb": o.operator_balance_rmb,
         "network_charges_rmb": o.network_charges_collected_rmb,
         "carbon_cost_rmb": math.fsum(b.carbon_cost_rmb for b in o.bills),
-        "emissions_t": grid_import * o.grid_emission_t_per_mwh,
+        "emissions_t": grid_import * o.grid_emission_t_per_mwh + o.gas_emission_t,
         "unserved_mwh": o.unserved_mwh,
         "chain_messages": o.chain.get("messages", 0.0),
         "chain_bytes": o.chain.get("bytes", 0.0),
@@ -123,7 +125,8 @@ def outcome_measures(o: Outcomes) -> dict[str, object]:
 
 # name -> (unit, what it means, better when) for reports and `storagemarket compare`.
 MEASURES: dict[str, tuple[str, str, str]] = {
-    "total_cost_rmb": ("RMB", "all DNOs' bills: grid energy, P2P money, fees, network charges, carbon cost", "lower"),
+    "total_cost_rmb": ("RMB", "all DNOs' bills: grid energy, P2P money, fees, network charges, carbon cost, any heat",
+                       "lower"),
     "cost_by_dno_rmb": ("RMB", "each DNO's bill", "lower"),
     "gain_rmb": ("RMB", "total cost saved against planning alone and trading every deviation with the grid", "higher"),
     "gain_by_dno_rmb": ("RMB", "each DNO's gain against that no-trading baseline", "higher"),
@@ -139,7 +142,8 @@ MEASURES: dict[str, tuple[str, str, str]] = {
     "operator_balance_rmb": ("RMB", "market operator's net: fees minus compensation and scheduling fee; negative is a subsidy", "-"),
     "network_charges_rmb": ("RMB", "use-of-system charges collected", "-"),
     "carbon_cost_rmb": ("RMB", "carbon cost paid when carbon is priced", "lower"),
-    "emissions_t": ("t CO2", "grid import times the grid emission factor", "lower"),
+    "emissions_t": ("t CO2", "grid import times the grid emission factor, plus any gas-fired output times the gas factor",
+                    "lower"),
     "unserved_mwh": ("MWh", "load shed because an import limit could not serve it", "lower"),
     "chain_messages": ("messages", "consensus and gossip messages over validator links", "lower"),
     "chain_bytes": ("bytes", "bytes of those messages", "lower"),

@@ -24,6 +24,7 @@ from ortools import __version__ as ORTOOLS_VERSION
 from ortools.math_opt.python import mathopt
 
 from market.carbon import CarbonLadder
+from market.heat import HeatDevicesLike, HeatModel, HeatPlan, add_heat
 from market.solver import SolverError, solve_optimal
 
 HOURS = 24
@@ -73,6 +74,17 @@ class Schedule:
     solver: str
     solve_seconds: float
     carbon_rmb: float = 0.0  # the day's carbon cost on the ladder, when carbon is priced (§B.2.3)
+    heat: HeatPlan | None = None  # the heat side, for a DNO with heat devices (§B.2.1)
+
+    def total_cost_rmb(self, voll_per_mwh: float | None) -> float:
+        """What the plan costs in all: grid energy, carbon, gas and heat bought, and any electric
+        or heat load shed at the value of lost load."""
+        shed = float(self.unserved_mw.sum())
+        total = self.cost + self.carbon_rmb
+        if self.heat is not None:
+            total += self.heat.cost_rmb
+            shed += float(self.heat.heat_unserved_mw.sum())
+        return total + (voll_per_mwh or 0.0) * shed
 
 
 def default_tie_break_per_mwh(buy_per_mwh: np.ndarray, sell_per_mwh: np.ndarray) -> float:
@@ -95,6 +107,7 @@ class DnoScheduler:
         tie_break_per_mwh: float | None = None,
         voll_per_mwh: float | None = None,
         carbon: CarbonLadder | None = None,
+        heat: HeatDevicesLike | None = None,
     ) -> None:
         if solver not in SOLVERS:
             raise ValueError(f"unknown solver {solver!r}; choose from {sorted(SOLVERS)}")
@@ -107,6 +120,7 @@ class DnoScheduler:
             tie_break_per_mwh = default_tie_break_per_mwh(self.buy_price, self.sell_price)
         self.voll_per_mwh = voll_per_mwh
         self.carbon = carbon if carbon is not None and carbon.price_per_t > 0 else None
+        self.heat = heat
         self.tie_break_per_mwh = tie_break_per_mwh
         self.buy_max_mw, self.sell_max_mw = buy_max_mw, sell_max_mw
         self._inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # pv, wind, load of the solve
@@ -116,16 +130,16 @@ class DnoScheduler:
         m = mathopt.Model(name=f"dno-{self.dno}")
         self._pv, self._wind, self._buy, self._sell = add_grid(m, buy_max_mw, sell_max_mw)
         self._ch, self._dis, self._soc, self._day_end, penalty = add_storage(m, self.units, eps)
+        self._heat: HeatModel | None = None if self.heat is None else add_heat(m, self.heat, eps, self.voll_per_mwh)
         self._shed, self._balance, self._cost, shed_cost = add_balance(
             m, (self._pv, self._wind, self._buy, self._sell), self._ch, self._dis, self.buy_price, self.sell_price,
-            self.voll_per_mwh)
+            self.voll_per_mwh, heat=self._heat)
         objective = self._cost + shed_cost + penalty
+        if self._heat is not None:
+            objective = objective + self._heat.cost + self._heat.shed_cost + self._heat.penalty
         self._carbon = None
-        if self.carbon is not None:  # its epigraph: one constraint per piece of the ladder (§B.2.3)
-            self._carbon = m.add_variable(lb=-math.inf, name="carbon")
-            net = self.carbon.net_emission_t(1.0) * mathopt.fast_sum(self._buy)
-            for slope, intercept in self.carbon.pieces(buy_max_mw * HOURS):
-                m.add_linear_constraint(self._carbon >= slope * net + intercept)
+        if self.carbon is not None:
+            self._carbon = add_carbon(m, self.carbon, self._buy, buy_max_mw, self._heat)
             objective = objective + self._carbon
         m.minimize(objective)
         self._model = m
@@ -152,6 +166,8 @@ class DnoScheduler:
         fixed_charge_mw: np.ndarray | None = None,
         fixed_discharge_mw: np.ndarray | None = None,
         cyclic: bool = True,
+        heat_load_mw: np.ndarray | None = None,
+        fixed_heat_mw: np.ndarray | None = None,
     ) -> Schedule:
         """Optimal plan for the day on the given data.
 
@@ -160,8 +176,14 @@ class DnoScheduler:
         columns are read), so the plan continues from the state of charge they leave; from_hour
         25 fixes them all (replayed actions). `cyclic` False lets the day end at another state of
         charge (replayed data need not return).
+
+        A DNO with heat devices needs its `heat_load_mw`; `fixed_heat_mw` (rows of
+        market.heat.DISPATCH x hours) holds its heat dispatch before from_hour, as the storage's.
         """
+        if (heat_load_mw is None) != (self._heat is None):
+            raise ValueError(f"DNO {self.dno!r}: a heat load is needed exactly when there are heat devices")
         self._inputs = (np.asarray(pv_available_mw), np.asarray(wind_available_mw), np.asarray(load_mw))
+        self._heat_load = None if heat_load_mw is None else np.asarray(heat_load_mw, dtype=float)
         set_day((self._pv, self._wind, self._buy, self._sell), self._shed, self._balance, pv_available_mw,
                 wind_available_mw, load_mw, self.voll_per_mwh)
         fixed = from_hour - 1
@@ -177,6 +199,9 @@ class DnoScheduler:
                 else:
                     self._ch[k][t].lower_bound = self._dis[k][t].lower_bound = 0.0
                     self._ch[k][t].upper_bound = self._dis[k][t].upper_bound = u.power_mw
+        if self._heat is not None:
+            self._heat.set_day(self._heat_load, self.voll_per_mwh, cyclic)
+            self._heat.fix(fixed_heat_mw, fixed if fixed_heat_mw is not None else 0)
         return self._run(from_hour)
 
     def _run(self, from_hour: int) -> Schedule:
@@ -210,18 +235,19 @@ class DnoScheduler:
             solver=f"{self.solver} (OR-Tools MathOpt {ORTOOLS_VERSION})",
             solve_seconds=seconds,
             carbon_rmb=0.0 if self._carbon is None else float(values[self._carbon]),
+            heat=None if self._heat is None else self._heat.plan(values, self._heat_load),
         )
 
 
     def _shortfall(self, from_hour: int) -> tuple[int, str]:
         """The first hour whose load exceeds every source at full output, and why; else from_hour.
 
-        PV, wind, the import limit and every unit discharging at its rating bound what a DNO can
-        supply in an hour, so a larger load has no schedule unless it may be shed."""
+        PV, wind, the import limit, every unit discharging at its rating and a CHP at its rating
+        bound what a DNO can supply in an hour, so a larger load has no schedule unless it may be shed."""
         if self._inputs is None or self.voll_per_mwh is not None:
             return from_hour, ""
         pv, wind, load = self._inputs
-        storage = sum(u.power_mw for u in self.units)
+        storage = sum(u.power_mw for u in self.units) + (0.0 if self.heat is None else self.heat.chp_mw)
         for t in range(from_hour - 1, HOURS):
             most = float(pv[t] + wind[t]) + self.buy_max_mw + storage
             if load[t] > most:
@@ -285,9 +311,11 @@ def add_storage(m: mathopt.Model, units: Sequence[StorageUnitLike], eps: float):
 
 
 def add_balance(m: mathopt.Model, grid: tuple[Vars, Vars, Vars, Vars], ch: list[Vars], dis: list[Vars],
-                buy_price: np.ndarray, sell_price: np.ndarray, voll_per_mwh: float | None, tag: str = ""):
+                buy_price: np.ndarray, sell_price: np.ndarray, voll_per_mwh: float | None, tag: str = "",
+                heat: HeatModel | None = None):
     """Each hour's balance (bounds set to the load per solve) with load shedding at the value of
-    lost load, and the grid cost: (shed, balance, cost, shed_cost)."""
+    lost load, and the grid cost: (shed, balance, cost, shed_cost). With `heat`, its CHP's power is
+    a source and its electric boiler's input a load."""
     pv, wind, buy, sell = grid
     T = range(HOURS)
     # Unserved energy (an [A] extension of §A.2): with a value of lost load, a DNO whose
@@ -297,10 +325,30 @@ def add_balance(m: mathopt.Model, grid: tuple[Vars, Vars, Vars, Vars], ch: list[
     for t in T:
         storage = mathopt.fast_sum(dis[k][t] - ch[k][t] for k in range(len(ch)))
         supply = pv[t] + wind[t] + buy[t] - sell[t] + storage + shed[t]
+        if heat is not None:
+            supply = supply + heat.electric(t)
         balance.append(m.add_linear_constraint(lb=0.0, ub=0.0, expr=supply))
     cost = mathopt.fast_sum(float(buy_price[t]) * buy[t] - float(sell_price[t]) * sell[t] for t in T)
     shed_cost = mathopt.fast_sum((voll_per_mwh or 0.0) * shed[t] for t in T)
     return shed, balance, cost, shed_cost
+
+
+def add_carbon(m: mathopt.Model, ladder: CarbonLadder, buy: Vars, buy_max_mw: float,
+               heat: HeatModel | None = None, tag: str = "") -> mathopt.Variable:
+    """The day's carbon cost on the ladder (§B.2.3) as an epigraph variable: one constraint per
+    piece over the day's net emission (grid purchases and, with `heat`, gas-fired output)."""
+    cost = m.add_variable(lb=-math.inf, name=f"carbon{tag}")
+    k_buy, k_chp, k_heat = ladder.coefficients(0.0 if heat is None else heat.devices.chp_heat_to_power)
+    net = k_buy * mathopt.fast_sum(buy)
+    most = max(k_buy, 0.0) * buy_max_mw * HOURS
+    if heat is not None:
+        power, chp_heat, boiler = heat.gas_fired()
+        net = net + k_chp * power + k_heat * (chp_heat + boiler)
+        d = heat.devices
+        most += HOURS * (max(k_chp, 0.0) * d.chp_mw + max(k_heat, 0.0) * (d.chp_heat_to_power * d.chp_mw + d.gas_boiler_mw))
+    for slope, intercept in ladder.pieces(most):
+        m.add_linear_constraint(cost >= slope * net + intercept)
+    return cost
 
 
 def set_day(grid: tuple[Vars, Vars, Vars, Vars], shed: Vars, balance: list, pv_available_mw: np.ndarray,

@@ -36,6 +36,7 @@ from market.participation import PARTICIPATION
 from market.realtime import REAL_TIME
 from market.robust_plan import robust_storage
 from market.settlement import DnoAccount
+from model.heat_outputs import heat_columns, planned_emission_t
 from model.planning import DnoDay, forecast_scenarios, make_scheduler, redraw_actuals
 from model.scenario import Scenario
 
@@ -128,6 +129,7 @@ class StorageMarketModel(mesa.Model):
                 )
             )
         self._by_name = {d.name: d for d in self.dnos}
+        self.has_heat = any(spec.heat is not None for spec in scenario.dnos)  # hourly.csv's heat columns
         # each DNO's bid-strategy state, off chain; signed into its bids, adopted back from the clearing
         strategy_rng = np.random.default_rng(strategy_seq)
         self.strategy_states: dict[str, dict] = {} if self.strategy is None else {
@@ -305,17 +307,21 @@ class StorageMarketModel(mesa.Model):
     def _robust(self, dno: DNO, inputs: DnoDay, day: int) -> tuple[np.ndarray, np.ndarray]:
         """The DNO's storage plan robust to its forecast errors (§B.2.2), recorded for dro.csv with
         what it and the deterministic plan would have cost on the day's actuals (storage as
-        planned, the grid and any shedding settling the rest)."""
+        planned, the grid, any heat devices and any shedding settling the rest; carbon included)."""
         p = self.config.scheduling.dro
-        pv, wind, load, p0 = forecast_scenarios(inputs, self._dro_rng, p.samples, p.scenarios)
+        sc = forecast_scenarios(inputs, self._dro_rng, p.samples, p.scenarios)
+        p0 = sc.probabilities
         theta_1, theta_inf = ambiguity_radii(p.scenarios, p.samples, p.alpha_1, p.alpha_inf)
-        plan = robust_storage(dno.scheduler, pv, wind, load, p0, theta_1, theta_inf, p.gap, p.max_iterations)
-        deterministic = dno.scheduler.solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw)
+        plan = robust_storage(dno.scheduler, sc.pv_mw, sc.wind_mw, sc.load_mw, p0, theta_1, theta_inf, p.gap,
+                              p.max_iterations, heat_mw=sc.heat_mw)
+        deterministic = dno.scheduler.solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw,
+                                            heat_load_mw=inputs.heat_forecast_mw)
 
         def realised(charge, discharge) -> float:
             on_day = dno.scheduler.solve(inputs.pv_actual_mw, inputs.wind_actual_mw, inputs.load_actual_mw,
-                                         from_hour=HOURS + 1, fixed_charge_mw=charge, fixed_discharge_mw=discharge)
-            return on_day.cost + (dno.scheduler.voll_per_mwh or 0.0) * float(on_day.unserved_mw.sum())
+                                         from_hour=HOURS + 1, fixed_charge_mw=charge, fixed_discharge_mw=discharge,
+                                         heat_load_mw=inputs.heat_actual_mw)
+            return on_day.total_cost_rmb(dno.scheduler.voll_per_mwh)
 
         r = plan.ccg
         self.dro_rows.append({
@@ -551,9 +557,11 @@ class StorageMarketModel(mesa.Model):
                 "unserved_mw": dno.intraday.unserved_mw[t],
                 **({"bid_supply_mwh": dno.expected[-1].supply_mwh, "bid_demand_mwh": dno.expected[-1].demand_mwh}
                    if dno.bids_before_delivery else {}),
-                # where carbon is priced (§B.2.3): what the committed plan buys from the grid this hour emits
-                **({"planned_emission_t": self.config.carbon.grid_emission_t_per_mwh * dno.day_ahead.buy_mw[t]}
+                # where carbon is priced (§B.2.3): what the committed plan emits this hour (grid purchases
+                # and gas-fired output)
+                **({"planned_emission_t": planned_emission_t(dno.day_ahead, self.config.carbon.ladder(), t)}
                    if self.config.carbon.price_per_t > 0 else {}),
+                **(heat_columns(dno.inputs, dno.intraday, t) if self.has_heat else {}),
             })
 
     # --- read-outs ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from market.measures import Outcomes, ParticipantBill, outcome_measures
+from model.heat_outputs import gas_fired_mwh
 from model.market_model import HOURS
 
 
@@ -30,6 +31,11 @@ def outcomes(model, frames: dict[str, pd.DataFrame], chain: dict[str, Any]) -> d
     # daily quantity; the baseline pays it on the plan made alone
     carbon = dict.fromkeys(names, 0.0)
     own_carbon = dict.fromkeys(names, 0.0)
+    # heat (§B.2.1) is bought as the committed plans buy it, gas and heat network alike, and the
+    # gas-fired output of those plans emits beside the grid's energy
+    heat = dict.fromkeys(names, 0.0)
+    own_heat = dict.fromkeys(names, 0.0)
+    gas_fired = 0.0
     for r in model.plan_rows:
         span = slice(r["day"] * HOURS, (r["day"] + 1) * HOURS)
         net_import[row[r["dno"]], span] += r["plan"].buy_mw - r["plan"].sell_mw
@@ -37,6 +43,10 @@ def outcomes(model, frames: dict[str, pd.DataFrame], chain: dict[str, Any]) -> d
         own_energy[r["dno"]] += r["own_plan"].cost
         carbon[r["dno"]] += r["plan"].carbon_rmb
         own_carbon[r["dno"]] += r["own_plan"].carbon_rmb
+        if r["plan"].heat is not None:
+            heat[r["dno"]] += r["plan"].heat.cost_rmb
+            own_heat[r["dno"]] += r["own_plan"].heat.cost_rmb
+            gas_fired += gas_fired_mwh(r["plan"])
     grid = frames["trades"][frames["trades"].kind == "grid"]
     for g in grid.itertuples():
         t = (g.day - 1) * HOURS + g.hour - 1
@@ -54,8 +64,9 @@ def outcomes(model, frames: dict[str, pd.DataFrame], chain: dict[str, Any]) -> d
             day_ahead_energy_rmb=energy[name],
             day_ahead_net_rmb=day_ahead[name],
             real_time_revenue_rmb=model.accounts[name].revenue_rmb,
-            baseline_cost_rmb=own_energy[name] - model.own_grid_rmb[name] + own_carbon[name],
+            baseline_cost_rmb=own_energy[name] - model.own_grid_rmb[name] + own_carbon[name] + own_heat[name],
             carbon_cost_rmb=carbon[name],
+            heat_cost_rmb=heat[name],
         )
         for name in names
     ]
@@ -68,6 +79,7 @@ def outcomes(model, frames: dict[str, pd.DataFrame], chain: dict[str, Any]) -> d
                                         model.ledger.chain.state.get("delivery", {}).get("penalties_rmb", 0.0))),
         network_charges_collected_rmb=0.0 if model.dso is None else model.dso.uos_rmb,
         grid_emission_t_per_mwh=model.config.carbon.grid_emission_t_per_mwh,
+        gas_emission_t=model.config.carbon.gas_emission_t_per_mwh * gas_fired,
         unserved_mwh=float(frames["hourly"].unserved_mw.sum()),
         chain=chain,
         coordination=dict(model.coordination_metrics),

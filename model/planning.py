@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from market.dro import cluster_scenarios
-from market.scheduling import DnoScheduler
+from market.scheduling import HOURS, DnoScheduler
 from model.profiles import ErrorLevels, ar1
 from model.scenario import Dno, Scenario
 
@@ -26,9 +26,12 @@ class DnoDay:
     wind_actual_mw: np.ndarray
     load_forecast_mw: np.ndarray
     load_actual_mw: np.ndarray
+    heat_forecast_mw: np.ndarray | None = None  # a DNO with heat devices: its heat load (§B.2.1)
+    heat_actual_mw: np.ndarray | None = None
 
     @classmethod
     def of(cls, dno: Dno) -> DnoDay:
+        heat = dno.heat_load_mw
         return cls(
             pv_forecast_mw=dno.pv_mw * np.array(dno.pv_ratio.forecast),
             pv_actual_mw=dno.pv_mw * np.array(dno.pv_ratio.actual),
@@ -36,6 +39,8 @@ class DnoDay:
             wind_actual_mw=dno.wind_mw * np.array(dno.wind_ratio.actual),
             load_forecast_mw=np.array(dno.load_mw.forecast, dtype=float),
             load_actual_mw=np.array(dno.load_mw.actual, dtype=float),
+            heat_forecast_mw=None if heat is None else np.array(heat.forecast, dtype=float),
+            heat_actual_mw=None if heat is None else np.array(heat.actual, dtype=float),
         )
 
 
@@ -50,24 +55,44 @@ def redraw_actuals(day: DnoDay, rng: np.random.Generator, errors: ErrorLevels = 
     wind_scale = float(np.max(day.wind_forecast_mw)) if np.any(day.wind_forecast_mw) else 0.0
     wind = day.wind_forecast_mw + wind_scale * ar1(rng, 0.1 * s, rho)
     load = day.load_forecast_mw * (1.0 + ar1(rng, errors.load_sd * s, rho))
+    heat = None  # drawn last and only with a heat load, so power-only DNOs draw as they always did
+    if day.heat_forecast_mw is not None:
+        heat = np.clip(day.heat_forecast_mw * (1.0 + ar1(rng, errors.load_sd * s, rho)), 0.0, None)
     return replace(
         day,
         pv_actual_mw=np.clip(pv, 0.0, None),
         wind_actual_mw=np.clip(wind, 0.0, None),
         load_actual_mw=np.clip(load, 0.0, None),
+        heat_actual_mw=heat,
     )
 
 
 def forecast_scenarios(day: DnoDay, rng: np.random.Generator, samples: int, scenarios: int,
-                       errors: ErrorLevels = ErrorLevels()) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                       errors: ErrorLevels = ErrorLevels()) -> Scenarios:
     """K days the forecast may turn out to be: M draws of the error model around the forecasts
-    (as the days after the first draw their actuals), clustered (market.dro). Returns available
-    PV, wind and load (K x 24, MW each) and their empirical probabilities."""
+    (as the days after the first draw their actuals), clustered (market.dro)."""
     draws = [redraw_actuals(day, rng, errors) for _ in range(samples)]
-    stacked = np.array([np.concatenate([d.pv_actual_mw, d.wind_actual_mw, d.load_actual_mw]) for d in draws])
+    heat = day.heat_forecast_mw is not None
+
+    def series(d: DnoDay) -> list[np.ndarray]:
+        return [d.pv_actual_mw, d.wind_actual_mw, d.load_actual_mw] + ([d.heat_actual_mw] if heat else [])
+
+    stacked = np.array([np.concatenate(series(d)) for d in draws])
     centres, probabilities = cluster_scenarios(stacked, scenarios, rng)
-    centres = np.clip(centres, 0.0, None)
-    return centres[:, :24], centres[:, 24:48], centres[:, 48:], probabilities
+    parts = np.split(np.clip(centres, 0.0, None), stacked.shape[1] // HOURS, axis=1)
+    return Scenarios(*parts[:3], probabilities, parts[3] if heat else None)
+
+
+@dataclass(frozen=True)
+class Scenarios:
+    """K possible days of a DNO: available PV and wind, load and any heat load (K x 24, MW), and
+    their empirical probabilities (K)."""
+
+    pv_mw: np.ndarray
+    wind_mw: np.ndarray
+    load_mw: np.ndarray
+    probabilities: np.ndarray
+    heat_mw: np.ndarray | None = None
 
 
 def make_scheduler(dno: Dno, scenario: Scenario) -> DnoScheduler:
@@ -83,4 +108,5 @@ def make_scheduler(dno: Dno, scenario: Scenario) -> DnoScheduler:
         tie_break_per_mwh=scenario.scheduling.tie_break_per_mwh,
         voll_per_mwh=scenario.scheduling.value_of_lost_load_per_mwh,
         carbon=scenario.carbon.ladder(),
+        heat=dno.heat,
     )

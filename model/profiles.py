@@ -10,6 +10,8 @@ actual, so the MILPs produce day-ahead/intraday deviations of the paper's kind. 
 * Wind: an hourly wind-speed path (diurnal cycle plus AR(1) weather) through a generic turbine
   power curve (cut-in 3 m/s, rated 12 m/s, cut-out 25 m/s).
 * Load: typical normalised daily shapes by customer class, scaled by the peak.
+* Heat load (§B.2.1, only for DNOs with heat devices): a heating shape, highest in the cold small
+  hours and lowest in the warm afternoon, with morning and evening hot-water peaks.
 
 Forecast errors are AR(1) (errors of neighbouring hours are correlated, as they are for real
 day-ahead forecasts) and scale with one knob, so sweeps can vary the forecast-error level.
@@ -80,6 +82,15 @@ def load_shape(kind: str) -> np.ndarray:
     return shape / shape.max()
 
 
+def heat_shape() -> np.ndarray:
+    """Normalised daily heat load (peak 1): space heating following the outdoor temperature's
+    daily cycle (coldest about 4 h, warmest about 16 h) plus morning and evening hot water."""
+    heating = 0.7 + 0.3 * np.cos(2.0 * np.pi * (_MID_HOUR - 4.0) / HOURS)
+    water = 0.15 * np.exp(-0.5 * ((_MID_HOUR - 7.5) / 1.5) ** 2) + 0.10 * np.exp(-0.5 * ((_MID_HOUR - 20.0) / 2.0) ** 2)
+    shape = heating + water
+    return shape / shape.max()
+
+
 @dataclass(frozen=True)
 class ErrorLevels:
     """Forecast-error sizes (standard deviations) and their hour-to-hour correlation."""
@@ -101,6 +112,8 @@ class DayProfiles:
     wind_ratio_actual: np.ndarray
     load_forecast_mw: np.ndarray
     load_actual_mw: np.ndarray
+    heat_forecast_mw: np.ndarray | None = None  # with a heat load
+    heat_actual_mw: np.ndarray | None = None
 
 
 def generate_day(
@@ -112,8 +125,10 @@ def generate_day(
     load_peak_mw: float,
     load_kind: str,
     errors: ErrorLevels,
+    heat_peak_mw: float | None = None,
 ) -> DayProfiles:
-    """One DNO's day. The draw order is fixed, so a seed gives the same profiles every time."""
+    """One DNO's day. The draw order is fixed, so a seed gives the same profiles every time; a
+    heat load (`heat_peak_mw` given) is drawn last, so adding one never changes the rest."""
     rho = errors.autocorrelation
     s = errors.scale
     clear = clear_sky_pv_ratio(latitude_deg, day_of_year)
@@ -129,6 +144,10 @@ def generate_day(
     base = load_peak_mw * load_shape(load_kind)
     load_forecast = base * (1.0 + ar1(rng, 0.02, 0.9))
     load_actual = np.clip(load_forecast * (1.0 + ar1(rng, errors.load_sd * s, rho)), 0.0, None)
+    heat_forecast = heat_actual = None
+    if heat_peak_mw is not None:  # the heat load's errors are relative, as the electric load's
+        heat_forecast = heat_peak_mw * heat_shape() * (1.0 + ar1(rng, 0.02, 0.9))
+        heat_actual = np.clip(heat_forecast * (1.0 + ar1(rng, errors.load_sd * s, rho)), 0.0, None)
     return DayProfiles(
         pv_ratio_forecast=pv_forecast,
         pv_ratio_actual=pv_actual,
@@ -136,4 +155,6 @@ def generate_day(
         wind_ratio_actual=wind_power_ratio(speed_actual),
         load_forecast_mw=load_forecast,
         load_actual_mw=load_actual,
+        heat_forecast_mw=heat_forecast,
+        heat_actual_mw=heat_actual,
     )

@@ -26,6 +26,7 @@ from market.realtime import REAL_TIME
 from market.limits import MAX_MW, MAX_MWH, MAX_PRICE_PER_MWH
 from market.params import MechanismParams
 from market.carbon import CarbonLadder
+from market.heat import heat_sources_mw, holding_mw
 from market.scheduling import replay_problem
 from market.shared_storage import SharedStorage
 from ledger.credit import ChainCredit
@@ -158,6 +159,66 @@ class StorageOwner(_Typed):
     units: list[StorageUnit] = Field(min_length=1)
 
 
+class HeatDevices(_Typed):
+    """A DNO's electric-heat devices (§B.2.1), planned with its storage in its MILP to meet its own
+    heat load (heat is not traded between DNOs). Field names match market.heat.HeatDevicesLike."""
+
+    chp_mw: float = Field(0.0, ge=0, le=MAX_MW, description="CHP (gas turbine with heat recovery) power rating, MW; "
+                          "input")
+    chp_efficiency: float = Field(0.35, gt=0, le=1, description="CHP power out per MWh of gas in; [A] §B.2.1")
+    chp_heat_to_power: float = Field(1.2, ge=0, le=10, description="heat recovered per MWh of CHP power; [A] §B.2.1")
+    gas_boiler_mw: float = Field(0.0, ge=0, le=MAX_MW, description="gas boiler heat rating, MW; input")
+    gas_boiler_efficiency: float = Field(0.9, gt=0, le=1, description="heat out per MWh of gas in; [A] §B.2.1")
+    electric_boiler_mw: float = Field(0.0, ge=0, le=MAX_MW, description="electric boiler heat rating, MW; input")
+    electric_boiler_efficiency: float = Field(0.95, gt=0, le=1, description="heat out per MWh of power in; "
+                                              "[A] §B.2.1")
+    heat_storage_mwh: float = Field(0.0, ge=0, le=MAX_MWH, description="heat storage capacity, MWh; input")
+    heat_storage_mw: float = Field(
+        None, ge=0, le=MAX_MW, validate_default=False,
+        description="heat storage charge and discharge rating, MW; [A] 0.25 x capacity")
+    heat_storage_efficiency: float = Field(0.95, gt=0, le=1, description="each way; [A] §B.2.1")
+    heat_storage_loss: float = Field(0.01, ge=0, lt=1, description="share of the stored heat lost per hour; "
+                                     "[A] §B.2.1")
+    heat_buy_max_mw: float = Field(0.0, ge=0, le=MAX_MW, description="heat bought from a heat network at most, MW; "
+                                   "input")
+    gas_price_per_mwh: float | None = Field(
+        None, ge=0, le=MAX_PRICE_PER_MWH, description="gas price, RMB per MWh of gas; needed with a CHP or a gas "
+        "boiler; input")
+    heat_price_per_mwh: float | None = Field(
+        None, ge=0, le=MAX_PRICE_PER_MWH, description="heat network price, RMB/MWh; needed with heat_buy_max_mw; "
+        "input")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_storage_power(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("heat_storage_mw") is None:
+            energy = data.get("heat_storage_mwh", 0.0)
+            if isinstance(energy, (int, float)) and not isinstance(energy, bool):
+                data = {**data, "heat_storage_mw": 0.25 * energy}
+        return data
+
+    @model_validator(mode="after")
+    def _prices_for_what_is_bought(self) -> HeatDevices:
+        if (self.chp_mw > 0 or self.gas_boiler_mw > 0) and self.gas_price_per_mwh is None:
+            device = "a CHP" if self.chp_mw > 0 else "a gas boiler"
+            raise StageFieldError("gas_price_per_mwh", f"{device} burns gas: give the gas price (RMB/MWh)")
+        if self.heat_buy_max_mw > 0 and self.heat_price_per_mwh is None:
+            raise StageFieldError("heat_price_per_mwh", "heat bought from a heat network needs its price (RMB/MWh)")
+        holding = holding_mw(self)  # what keeps the storage where each day starts and ends
+        if holding > self.heat_storage_mw * (1 - 1e-9):
+            raise StageFieldError("heat_storage_mw", f"{self.heat_storage_mw:g} MW cannot make up the storage's loss "
+                                  f"({holding:g} MW an hour at its start level)")
+        if holding > heat_sources_mw(self) * (1 - 1e-9):
+            raise StageFieldError("heat_storage_mwh", f"the heat storage loses {holding:g} MW an hour at its start "
+                                  "level; give heat sources (CHP, boilers, heat_buy_max_mw) that can make it up")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_prices(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
 class DnoAssets(_Typed):
     """What a DNO owns and may exchange, without its hourly profiles (MW at most 100 000 each)."""
 
@@ -174,6 +235,8 @@ class DnoAssets(_Typed):
         "their energy capacity; [A]",
     )
     storage_owners: list[StorageOwner] = Field(default_factory=list)
+    heat: HeatDevices | None = Field(None, description="electric-heat devices (CHP, boilers, heat storage, heat "
+                                     "purchase); none: power only, as in the paper; [L] §B.2.1")
 
     @property
     def storage_units(self) -> list[StorageUnit]:
@@ -187,6 +250,15 @@ class DnoAssets(_Typed):
     def _unique_units(self) -> DnoAssets:
         _require_unique([u.name for u in self.storage_units], "storage unit")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_options(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)  # DNOs without heat or replayed actions are written as they always were
+        if isinstance(data, dict):
+            for key in ("heat", "storage_actions", "heat_load_mw"):
+                if key in data and data[key] is None:
+                    del data[key]
+        return data
 
 
 class StorageActions(_Typed):
@@ -206,6 +278,15 @@ class Dno(DnoAssets):
     load_mw: LoadProfile
     storage_actions: StorageActions | None = Field(
         None, description="replayed storage actions (scheduling.storage: replayed); none: optimised; input")
+    heat_load_mw: LoadProfile | None = Field(None, description="heat load, MW (with heat devices); input")
+
+    @model_validator(mode="after")
+    def _heat_load_with_heat_devices(self) -> Dno:
+        if self.heat is not None and self.heat_load_mw is None:
+            raise StageFieldError("heat_load_mw", "a DNO with heat devices needs its heat load (forecast and actual)")
+        if self.heat is None and self.heat_load_mw is not None:
+            raise StageFieldError("heat", "a heat load needs heat devices to meet it")
+        return self
 
     @model_validator(mode="after")
     def _actions_fit(self) -> Dno:
@@ -215,13 +296,6 @@ class Dno(DnoAssets):
                 if problem is not None:
                     raise StageFieldError(f"storage_actions.{plan}", problem)
         return self
-
-    @model_serializer(mode="wrap")
-    def _without_unset_actions(self, handler: Any) -> dict[str, Any]:
-        data = handler(self)  # DNOs that optimise are written as they always were
-        if isinstance(data, dict) and data.get("storage_actions", 0) is None:
-            del data["storage_actions"]
-        return data
 
 
 class DroParams(_Typed):
@@ -389,10 +463,15 @@ class CarbonParams(_Typed):
                                    "factor 1.08, kept in proportion to this factor (0.58)")
     step_t: float = Field(2.0, gt=0, le=1e6, description="the ladder's interval length, t per DNO and day; [A] §B.2.3")
     growth: float = Field(0.25, ge=0, le=10, description="each interval's price rise, a share of the first; [A] §B.2.3")
+    gas_emission_t_per_mwh: float = Field(0.234, ge=0, le=10, description="CO2 per MWh of gas-fired output (CHP "
+                                          "power and heat, gas-boiler heat), t/MWh; [A] §B.2.3")
+    heat_quota_t_per_mwh: float = Field(0.367, ge=0, le=10, description="free quota per MWh of gas-fired heat "
+                                        "(benchmark method; CHP power counts as heat-to-power times its MWh), t/MWh; "
+                                        "[A] §B.2.3")
 
     def ladder(self) -> CarbonLadder:
         return CarbonLadder(self.grid_emission_t_per_mwh, self.quota_t_per_mwh, self.price_per_t, self.step_t,
-                            self.growth)
+                            self.growth, self.gas_emission_t_per_mwh, self.heat_quota_t_per_mwh)
 
 
 class ScenarioBase(_Typed):
@@ -489,6 +568,15 @@ class Scenario(ScenarioBase):
                                  "coordination stage re-plans the storage)")
         elif any(d.storage_actions is not None for d in self.dnos):
             raise ValueError("scheduling.storage: DNOs give storage_actions; set it to replayed to use them")
+        return self
+
+    @model_validator(mode="after")
+    def _heat_plans_alone(self) -> Scenario:
+        """Heat devices are planned in each DNO's own MILP; the convex coordination stages plan a
+        power-only day for every DNO, so they would ignore them."""
+        if any(d.heat is not None for d in self.dnos) and self.design.coordination.stage != "independent":
+            raise ValueError(f"design.coordination.stage: {self.design.coordination.stage} plans power only; DNOs "
+                             "with heat devices need independent")
         return self
 
 

@@ -43,6 +43,8 @@ class DnoRecipe(DnoAssets):
     load_shape: Literal["residential", "commercial", "industrial", "rural"]
     clearness: float = Field(0.8, ge=0, le=1, description="expected clear-sky index of the day")
     mean_wind_mps: float = Field(7.0, ge=0, le=50, description="mean hub-height wind speed, m/s, at most 50")
+    heat_peak_mw: float = Field(0.0, ge=0, le=MAX_MW, description="forecast peak heat load, MW (with heat devices), "
+                                "heating shape; [A] §B.2.1")
 
 
 class Recipe(ScenarioBase):
@@ -86,6 +88,7 @@ def build(recipe: Recipe, seed: int | None = None, error_scale: float | None = N
             spec.load_peak_mw,
             spec.load_shape,
             levels,
+            heat_peak_mw=None if spec.heat is None else spec.heat_peak_mw,
         )
         assets = spec.model_dump(mode="json", include=set(DnoAssets.model_fields))
         dnos.append(
@@ -94,6 +97,8 @@ def build(recipe: Recipe, seed: int | None = None, error_scale: float | None = N
                 "pv_ratio": _pair(day.pv_ratio_forecast, day.pv_ratio_actual),
                 "wind_ratio": _pair(day.wind_ratio_forecast, day.wind_ratio_actual),
                 "load_mw": _pair(day.load_forecast_mw, day.load_actual_mw),
+                **({} if day.heat_forecast_mw is None else
+                   {"heat_load_mw": _pair(day.heat_forecast_mw, day.heat_actual_mw)}),
             }
         )
     base = recipe.model_dump(mode="json", include=set(ScenarioBase.model_fields) - {"dnos", "network"})

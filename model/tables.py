@@ -13,6 +13,7 @@ from market.auction import Rules
 from market.participation import reservation_prices
 from market.settlement import DnoAccount
 from model.market_model import DELIVERY_COLUMNS
+from model.heat_outputs import heat_summary
 from model.outcomes import outcomes
 
 # settlement.csv: each money term of §A.9 (RMB), then the volumes behind them (MWh).
@@ -296,6 +297,8 @@ def summary(model, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
         out["tokens"] = model.ledger.token_balances()
     if s.scheduling.uncertainty == "dro":  # the robust plans: how they were found and what they cost
         out["dro"] = dro_summary(frames["dro"])
+    if model.has_heat:  # electric-heat DNOs (§B.2.1): their heat dispatch and its cost
+        out["heat"] = heat_summary(frames["hourly"], s, model.plan_rows)
     if model.dso is not None:
         out["network"] = network_summary(model)
     if s.design.delivery.settle:

@@ -86,3 +86,29 @@ def test_a_larger_set_never_costs_less():
     pv, wind, load, p0 = _scenarios()
     worst = [robust_storage(s, pv, wind, load, p0, t, t / 2).ccg.objective for t in (0.0, 0.2, 0.6, 2.0)]
     assert all(b >= a - 1e-4 for a, b in zip(worst, worst[1:]))
+
+
+def test_a_heat_dnos_robust_plan_prices_its_heat_and_carbon_in_every_scenario():
+    """With heat devices and a carbon price, each scenario's recourse is the DNO's whole MILP (grid,
+    heat devices against the scenario's heat load, carbon ladder): one scenario gives the
+    deterministic plan, and every scenario's cost is what the MILP pays with the plan's storage."""
+    from market.carbon import CarbonLadder
+    from tests.market.test_heat import Devices
+
+    devices = Devices(chp_mw=6.0, gas_boiler_mw=8.0, electric_boiler_mw=5.0, heat_storage_mwh=20.0,
+                      heat_storage_mw=5.0, heat_buy_max_mw=4.0)
+    s = DnoScheduler("DN", [Unit("b1", 20.0, 5.0)], TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), 30.0, 30.0,
+                     voll_per_mwh=20_000.0, carbon=CarbonLadder(0.58, 0.39, 250.0, 2.0, 0.25), heat=devices)
+    pv, wind, load, p0 = _scenarios()
+    heat = np.array([6 + 3 * np.cos((np.arange(HOURS) - 4) / 24 * 2 * np.pi) * (1 + 0.1 * k) for k in range(3)])
+    one = robust_storage(s, pv[:1], wind[:1], load[:1], np.array([1.0]), 0.5, 0.5, heat_mw=heat[:1])
+    own = s.solve(pv[0], wind[0], load[0], heat_load_mw=heat[0])
+    np.testing.assert_allclose(one.charge_mw - one.discharge_mw, own.charge_mw - own.discharge_mw, atol=1e-6)
+    plan = robust_storage(s, pv, wind, load, p0, 0.4, 0.2, heat_mw=heat)
+    assert plan.ccg.converged
+    for k in range(len(p0)):
+        on_day = plan.schedule(s, pv[k], wind[k], load[k], heat[k])
+        assert on_day.heat is not None and on_day.carbon_rmb != 0.0
+        assert plan.ccg.scenario_costs[k] == pytest.approx(on_day.total_cost_rmb(20_000.0), rel=1e-6, abs=1e-2)
+    with pytest.raises(ValueError, match="heat load"):
+        robust_storage(s, pv, wind, load, p0, 0.4, 0.2)
