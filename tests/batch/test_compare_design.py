@@ -81,14 +81,19 @@ def test_bundled_network_comparison_varies_the_network_rules_on_the_same_days():
     assert scenarios["S0"].mechanism.p2p_enabled is False and scenario_for(design.point("S0"), 4).dnos != scenarios["S0"].dnos
 
 
-def test_bundled_robust_carbon_comparison_changes_only_the_plans_on_the_same_days():
-    design = comparison.load("robust-carbon")
-    comparison.check(design, "robust-carbon")
-    assert design.reference == "deterministic" and len(design.seeds) >= 10
-    scenarios = {name: scenario_for(design.point(name), 3) for name in design.designs}
-    assert all(s.dnos == scenarios["deterministic"].dnos for s in scenarios.values()), "one day for every design"
+@pytest.mark.parametrize("name, reference, days, heat", [("robust-carbon", "deterministic", 10, False),
+                                                     ("robust-carbon-heat", "unpriced", 5, True)])
+def test_bundled_robust_carbon_comparisons_change_only_the_plans_on_the_same_days(name, reference, days, heat):
+    """Deterministic against robust plans, each with and without the carbon price, on the same
+    days; the heat one's DNOs all have heat devices and heat loads (§B.2.1)."""
+    design = comparison.load(name)
+    comparison.check(design, name)
+    assert design.reference == reference and len(design.seeds) >= days
+    scenarios = {n: scenario_for(design.point(n), 3) for n in design.designs}
+    assert all(s.dnos == scenarios[reference].dnos for s in scenarios.values()), "one day for every design"
+    assert all((d.heat is not None and d.heat_load_mw is not None) == heat for d in scenarios[reference].dnos)
     assert {n: (s.scheduling.uncertainty, s.carbon.price_per_t) for n, s in scenarios.items()} == {
-        "deterministic": ("deterministic", 0.0), "robust": ("dro", 0.0), "carbon-priced": ("deterministic", 250.0),
+        reference: ("deterministic", 0.0), "robust": ("dro", 0.0), "carbon-priced": ("deterministic", 250.0),
         "robust-carbon-priced": ("dro", 250.0)}
 
 
@@ -131,3 +136,4 @@ def test_mistakes_are_one_line_exit_2(tmp_path, capsys, changes, message):
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}: {message}") and err.count("\n") == 1, err
     assert not (tmp_path / "out").exists(), "nothing runs"
+
