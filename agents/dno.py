@@ -107,7 +107,8 @@ class DNO(mesa.Agent):
                 i = self.inputs
                 self.intraday = self._solve(i.pv_actual_mw, i.wind_actual_mw, i.load_actual_mw - self.traded_mw,
                                             i.heat_actual_mw)
-        return hashlib.sha256(np.round(plan.storage_action_mw, 6).tobytes()).hexdigest()
+        # + 0.0 turns -0.0 into 0.0: solver noise of either sign below 1 W must not change the hash
+        return hashlib.sha256((np.round(plan.storage_action_mw, 6) + 0.0).tobytes()).hexdigest()
 
     def replan(self, hour: int) -> None:
         """Intraday at `hour` (1..24): actual for it and before, forecasts after, past actions fixed.

@@ -11,6 +11,8 @@ MILP's tie-break, so equal plans resolve the same way in both.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,7 +56,7 @@ def robust_storage(scheduler: DnoScheduler, pv_mw: np.ndarray, wind_mw: np.ndarr
     ch, dis, _, _, penalty = add_storage(m, scheduler.units, scheduler.tie_break_per_mwh)
     costs = []
     for s in range(len(p0)):
-        grid = add_grid(m, scheduler.buy_max_mw, scheduler.sell_max_mw, tag=f"_{s}")
+        grid = add_grid(m, scheduler.buy_max_mw, scheduler.sell_max_mw, tag=f"_{s}", exclusive=scheduler.exclusive)
         devices = None
         if heat is not None:  # recourse too: the heat devices follow each scenario's heat load
             devices = add_heat(m, scheduler.heat, scheduler.tie_break_per_mwh, scheduler.voll_per_mwh, tag=f"_{s}")
@@ -69,7 +71,9 @@ def robust_storage(scheduler: DnoScheduler, pv_mw: np.ndarray, wind_mw: np.ndarr
             cost = cost + add_carbon(m, scheduler.carbon, grid[2], scheduler.buy_max_mw, devices, tag=f"_{s}")
         costs.append(cost + shed_cost)
     first = [v for rows in (ch, dis) for row in rows for v in row]
+    # the DNO's own limit (a minute) is for one day's MILP; K copies of it get ten minutes a solve
+    params = dataclasses.replace(scheduler.params, time_limit=datetime.timedelta(minutes=10))
     result = ccg(m, first, penalty, costs, p0, theta_1, theta_inf, gap, max_iterations, SOLVERS[scheduler.solver],
-                 scheduler.params)
+                 params)
     values = lambda rows: np.array([[result.first_stage[v] for v in row] for row in rows]).reshape(len(rows), HOURS)  # noqa: E731
     return RobustPlan(values(ch), values(dis), result)

@@ -128,7 +128,8 @@ class DnoScheduler:
 
     def _build(self, buy_max_mw: float, sell_max_mw: float, eps: float) -> None:
         m = mathopt.Model(name=f"dno-{self.dno}")
-        self._pv, self._wind, self._buy, self._sell = add_grid(m, buy_max_mw, sell_max_mw)
+        self.exclusive = exclusive_hours(self.buy_price, self.sell_price, self.carbon)
+        self._pv, self._wind, self._buy, self._sell = add_grid(m, buy_max_mw, sell_max_mw, exclusive=self.exclusive)
         self._ch, self._dis, self._soc, self._day_end, penalty = add_storage(m, self.units, eps)
         self._heat: HeatModel | None = None if self.heat is None else add_heat(m, self.heat, eps, self.voll_per_mwh)
         self._shed, self._balance, self._cost, shed_cost = add_balance(
@@ -263,19 +264,32 @@ class DnoScheduler:
 Vars = list  # of mathopt.Variable, one per hour
 
 
-def add_grid(m: mathopt.Model, buy_max_mw: float, sell_max_mw: float, tag: str = "") -> tuple[Vars, Vars, Vars, Vars]:
+def add_grid(m: mathopt.Model, buy_max_mw: float, sell_max_mw: float, tag: str = "",
+             exclusive: Sequence[bool] | None = None) -> tuple[Vars, Vars, Vars, Vars]:
     """Available PV and wind (bounds set per solve), and grid purchase and sale, never both in an
-    hour (the binary B of §A.2.1): (pv, wind, buy, sell)."""
+    hour (the binary B of §A.2.1) where `exclusive` says (every hour when not given; see
+    `exclusive_hours`): (pv, wind, buy, sell)."""
     T = range(HOURS)
     pv = [m.add_variable(lb=0.0, ub=0.0, name=f"pv{tag}[{t}]") for t in T]
     wind = [m.add_variable(lb=0.0, ub=0.0, name=f"wind{tag}[{t}]") for t in T]
     buy = [m.add_variable(lb=0.0, ub=buy_max_mw, name=f"buy{tag}[{t}]") for t in T]
     sell = [m.add_variable(lb=0.0, ub=sell_max_mw, name=f"sell{tag}[{t}]") for t in T]
-    selling = [m.add_binary_variable(name=f"B{tag}[{t}]") for t in T]  # 1 = selling (§A.2.1)
     for t in T:
-        m.add_linear_constraint(sell[t] <= sell_max_mw * selling[t])
-        m.add_linear_constraint(buy[t] <= buy_max_mw * (1 - selling[t]))
+        if exclusive is None or exclusive[t]:
+            selling = m.add_binary_variable(name=f"B{tag}[{t}]")  # 1 = selling (§A.2.1)
+            m.add_linear_constraint(sell[t] <= sell_max_mw * selling)
+            m.add_linear_constraint(buy[t] <= buy_max_mw * (1 - selling))
     return pv, wind, buy, sell
+
+
+def exclusive_hours(buy_per_mwh: np.ndarray, sell_per_mwh: np.ndarray, carbon: CarbonLadder | None) -> list[bool]:
+    """The hours whose purchase and sale need §A.2.1's binary to stay apart. Where the purchase
+    costs more than the sale earns and adds no carbon revenue, buying and selling at once only
+    loses money, so no optimum does it and the binary is left out: an exact reformulation that
+    spares the solver two thirds of the paper tariff's binaries (valley hours keep theirs: the
+    feed-in price beats the valley price)."""
+    buy_earns_quota = carbon is not None and carbon.coefficients()[0] < 0
+    return [bool(sell >= buy or buy_earns_quota) for buy, sell in zip(buy_per_mwh, sell_per_mwh)]
 
 
 def add_storage(m: mathopt.Model, units: Sequence[StorageUnitLike], eps: float):
@@ -346,8 +360,12 @@ def add_carbon(m: mathopt.Model, ladder: CarbonLadder, buy: Vars, buy_max_mw: fl
         net = net + k_chp * power + k_heat * (chp_heat + boiler)
         d = heat.devices
         most += HOURS * (max(k_chp, 0.0) * d.chp_mw + max(k_heat, 0.0) * (d.chp_heat_to_power * d.chp_mw + d.gas_boiler_mw))
+    # the day's net emission as a variable of its own: each piece's row then has two terms, not the
+    # dozens of the whole day's purchases and output (a ladder has a piece per 2 t)
+    emission = m.add_variable(lb=-math.inf, name=f"net_emission{tag}")
+    m.add_linear_constraint(emission == net)
     for slope, intercept in ladder.pieces(most):
-        m.add_linear_constraint(cost >= slope * net + intercept)
+        m.add_linear_constraint(cost >= slope * emission + intercept)
     return cost
 
 

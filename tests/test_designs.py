@@ -101,7 +101,13 @@ def test_paper_4dn_outputs_are_pinned_byte_for_byte(tmp_path):
     convention of issue 12 (each DNO in its colour of model.colours, supply hatched, validators
     named v0.. as the scenario numbers them); then report.html's captions said what the deviation
     figure's Q is and cited docs/rules.md, and summary.json gained `individual_rationality` (every
-    other byte of both, and every other file, unchanged). Re-pin deliberately only, saying why:
+    other byte of both, and every other file, unchanged); then the scheduling MILP left out the
+    grid's buy-or-sell binary in hours where buying at once with selling only loses money (an exact
+    reformulation: every plan equal to the sixth decimal) and the plan commitment's hash stopped
+    telling -0.0 from 0.0 (DN3's plan had a -0.0 MW hour before, and 0.0 now): the commitments'
+    hashes changed, so did the transaction ids in bids.csv, trades.csv and the ledger, and with
+    them the tip hash and the chain's message bytes (+36 B of 1.27 MB) in summary.json and
+    report.html; hourly.csv and settlement.csv kept their bytes. Re-pin deliberately only, saying why:
     `storagemarket run paper-4dn --out DIR`, then `sha256sum` the files listed."""
     assert main(["run", "paper-4dn", "--seed", "0", "--out", str(tmp_path)]) == 0
     for line in (FIXTURE / "SHA256SUMS").read_text().splitlines():

@@ -23,7 +23,7 @@ from market.solver import solve_optimal
 
 TOLERANCE_MW = 1e-6  # flows this close to a limit count as within it (the LP's feasibility tolerance)
 _SENSITIVITY_EPS = 1e-12
-_TIE = 1e-5  # the clearing LP's charge per traded MWh, relative to the largest surplus (`exact`)
+TIE_SHARE = 1e-5  # the clearing LP's charge per traded MWh, relative to the largest surplus (`exact`)
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def exact(
                 model.add_linear_constraint(
                     lb=float(-limit[line] - base[line]), expr=expr, ub=float(limit[line] - base[line])
                 )
-    tie = _TIE * (1.0 + float(np.abs(w).max(initial=0.0))) * (1.0 + np.arange(n) / max(n, 1))
+    tie = TIE_SHARE * (1.0 + float(np.abs(w).max(initial=0.0))) * (1.0 + np.arange(n) / max(n, 1))
     model.maximize(mathopt.fast_sum(float(w[k] - tie[k]) * x[k] for k in range(n)))
     result = solve_optimal(model, mathopt.SolverType.HIGHS)  # HiGHS's LP is deterministic
     values = np.clip(np.array(result.variable_values(x), dtype=float), 0.0, offered)

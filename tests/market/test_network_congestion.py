@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from market.network.congestion import TOLERANCE_MW, Lines, Trades, exact, greedy, security_check, sensitivity
+from market.network.congestion import TIE_SHARE, TOLERANCE_MW, Lines, Trades, exact, greedy, security_check, sensitivity
 from market.network.feeder import Feeder
 from network_helpers import books, feeders
 
@@ -32,13 +32,20 @@ def _linprog_welfare(lines: Lines, trades: Trades, seller_cap, buyer_cap) -> flo
     return -res.fun
 
 
+def _tie_allowance(trades: Trades) -> float:
+    """Welfare the exact LP may give up by its tie-break: it charges each MWh up to 2 x TIE_SHARE
+    of the largest surplus, so a pair whose surplus is below that stays out."""
+    tie = 2 * TIE_SHARE * (1.0 + float(np.abs(trades.net_surplus_per_mwh).max(initial=0.0)))
+    return tie * float(trades.quantity_mw.sum())
+
+
 @settings(max_examples=60)
 @given(_books(extra_lines=2))
 def test_exact_lp_agrees_with_linprog(book):
     lines, trades, seller_cap, buyer_cap = book
     managed = exact(lines, trades, seller_cap, buyer_cap)
     expected = _linprog_welfare(lines, trades, seller_cap, buyer_cap)
-    assert managed.welfare == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    assert expected - _tie_allowance(trades) - 1e-6 <= managed.welfare <= expected * (1 + 1e-6) + 1e-6
     x = managed.quantity_mw
     assert np.all(x[trades.net_surplus_per_mwh < 0] == 0), "a pair with negative net surplus never trades"
     for ids, cap in ((trades.seller, seller_cap), (trades.buyer, buyer_cap)):
@@ -64,7 +71,7 @@ def test_after_management_flows_are_within_limits_and_volumes_add_up(book, mode)
 @given(_books(extra_lines=1, negative_surplus=False))
 def test_exact_is_never_worse_than_greedy(book):
     lines, trades, _, _ = book
-    assert exact(lines, trades).welfare >= greedy(lines, trades).welfare - 1e-6
+    assert exact(lines, trades).welfare >= greedy(lines, trades).welfare - _tie_allowance(trades) - 1e-6
 
 
 @given(feeders(min_buses=2, max_buses=8), st.data())
