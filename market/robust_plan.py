@@ -61,7 +61,6 @@ def robust_storage(scheduler: DnoScheduler, pv_mw: np.ndarray, wind_mw: np.ndarr
         if heat is not None:  # recourse too: the heat devices follow each scenario's heat load
             devices = add_heat(m, scheduler.heat, scheduler.tie_break_per_mwh, scheduler.voll_per_mwh, tag=f"_{s}")
             devices.set_day(heat[s], scheduler.voll_per_mwh)
-            devices.fix(None, 0)
         shed, balance, cost, shed_cost = add_balance(m, grid, ch, dis, scheduler.buy_price, scheduler.sell_price,
                                                      scheduler.voll_per_mwh, tag=f"_{s}", heat=devices)
         set_day(grid, shed, balance, pv[s], wind[s], load[s], scheduler.voll_per_mwh)

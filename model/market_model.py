@@ -559,8 +559,8 @@ class StorageMarketModel(mesa.Model):
                    if dno.bids_before_delivery else {}),
                 # where carbon is priced (§B.2.3): what the committed plan emits this hour (grid purchases
                 # and gas-fired output)
-                **({"planned_emission_t": planned_emission_t(dno.day_ahead, self.config.carbon.ladder(), t)}
-                   if self.config.carbon.price_per_t > 0 else {}),
+                **({"planned_emission_t": planned_emission_t(dno.day_ahead, dno.scheduler.carbon, t)}
+                   if dno.scheduler.carbon is not None else {}),
                 **(heat_columns(dno.inputs, dno.intraday, t) if self.has_heat else {}),
             })
 

@@ -108,11 +108,7 @@ class StorageUnit(_Typed):
     @model_validator(mode="before")
     @classmethod
     def _default_power(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("power_mw") is None and "energy_mwh" in data:
-            energy = data["energy_mwh"]
-            if isinstance(energy, (int, float)) and not isinstance(energy, bool):
-                data = {**data, "power_mw": 0.25 * energy}
-        return data
+        return _quarter_power(data, "power_mw", "energy_mwh")
 
     @model_validator(mode="after")
     def _soc_order(self) -> StorageUnit:
@@ -191,11 +187,7 @@ class HeatDevices(_Typed):
     @model_validator(mode="before")
     @classmethod
     def _default_storage_power(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("heat_storage_mw") is None:
-            energy = data.get("heat_storage_mwh", 0.0)
-            if isinstance(energy, (int, float)) and not isinstance(energy, bool):
-                data = {**data, "heat_storage_mw": 0.25 * energy}
-        return data
+        return _quarter_power(data, "heat_storage_mw", "heat_storage_mwh", 0.0)
 
     @model_validator(mode="after")
     def _prices_for_what_is_bought(self) -> HeatDevices:
@@ -578,6 +570,17 @@ class Scenario(ScenarioBase):
             raise ValueError(f"design.coordination.stage: {self.design.coordination.stage} plans power only; DNOs "
                              "with heat devices need independent")
         return self
+
+
+def _quarter_power(data: Any, power: str, energy: str, energy_default: float | None = None) -> Any:
+    """A storage's raw fields with its power rating set to 0.25 x its energy where none is given
+    ([A]: four hours to fill); an energy that is not a number is left for validation to name."""
+    if not isinstance(data, dict) or data.get(power) is not None:
+        return data
+    value = data.get(energy, energy_default)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {**data, power: 0.25 * value}
+    return data
 
 
 def _require_unique(names: list[str], what: str) -> None:
