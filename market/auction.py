@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import Field
 
 from market.book import Bid, RoundBook, Trade
+from market.columnar_clearing import clear_merit_order
 from market.concession import concessions
 from market.matching import MATCHERS
 from market.network.clearing import RoundFlows, network_round
@@ -78,9 +79,10 @@ class ClearingResult:
 
     offers: tuple[Bid, ...]
     bids: tuple[Bid, ...]
-    trades: tuple[Trade, ...]
-    rounds: tuple[RoundBook, ...]
-    residual_by_hour: dict[tuple[str, int | None], float] = field(default_factory=dict)
+    # tuples and a dict, or the columnar clearing's Deferred ones that read like them
+    trades: Sequence[Trade]
+    rounds: Sequence[RoundBook]
+    residual_by_hour: Mapping[tuple[str, int | None], float] = field(default_factory=dict)
     flows: tuple[RoundFlows, ...] = ()  # on a network: what each round did to the lines
     # with a stateful bid strategy: what each bidder's quote rested on per (round, bidder), and
     # each bidder's strategy state after the hour (market.bidding.strategies)
@@ -124,7 +126,9 @@ def clear_hour(
 
     Each round the matcher fills the active book; fully filled bidders leave, the rest concede
     and try again until one side is empty, `max_rounds` is reached, or `max_idle_rounds` rounds
-    in a row neither traded nor moved a price (nothing could change after that). On a `network`
+    in a row neither traded nor moved a price (nothing could change after that). The default
+    hour (merit order, no network, no requote) runs the same rounds on arrays
+    (market.columnar_clearing), with the same results. On a `network`
     a round matches by net surplus after use-of-system charges and manages congestion
     (market.network.clearing); what management cuts stays in the residuals. `requote` replaces
     the concession between rounds (a bid strategy re-quoting, market.bidding.strategies).
@@ -135,6 +139,19 @@ def clear_hour(
             "rules must be market.auction.Rules, e.g. Rules.for_hour(params, tariff, hour)"
         )
     offers, bids = tuple(offers), tuple(bids)
+    if network is None and requote is None and rules.matching == "merit_order":
+        columnar = clear_merit_order(offers, bids, rules)
+        if columnar is not None:
+            return ClearingResult(offers, bids, *columnar)
+    return _round_loop(offers, bids, rules, network, requote)
+
+
+def _round_loop(
+    offers: tuple[Bid, ...], bids: tuple[Bid, ...], rules: Rules, network: MarketNetwork | None,
+    requote: Requote | None,
+) -> ClearingResult:
+    """The rounds of `clear_hour` one record at a time, for every mode (and the reference the
+    columnar clearing is tested against)."""
     matcher = MATCHERS[rules.matching]
     _check_book(offers, bids, block_bids_allowed=matcher.supports_blocks)
     tolerance = rules.quantity_tolerance_mwh

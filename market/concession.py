@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from market.auction import Rules
 
@@ -20,6 +22,7 @@ CONCESSION_FORMS: dict[str, Callable[[float, float, float], float]] = {
 }
 
 PriceUpdate = Callable[[float], float]
+ArrayUpdate = Callable[[np.ndarray], np.ndarray]
 
 
 def concessions(rules: Rules) -> tuple[PriceUpdate, PriceUpdate]:
@@ -38,5 +41,32 @@ def concessions(rules: Rules) -> tuple[PriceUpdate, PriceUpdate]:
     def buyer(price_per_mwh: float) -> float:
         conceded = price_per_mwh + step(price_per_mwh, buyer_rate, width)
         return max(price_per_mwh, min(high, conceded)) if clamp else conceded
+
+    return seller, buyer
+
+
+def concessions_array(rules: Rules) -> tuple[ArrayUpdate, ArrayUpdate]:
+    """`concessions` on whole arrays of prices, with the same IEEE results element by element
+    (each Python min/max is a where that keeps its first argument on ties, so even signed zeros
+    agree); the columnar clearing concedes a whole side at once with these."""
+    step = CONCESSION_FORMS[rules.concession_form]
+    width = rules.band_width_per_mwh
+    low, high = rules.band_low_per_mwh, rules.band_high_per_mwh
+    seller_rate, buyer_rate = rules.seller_concession, rules.buyer_concession
+    clamp = rules.clamp_to_band
+
+    def seller(prices: np.ndarray) -> np.ndarray:
+        conceded = prices - step(prices, seller_rate, width)
+        if not clamp:
+            return conceded
+        floor = np.where(conceded > low, conceded, low)  # max(low, conceded)
+        return np.where(floor < prices, floor, prices)  # min(price, floor)
+
+    def buyer(prices: np.ndarray) -> np.ndarray:
+        conceded = prices + step(prices, buyer_rate, width)
+        if not clamp:
+            return conceded
+        ceiling = np.where(conceded < high, conceded, high)  # min(high, conceded)
+        return np.where(ceiling > prices, ceiling, prices)  # max(price, ceiling)
 
     return seller, buyer

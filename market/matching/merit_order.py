@@ -22,23 +22,40 @@ def match(offers: Sequence[Bid], bids: Sequence[Bid], rules: Rules) -> list[Fill
     """Fills of the merit-order walk; partially filled bidders continue in the same round."""
     sellers = merit_order_indices(offers, seller_rank)
     buyers = merit_order_indices(bids, buyer_rank)
-    fills: list[Fill] = []
+    return [
+        Fill(sellers[a], buyers[b], q)
+        for a, b, q in walk(
+            [offers[i].quantity_mwh for i in sellers], [offers[i].price_per_mwh for i in sellers],
+            [bids[j].quantity_mwh for j in buyers], [bids[j].price_per_mwh for j in buyers],
+        )
+    ]
+
+
+def walk(
+    supply_mwh: list[float], ask: list[float], demand_mwh: list[float], bid: list[float]
+) -> list[tuple[int, int, float]]:
+    """(seller place, buyer place, MWh) of the walk over both sides given in merit order.
+
+    Plain lists of floats, so the columnar clearing (market.columnar_clearing) and this mode
+    share one walk and its rounding: each residual is its quantity minus the fills so far.
+    """
+    fills: list[tuple[int, int, float]] = []
+    n_sellers, n_buyers = len(supply_mwh), len(demand_mwh)
     a = b = 0
-    supply = offers[sellers[0]].quantity_mwh if sellers else 0.0
-    demand = bids[buyers[0]].quantity_mwh if buyers else 0.0
-    while a < len(sellers) and b < len(buyers):
-        i, j = sellers[a], buyers[b]
-        if offers[i].price_per_mwh > bids[j].price_per_mwh:
+    supply = supply_mwh[0] if n_sellers else 0.0
+    demand = demand_mwh[0] if n_buyers else 0.0
+    while a < n_sellers and b < n_buyers:
+        if ask[a] > bid[b]:
             break
-        quantity = min(supply, demand)
+        quantity = supply if supply <= demand else demand  # min(), which keeps the first of equals
         if quantity > 0:
-            fills.append(Fill(i, j, quantity))
+            fills.append((a, b, quantity))
         supply -= quantity
         demand -= quantity
         if supply <= 0:
             a += 1
-            supply = offers[sellers[a]].quantity_mwh if a < len(sellers) else 0.0
+            supply = supply_mwh[a] if a < n_sellers else 0.0
         if demand <= 0:
             b += 1
-            demand = bids[buyers[b]].quantity_mwh if b < len(buyers) else 0.0
+            demand = demand_mwh[b] if b < n_buyers else 0.0
     return fills
