@@ -8,7 +8,6 @@ parent, for an engine (proof of work) that executes blocks before they are final
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field, replace
 
 from ledger.block import Block, BlockEntry, BlockHeader, CommitCertificate, MalformedBlock, tx_root
@@ -21,6 +20,7 @@ from ledger.identity import Identity
 from ledger.mempool import Mempool
 from ledger.proof_of_work import work_problem
 from ledger.store import BlockStore
+from ledger.working_state import derive
 
 
 @dataclass
@@ -119,7 +119,7 @@ def build_block(genesis: Genesis, state: dict, parent: BlockHeader, proposer: Id
     state and events it leads to."""
     entries = list(entries)
     ctx = BlockContext(parent.height + 1, time_ms, proposer.public_hex, genesis, parent.hash)
-    work = copy.deepcopy(state)  # scratch: users' entries, then the system's, applied in place
+    work = derive(state)  # scratch: users' entries, then the system's, applied to its own copies
     for index, entry in enumerate(entries):
         apply_entry(work, entry, ctx, index)
     entries += system_transactions(work, proposer, ctx, evidence_transactions(work, ctx, evidence))

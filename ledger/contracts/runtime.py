@@ -7,15 +7,15 @@ they agree; a block whose contracts fail, or whose root differs, is invalid.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from ledger.block import BlockEntry
-from ledger.canonical import canonical_bytes, hash_value, sha256
+from ledger.canonical import canonical_bytes, sha256
 from ledger.genesis import Genesis
 from ledger.identity import Role
 from ledger.transactions import TX_KINDS, Transaction
+from ledger.working_state import derive, encode_state
 
 
 class ContractError(ValueError):
@@ -73,7 +73,8 @@ def genesis_state(genesis: Genesis) -> dict:
 
 
 def state_root(state: dict) -> str:
-    return hash_value(state)
+    """SHA-256 of the state's canonical bytes, re-encoding only the sections' touched entries."""
+    return sha256(encode_state(state)).hex()
 
 
 def dedup_token(key: tuple) -> str:
@@ -126,8 +127,9 @@ def apply_entry(state: dict, entry: BlockEntry, ctx: BlockContext, index: int = 
 
 
 def execute_block(state: dict, entries: Iterable[BlockEntry], ctx: BlockContext) -> tuple[dict, list[dict]]:
-    """Apply a block's entries in order to a copy of `state`; raise ContractError if any fails."""
-    new = copy.deepcopy(state)
+    """Apply a block's entries in order to a copy-on-write copy of `state` (ledger.working_state);
+    raise ContractError if any fails. `state` itself is never changed."""
+    new = derive(state)
     events: list[dict] = []
     for index, entry in enumerate(entries):
         events.extend(apply_entry(new, entry, ctx, index))
