@@ -12,8 +12,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from model import synthetic
-from model.scenario import ScenarioError, bundled, load, to_yaml, validate
+from model.errors import ScenarioError  # the model itself is imported by the commands that run it
 
 EXIT_USAGE = 2
 
@@ -26,6 +25,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from model.scenario import bundled, load
+
     for name, path in bundled().items():
         scenario = load(str(path))
         print(f"{name:<16} {len(scenario.dnos)} DNOs  {scenario.description.splitlines()[0] if scenario.description else ''}")
@@ -33,6 +34,8 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenario_show(args: argparse.Namespace) -> int:
+    from model.scenario import load, to_yaml
+
     scenario = load(args.scenario)
     if args.explain:
         from model.explain import explain
@@ -44,6 +47,9 @@ def _cmd_scenario_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_scenario_generate(args: argparse.Namespace) -> int:
+    from model import synthetic
+    from model.scenario import to_yaml, validate
+
     recipe = synthetic.load_recipe(Path(args.recipe))
     if args.n_dnos is not None:
         recipe = synthetic.with_n_dnos(recipe, args.n_dnos, source=args.recipe)
@@ -83,7 +89,9 @@ def _source(args: argparse.Namespace) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from model import synthetic
     from model.out_dir import check
+    from model.scenario import load
 
     scenario = load(args.scenario, args.set)
     source = _source(args)
@@ -296,6 +304,7 @@ def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_experiment_paper(args: argparse.Namespace) -> int:
     from experiments import paper
+    from model.scenario import load
 
     scenario = load(args.scenario, args.set)
     executor = None

@@ -143,8 +143,12 @@ class Section(dict):
                 return canonical_bytes(copy_value(self)).decode("ascii")
             self._order, self._order_shared = sorted(dict.keys(self)), False
         fragments = self._fragments
-        for key in dict.keys(self) - fragments.keys():  # touched, new, or never encoded
-            fragments[key] = _fragment(key, dict.__getitem__(self, key))
+        for key in self._owned:  # touched or new in this block
+            if key not in fragments:
+                fragments[key] = _fragment(key, dict.__getitem__(self, key))
+        if len(fragments) < dict.__len__(self):  # entries never encoded (a fresh state, or read since)
+            for key in dict.keys(self) - fragments.keys():
+                fragments[key] = _fragment(key, dict.__getitem__(self, key))
         return "{" + ",".join(map(fragments.__getitem__, self._order)) + "}"
 
     def _own(self, key: str) -> None:

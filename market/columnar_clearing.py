@@ -107,6 +107,9 @@ class Deferred(Sequence):
     def __repr__(self) -> str:
         return repr(self.materialized())
 
+    def __reduce__(self):  # copies and pickles (a result sent to another process) are plain tuples
+        return tuple, (self.materialized(),)
+
 
 class DeferredDict(Mapping):
     """A dict built on first read (the residuals of a large hour), like `Deferred`."""
@@ -128,6 +131,9 @@ class DeferredDict(Mapping):
 
     def __repr__(self) -> str:
         return repr(self._dict())
+
+    def __reduce__(self):
+        return dict, (self._dict(),)
 
 
 def clear_merit_order(

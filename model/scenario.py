@@ -34,6 +34,7 @@ from ledger.network import NetworkParams, NodeIndex
 from market.tariff import HOURS, Tariff
 from market.whole_numbers import not_whole, whole_numbers
 from model.network_config import DistributionNetwork
+from model.errors import ScenarioError  # noqa: F401  (raised here; importers take it from here too)
 
 MAX_DAYS = 366
 
@@ -41,10 +42,6 @@ BUNDLED_DIR = Path(__file__).resolve().parent.parent / "experiments" / "scenario
 
 
 _M = TypeVar("_M", bound=BaseModel)
-
-
-class ScenarioError(ValueError):
-    """A user's mistake in a scenario or an override: one line naming the file and field."""
 
 
 class _Strict(BaseModel):

@@ -9,6 +9,9 @@ quantities under the tolerance, both concession forms, clamping and long idle st
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -96,3 +99,6 @@ def test_deferred_results_read_like_tuples_and_dicts():
     assert result.rounds[1:] == () and len(result.rounds) == 1 and result.rounds[0].offers[0].bidder == "s"
     assert result.residual_by_hour == {("s", None): 1.0, ("b", None): 0.0} and result.residual == {"s": 1.0, "b": 0.0}
     assert result.trades != (Trade("s", "b", 1, 1.0, 201.0, 100.0, 300.0),) and result.trades != "s"
+    sent = pickle.loads(pickle.dumps(result))  # to another process, as plain tuples and dicts
+    assert sent == result and type(sent.trades) is tuple and type(sent.residual_by_hour) is dict
+    assert copy.deepcopy(result) == result
