@@ -61,6 +61,20 @@ _CAPTIONS = [
 ]
 
 
+# Above this many DNOs a panel or a bar per DNO is unreadable (and a 100-DNO report took 70 % of
+# its run): the figures show the most active DNOs and the whole market in aggregate, the
+# settlement table still lists every DNO.
+FOCUS_DNOS = 12
+_ALL = "all {n} DNOs"
+_OTHERS = "the other {n} DNOs"
+_MANY_STORAGE = (" Only the {k} DNOs with the largest deviation (|Q| summed over the run) of the {n} have a panel; "
+                 "the first panel, in grey, sums the storage action of all {n}.")
+_MANY_DEVIATION = ("DAF-IDO quantity Q summed over the {n} DNOs per hour, MWh, {q}: all demand (+, buyers, plain) and "
+                   "all supply (−, sellers, hatched); valley hours shaded. The settlement table below lists every DNO.")
+_MANY_SETTLEMENT = (" Bars for the {k} DNOs with the largest gain or loss of the {n}, and one bar summing the other "
+                    "{n} minus {k}; the table lists every DNO.")
+
+
 def write_report(result, path: Path) -> None:
     """Write the run's report.html to `path` (figures embedded, links relative to its folder)."""
     hp.write(render(result), Path(path))
@@ -76,17 +90,29 @@ def render(result) -> str:
     title = f"storagemarket run: {s['scenario']} (seed {s['seed']})"
     tariff, days = model.config.tariff, model.config.days
     words = _DEVIATION_WORDS[model.config.mechanism.deviation_rule]
+    hourly, settlement = frames["hourly"], frames["settlement"]
+    focus = _most_active(hourly)  # None: few enough DNOs for a panel and a bar each
     with hp.style():
+        if focus is None:
+            storage = hp.figure(_storage_figure(hourly, tariff), "storage action", _CAPTIONS[0].format(**words))
+            deviation = hp.figure(_deviation_figure(hourly, tariff), "supply and demand", _CAPTIONS[1].format(**words))
+            money = hp.figure(_settlement_figure(settlement), "settlement", _CAPTIONS[3])
+        else:
+            n, shown = hourly["dno"].nunique(), len(focus)
+            colours = {**dno_colours(hourly["dno"]), _ALL.format(n=n): "#555555"}  # every DNO keeps its colour
+            storage = hp.figure(_storage_figure(_with_total(hourly, focus), tariff, colours), "storage action",
+                                _CAPTIONS[0].format(**words) + _MANY_STORAGE.format(n=n, k=shown))
+            deviation = hp.figure(_deviation_totals_figure(hourly, tariff), "supply and demand",
+                                  _MANY_DEVIATION.format(n=n, **words))
+            money = hp.figure(_settlement_figure(_largest_gains(settlement), colours), "settlement",
+                              _CAPTIONS[3] + _MANY_SETTLEMENT.format(n=n, k=shown))
         sections = [
-            hp.section(_TITLES[0], hp.figure(_storage_figure(frames["hourly"], tariff), "storage action",
-                                             _CAPTIONS[0].format(**words))),
-            hp.section(_TITLES[1], hp.figure(_deviation_figure(frames["hourly"], tariff), "supply and demand",
-                                             _CAPTIONS[1].format(**words))),
+            hp.section(_TITLES[0], storage),
+            hp.section(_TITLES[1], deviation),
             hp.section(_TITLES[2], hp.figure(_trades_figure(frames["trades"], tariff, days), "trades and prices",
                                              _CAPTIONS[2]),
                        _trades_note(frames["trades"])),
-            hp.section(_TITLES[3], hp.figure(_settlement_figure(frames["settlement"]), "settlement", _CAPTIONS[3]),
-                       hp.table(frames["settlement"][["dno", *_MONEY_TERMS, *_SETTLEMENT_EXTRA]])),
+            hp.section(_TITLES[3], money, hp.table(settlement[["dno", *_MONEY_TERMS, *_SETTLEMENT_EXTRA]])),
             hp.section(_TITLES[4], hp.figure(_network_figure(model), "network propagation", _CAPTIONS[4]),
                        hp.table(_chain_table(s["chain"]))),
         ]
@@ -162,7 +188,52 @@ def _shade_valleys(ax, tariff, n_hours: int, offset: float = 0.0) -> None:
             ax.axvspan(t - 0.5 + offset, t + 0.5 + offset, color="#dbe9f6", zorder=0, lw=0)
 
 
-def _storage_figure(hourly: pd.DataFrame, tariff):
+def _most_active(hourly: pd.DataFrame) -> list[str] | None:
+    """The FOCUS_DNOS DNOs with the largest deviation (|Q| summed over the run, ties by the order
+    of the table), or None when there are no more DNOs than that."""
+    dnos = list(dict.fromkeys(hourly["dno"]))
+    if len(dnos) <= FOCUS_DNOS:
+        return None
+    deviation = (hourly["demand_mwh"] + hourly["supply_mwh"]).groupby(hourly["dno"], sort=False).sum()
+    ranked = sorted(dnos, key=lambda d: (-deviation[d], dnos.index(d)))
+    return sorted(ranked[:FOCUS_DNOS], key=dnos.index)
+
+
+def _with_total(hourly: pd.DataFrame, focus: list[str]) -> pd.DataFrame:
+    """The focus DNOs' rows, after one row per hour summing every DNO (named "all N DNOs")."""
+    columns = ["day_ahead_action_mw", "intraday_action_mw", "unserved_mw"]
+    total = hourly.groupby(["day", "hour"], sort=True)[columns].sum().reset_index()
+    total.insert(2, "dno", _ALL.format(n=hourly["dno"].nunique()))
+    return pd.concat([total, hourly[hourly["dno"].isin(focus)][["day", "hour", "dno", *columns]]], ignore_index=True)
+
+
+def _largest_gains(settlement: pd.DataFrame) -> pd.DataFrame:
+    """The FOCUS_DNOS rows with the largest |gain| in table order, then one row summing the rest."""
+    ranked = settlement.assign(_size=settlement["gain_rmb"].abs()).sort_values("_size", ascending=False, kind="stable")
+    keep = settlement.loc[sorted(ranked.index[:FOCUS_DNOS])]
+    rest = settlement.drop(index=keep.index)
+    money = [*_MONEY_TERMS, "revenue_rmb", "baseline_s0_rmb", "gain_rmb"]
+    other = pd.DataFrame([{"dno": _OTHERS.format(n=len(rest)), **rest[money].sum().to_dict()}])
+    return pd.concat([keep[["dno", *money]], other], ignore_index=True)
+
+
+def _deviation_totals_figure(hourly: pd.DataFrame, tariff):
+    """All DNOs' demand (+) and supply (−) per hour, summed: the market's two sides over the run."""
+    data = hourly.assign(t=_time(hourly)).groupby("t")[["demand_mwh", "supply_mwh"]].sum()
+    fig, axes = hp.new_figure(10, 3.4)
+    ax = axes[0, 0]
+    _shade_valleys(ax, tariff, int(data.index.max()))
+    ax.bar(data.index, data["demand_mwh"], width=0.8, color="#4c72b0", label="demand (+)")
+    ax.bar(data.index, -data["supply_mwh"], width=0.8, color="#dd8452", hatch=SUPPLY_HATCH, edgecolor="white",
+           label="supply (−)")
+    ax.axhline(0, color="#444", lw=0.8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.set(xlabel="hour (valley shaded)", ylabel=POSITION_LABEL, xlim=(0.5, data.index.max() + 0.5))
+    _mark_shed(ax, hourly)
+    return fig
+
+
+def _storage_figure(hourly: pd.DataFrame, tariff, colours: dict[str, str] | None = None):
     dnos = list(dict.fromkeys(hourly["dno"]))
     ncols = 2 if len(dnos) <= 4 else 4
     nrows = -(-len(dnos) // ncols)
@@ -170,7 +241,7 @@ def _storage_figure(hourly: pd.DataFrame, tariff):
     long = hourly.assign(t=_time(hourly)).melt(
         id_vars=["t", "dno"], value_vars=["day_ahead_action_mw", "intraday_action_mw"], var_name="plan", value_name="mw")
     long["plan"] = long["plan"].map({"day_ahead_action_mw": "day-ahead", "intraday_action_mw": "intraday"})
-    colours = dno_colours(dnos)
+    colours = colours or dno_colours(dnos)
     for ax, dno in zip(axes.flat, dnos):
         _shade_valleys(ax, tariff, int(long["t"].max()))
         sns.lineplot(data=long[long.dno == dno], x="t", y="mw", hue="plan", hue_order=_PLANS, style="plan",
@@ -265,13 +336,13 @@ def _trades_note(trades: pd.DataFrame) -> str:
     return hp.paragraph("P2P trades by round: " + "; ".join(parts) + ".")
 
 
-def _settlement_figure(settlement: pd.DataFrame):
+def _settlement_figure(settlement: pd.DataFrame, colours: dict[str, str] | None = None):
     fig, axes = hp.new_figure(10, 3.2 + 0.25 * len(settlement), 1, 2)
     terms = settlement.melt(id_vars="dno", value_vars=list(_MONEY_TERMS), var_name="term", value_name="rmb")
     terms["rmb"] = terms["rmb"] * terms["term"].map({k: v[1] for k, v in _MONEY_TERMS.items()})
     terms["term"] = terms["term"].map({k: v[0] for k, v in _MONEY_TERMS.items()})
     sns.barplot(data=terms, y="dno", x="rmb", hue="term", errorbar=None, ax=axes[0, 0], orient="h")
-    colours = dno_colours(settlement["dno"])
+    colours = colours or dno_colours(settlement["dno"])
     _colour_ticks(axes[0, 0].get_yticklabels(), colours)  # the DNO names in their colours, as in every figure
     axes[0, 0].axvline(0, color="#444", lw=0.8)
     axes[0, 0].set(xlabel="RMB (signed as it enters revenue)", ylabel="")
