@@ -21,6 +21,32 @@ from market.heat import DISPATCH
 from market.scheduling import HOURS, DnoScheduler, Schedule, replay_split, rolling_inputs
 
 
+def own_plans(scheduler: DnoScheduler, inputs, storage: tuple[np.ndarray, np.ndarray] | None,
+              replay: tuple | None, intraday_mode: str) -> tuple[Schedule, Schedule | None]:
+    """A DNO's own day-ahead plan on forecasts and, in oracle mode, its whole-day intraday plan on
+    actuals (§A.2): a pure function of its scheduler and its data, so the model may run it for many
+    DNOs in other processes (model.plan_fanout) with the same results."""
+    if storage is None and replay is not None:
+        storage = replay[0]
+    own = solve_day(scheduler, inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw,
+                    inputs.heat_forecast_mw, storage, cyclic=replay is None)
+    intraday = None
+    if intraday_mode == "oracle":  # the paper: the whole day re-planned on actuals
+        intraday = solve_day(scheduler, inputs.pv_actual_mw, inputs.wind_actual_mw, inputs.load_actual_mw,
+                             inputs.heat_actual_mw, None if replay is None else replay[1], cyclic=replay is None)
+    return own, intraday
+
+
+def solve_day(scheduler: DnoScheduler, pv, wind, load, heat_load=None, storage=None, cyclic=True,
+              **rolling) -> Schedule:
+    """The MILP on these data; with `storage` (charge, discharge: units x hours) every hour's
+    storage action is given and the MILP settles only the grid exchange and any load shed around
+    it (`cyclic` False: the given actions need not end the day where it started)."""
+    if storage is not None:
+        rolling = {"from_hour": HOURS + 1, "fixed_charge_mw": storage[0], "fixed_discharge_mw": storage[1]}
+    return scheduler.solve(pv, wind, load, cyclic=cyclic, heat_load_mw=heat_load, **rolling)
+
+
 class DNO(mesa.Agent):
     def __init__(
         self,
@@ -70,10 +96,12 @@ class DNO(mesa.Agent):
 
     # --- planning ------------------------------------------------------------------------------
 
-    def plan_own(self, inputs, storage: tuple[np.ndarray, np.ndarray] | None = None) -> Schedule:
+    def plan_own(self, inputs, storage: tuple[np.ndarray, np.ndarray] | None = None,
+                 solved: tuple[Schedule, Schedule | None] | None = None) -> Schedule:
         """Solve its own MILP on forecasts (§A.2): what it would do without coordination. With
         `storage` (charge, discharge: units x hours, a robust plan's, §B.2.2) the storage is fixed
-        and the MILP settles the rest on the forecast."""
+        and the MILP settles the rest on the forecast. `solved`: what `own_plans` gave for these
+        inputs elsewhere (the model's planning fan-out), so nothing is solved here."""
         self.inputs = inputs
         self.charge_mw[:] = 0.0
         self.discharge_mw[:] = 0.0
@@ -82,17 +110,12 @@ class DNO(mesa.Agent):
         self.deviations = []
         self.own_deviations = []
         self.expected = []
-        if storage is None and self.replay is not None:
-            storage = self.replay[0]
-        self.own_plan = self._solve(inputs.pv_forecast_mw, inputs.wind_forecast_mw, inputs.load_forecast_mw,
-                                    inputs.heat_forecast_mw, storage=storage, cyclic=self.replay is None)
-        self.intraday = None
+        if solved is None:
+            solved = own_plans(self.scheduler, inputs, storage, self.replay, self.intraday_mode)
+        self.own_plan, self.intraday = solved
+        self.solve_seconds += sum(plan.solve_seconds for plan in solved if plan is not None)
         self.traded_mw = np.zeros(HOURS)
         self._alone = None
-        if self.intraday_mode == "oracle":  # the paper: the whole day re-planned on actuals
-            self.intraday = self._solve(inputs.pv_actual_mw, inputs.wind_actual_mw, inputs.load_actual_mw,
-                                        inputs.heat_actual_mw, storage=None if self.replay is None else self.replay[1],
-                                        cyclic=self.replay is None)
         return self.own_plan
 
     def adopt(self, plan: Schedule, traded_mw: np.ndarray | None = None) -> str:
@@ -157,12 +180,8 @@ class DNO(mesa.Agent):
         )
 
     def _solve(self, pv, wind, load, heat_load=None, storage=None, cyclic=True, **rolling) -> Schedule:
-        """Its MILP on these data; with `storage` (charge, discharge: units x hours) every hour's
-        storage action is given and the MILP settles only the grid exchange and any load shed
-        around it (`cyclic` False: the given actions need not end the day where it started)."""
-        if storage is not None:
-            rolling = {"from_hour": HOURS + 1, "fixed_charge_mw": storage[0], "fixed_discharge_mw": storage[1]}
-        plan = self.scheduler.solve(pv, wind, load, cyclic=cyclic, heat_load_mw=heat_load, **rolling)
+        """`solve_day` on its scheduler, its solver time counted."""
+        plan = solve_day(self.scheduler, pv, wind, load, heat_load, storage, cyclic, **rolling)
         self.solve_seconds += plan.solve_seconds
         return plan
 

@@ -101,12 +101,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
     check(out, scenario.name, force=args.force)  # before anything runs: never over another scenario's outputs
     from model import job
 
-    with _input_failures(source):
+    with _input_failures(source), _planner(args) as planner:
         paths = job.run(scenario, args.seed, out, warn=lambda line: print(f"warning: {line}", file=sys.stderr),
-                        notes=lambda line: print(f"warning: {line}"))
+                        notes=lambda line: print(f"warning: {line}"), planner=planner)
     print(f"outputs of {scenario.name} (seed {args.seed}) written to {out}/: " + ", ".join(p.name for p in paths))
     print(f"report: {out / 'report.html'}")
     return 0
+
+
+@contextmanager
+def _planner(args: argparse.Namespace):
+    """Where a run plans its DNOs' days: here (the default), or local processes or a Dask cluster
+    (--processes, --workers, --scheduler), with the same outputs."""
+    if not (args.processes or args.workers or args.scheduler) or args.processes == 1:
+        yield None
+        return
+    from batch_runs.executors import executor_for
+
+    with executor_for(args.processes, args.workers, args.scheduler) as executor:
+        yield executor.imap_unordered
 
 
 def _cmd_designs(args: argparse.Namespace) -> int:
@@ -273,8 +286,13 @@ def _add_run_options(p: argparse.ArgumentParser, also: str = "") -> None:
     """--out, --resume and where the runs go, as sweep and compare take them."""
     p.add_argument("--out", required=True, help=f"output directory (design.yaml, results.parquet{', ' + also if also else ''})")
     p.add_argument("--resume", action="store_true", help="run only what DIR lacks of the same design")
+    _add_where(p, "local processes (default: all cores; 1 runs in this process)")
+
+
+def _add_where(p: argparse.ArgumentParser, processes_help: str) -> None:
+    """--processes, --workers, --scheduler: where runs (or a run's planning) execute."""
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--processes", type=_positive, default=None, metavar="N", help="local processes (default: all cores; 1 runs in this process)")
+    where.add_argument("--processes", type=_positive, default=None, metavar="N", help=processes_help)
     where.add_argument("--workers", type=_positive, default=None, metavar="N", help="start a local Dask cluster of N workers")
     where.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on an existing Dask cluster, e.g. tcp://host:8786")
 
@@ -396,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="write to --out even if it holds another scenario's outputs or files no run writes")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
+    _add_where(p, "plan the DNOs' days in N local processes (default: in this process; the outputs are the same "
+               "bytes wherever the plans are made, and many DNOs plan faster spread out)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("designs", help="list the market-design stages of each slot with their parameters")

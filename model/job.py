@@ -24,6 +24,7 @@ from model import tables
 from model.market_model import StorageMarketModel
 from model.out_dir import remove_stale
 from model.outputs import publish, write_csv, write_json
+from model.plan_fanout import MapUnordered
 from model.report import write_report
 from model.scenario import Scenario
 from model.shedding import unserved_note
@@ -41,11 +42,12 @@ class RunResult:
 
 
 def simulate(scenario: Scenario, seed: int, store_path: str | Path | None = None,
-             warn: Callable[[str], None] | None = None) -> RunResult:
+             warn: Callable[[str], None] | None = None, planner: MapUnordered | None = None) -> RunResult:
     """Run the model for all its hours; `store_path` keeps the chain in a SQLite file. `warn` is
-    told, before the first hour, of configured faults beyond what the consensus engine tolerates."""
+    told, before the first hour, of configured faults beyond what the consensus engine tolerates.
+    `planner` (an executor's imap_unordered) plans the DNOs' days elsewhere, with the same results."""
     start = time.perf_counter()
-    model = StorageMarketModel(scenario, rng=seed, store_path=store_path)
+    model = StorageMarketModel(scenario, rng=seed, store_path=store_path, planner=planner)
     for line in model.ledger.fault_warnings() if warn else ():
         warn(line)
     while model.running:
@@ -98,9 +100,10 @@ def window_note(result: RunResult) -> str | None:
 
 
 def run(scenario: Scenario, seed: int, out_dir: Path, warn: Callable[[str], None] | None = None,
-        notes: Callable[[str], None] | None = None) -> list[Path]:
+        notes: Callable[[str], None] | None = None, planner: MapUnordered | None = None) -> list[Path]:
     """Simulate and write every output to `out_dir`; returns the paths written. `warn` is told of
-    faults before the first hour (as `simulate`), `notes` of unserved energy after the last.
+    faults before the first hour (as `simulate`), `notes` of unserved energy after the last;
+    `planner` as `simulate`'s.
 
     The ledger is written to a temporary file beside its destination and moved into place with
     the other outputs, so an earlier run's files survive a failure.
@@ -111,7 +114,7 @@ def run(scenario: Scenario, seed: int, out_dir: Path, warn: Callable[[str], None
     os.close(fd)
     os.unlink(tmp_store)
     try:
-        result = simulate(scenario, seed, store_path=tmp_store, warn=warn)
+        result = simulate(scenario, seed, store_path=tmp_store, warn=warn, planner=planner)
         paths = [out_dir / "report.html"]
         write_report(result, paths[0])  # first: a report that fails to render writes nothing
         for name, frame in result.tables.items():

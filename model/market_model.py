@@ -37,7 +37,8 @@ from market.realtime import REAL_TIME
 from market.robust_plan import robust_storage
 from market.settlement import DnoAccount
 from model.heat_outputs import heat_columns, planned_emission_t
-from model.planning import DnoDay, forecast_scenarios, make_scheduler, redraw_actuals
+from model.plan_fanout import MapUnordered, PlanJob, fan_out
+from model.planning import DnoDay, SchedulerSpec, forecast_scenarios, make_scheduler, redraw_actuals
 from model.scenario import Scenario
 
 HOURS = 24
@@ -83,8 +84,12 @@ class StorageMarketModel(mesa.Model):
     experimental Scenario, which SolaraViz also passes to a model's constructor on reset).
     """
 
-    def __init__(self, config: Scenario, rng=None, store_path: str | Path | None = None) -> None:
+    def __init__(self, config: Scenario, rng=None, store_path: str | Path | None = None,
+                 planner: MapUnordered | None = None) -> None:
+        """`planner`: an executor's imap_unordered to plan the DNOs' days in other processes
+        (model.plan_fanout; same results as planning here, the default)."""
         super().__init__(rng=rng)
+        self.planner = planner
         self.config = scenario = config
         self.seed = int(rng) if isinstance(rng, (int, np.integer)) else int(self.rng.integers(2**31 - 1))
         # the sixth child draws the robust plans' scenarios; spawning it leaves the first five as they were
@@ -275,12 +280,19 @@ class StorageMarketModel(mesa.Model):
         participants = []
         seller_share, buyer_share = FEE_SHARES[self.config.mechanism.fee_payer]
         fee = self.config.mechanism.service_fee_per_mwh
-        for dno in self.dnos:
+        days = []
+        for dno in self.dnos:  # the day's data first, drawn in DNO order whoever solves the plans
             inputs = DnoDay.of(dno.spec)
             if day > 0:  # a new day: same forecasts, fresh actuals
                 inputs = redraw_actuals(inputs, self._actuals_rng)
             robust = self._robust(dno, inputs, day) if self.config.scheduling.uncertainty == "dro" else None
-            own = dno.plan_own(inputs, robust)
+            days.append((inputs, robust))
+        solved: list = [None] * len(self.dnos)
+        if self.planner is not None and all(robust is None for _, robust in days):
+            solved = fan_out(self.planner, [PlanJob(SchedulerSpec.of(dno.spec, self.config), inputs, dno.replay,
+                                                    dno.intraday_mode) for dno, (inputs, _) in zip(self.dnos, days)])
+        for dno, (inputs, robust), plans in zip(self.dnos, days, solved):
+            own = dno.plan_own(inputs, robust, plans)
             participants.append(Participant(dno.name, own, dno.scheduler, inputs.pv_forecast_mw,
                                             inputs.wind_forecast_mw, inputs.load_forecast_mw,
                                             (buyer_share * fee, seller_share * fee)))

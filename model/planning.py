@@ -7,6 +7,7 @@ by the DNO agent hour by hour; this module turns scenario data into what the MIL
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -97,16 +98,35 @@ class Scenarios:
 
 def make_scheduler(dno: Dno, scenario: Scenario) -> DnoScheduler:
     """The DNO's MILP with the scenario's tariff, grid limits and solver."""
-    return DnoScheduler(
-        dno=dno.name,
-        units=dno.storage_units,
-        buy_per_mwh=scenario.tariff.buy_per_mwh(),
-        sell_per_mwh=scenario.tariff.sell_per_mwh(),
-        buy_max_mw=dno.buy_max_mw,
-        sell_max_mw=dno.sell_max_mw,
-        solver=scenario.scheduling.solver,
-        tie_break_per_mwh=scenario.scheduling.tie_break_per_mwh,
-        voll_per_mwh=scenario.scheduling.value_of_lost_load_per_mwh,
-        carbon=scenario.carbon.ladder(),
-        heat=dno.heat,
-    )
+    return SchedulerSpec.of(dno, scenario).build()
+
+
+@dataclass(frozen=True)
+class SchedulerSpec:
+    """What a DNO's MILP is built from: its own data and the scenario's tariff, scheduling and
+    carbon blocks (small enough to send to another process, unlike the whole scenario)."""
+
+    dno: Dno
+    tariff: Any
+    scheduling: Any
+    carbon: Any
+
+    @classmethod
+    def of(cls, dno: Dno, scenario: Scenario) -> SchedulerSpec:
+        return cls(dno, scenario.tariff, scenario.scheduling, scenario.carbon)
+
+    def build(self) -> DnoScheduler:
+        dno = self.dno
+        return DnoScheduler(
+            dno=dno.name,
+            units=dno.storage_units,
+            buy_per_mwh=self.tariff.buy_per_mwh(),
+            sell_per_mwh=self.tariff.sell_per_mwh(),
+            buy_max_mw=dno.buy_max_mw,
+            sell_max_mw=dno.sell_max_mw,
+            solver=self.scheduling.solver,
+            tie_break_per_mwh=self.scheduling.tie_break_per_mwh,
+            voll_per_mwh=self.scheduling.value_of_lost_load_per_mwh,
+            carbon=self.carbon.ladder(),
+            heat=dno.heat,
+        )

@@ -1,0 +1,43 @@
+"""Planning the DNOs' days elsewhere (model.plan_fanout) writes the bytes of planning here."""
+
+import hashlib
+
+from batch_runs.executors import ProcessExecutor
+from batch_runs.run_one import scenario_for
+from experiments.cli import main
+from model.job import simulate
+
+OUTPUTS = ("hourly.csv", "bids.csv", "trades.csv", "settlement.csv", "summary.json", "report.html", "ledger.sqlite")
+
+
+def _digests(folder):
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in OUTPUTS}
+
+
+def reversed_map(fn, tasks):
+    """An executor that finishes the tasks in the opposite order: plans must still land by DNO."""
+    return [fn(task) for task in reversed(list(tasks))]
+
+
+def test_plans_made_in_any_order_elsewhere_give_the_same_run(monkeypatch):
+    scenario = scenario_for({"n_dnos": 7, "days": 2}, 0)
+    monkeypatch.setattr("model.plan_fanout.CHUNK_DNOS", 2)  # several chunks, the last of one DNO
+    here, there = simulate(scenario, 3), simulate(scenario, 3, planner=reversed_map)
+    for name, frame in here.tables.items():
+        assert frame.equals(there.tables[name]), name
+    assert here.summary == there.summary
+
+
+def test_a_run_planned_on_local_processes_writes_the_same_bytes(tmp_path):
+    args = ["run", "paper-4dn", "--seed", "1", "--set", "days=2"]
+    assert main([*args, "--out", str(tmp_path / "here")]) == 0
+    assert main([*args, "--processes", "2", "--out", str(tmp_path / "there")]) == 0
+    assert _digests(tmp_path / "here") == _digests(tmp_path / "there")
+
+
+def test_process_executor_plans_match_the_model_s_own():
+    scenario = scenario_for({"n_dnos": 3}, 0)
+    with ProcessExecutor(2) as executor:
+        there = simulate(scenario, 0, planner=executor.imap_unordered)
+    here = simulate(scenario, 0)
+    assert here.summary == there.summary and here.tables["hourly"].equals(there.tables["hourly"])
