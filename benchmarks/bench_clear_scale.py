@@ -14,38 +14,19 @@ Run: .venv/bin/python benchmarks/bench_clear_scale.py  (--quick: up to 10 000 bi
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from collections.abc import Callable
 
 import numpy as np
+from bench_auction import book, median_seconds  # the same seeded books as the per-mode table
 
 from market.auction import Bid, Rules, _round_loop, clear_hour
-from market.bidding import Position, price_bids
 
 TARGET_MS = {10_000: 20.0, 100_000: 300.0}
 
 
-def book(n_per_side: int, rules: Rules, seed: int = 0) -> tuple[tuple[Bid, ...], tuple[Bid, ...]]:
-    """n sellers and n buyers priced by the default band rule from seeded quantities and times."""
-    rng = np.random.default_rng(seed)
-
-    def positions(prefix: str) -> list[Position]:
-        q, scale, t = rng.uniform(0.5, 20.0, n_per_side), rng.uniform(10.0, 60.0, n_per_side), rng.uniform(0, 1, n_per_side)
-        return [Position(f"{prefix}{k}", q[k], scale[k], t[k]) for k in range(n_per_side)]
-
-    offers, bids = price_bids(positions("s"), positions("b"), rules)
-    return tuple(offers), tuple(bids)
-
-
 def median_ms(run: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    return median_seconds(run, repeats) * 1e3
 
 
 def numpy_floor(offers: tuple[Bid, ...], bids: tuple[Bid, ...]) -> float:
@@ -70,12 +51,15 @@ def assume_clearing() -> Callable[[tuple[Bid, ...], tuple[Bid, ...]], object] | 
     try:
         from datetime import datetime, timedelta
 
-        from assume.common.market_objects import MarketConfig
+        from assume.common.market_objects import MarketConfig, MarketProduct
         from assume.markets.clearing_algorithms import PayAsClearRole
+        from dateutil import rrule
     except ImportError:
         return None
     start, end = datetime(2026, 1, 1, 2), datetime(2026, 1, 1, 3)
-    role = PayAsClearRole(MarketConfig(maximum_bid_price=None, minimum_bid_price=-1e9, maximum_bid_volume=None))
+    hourly = rrule.rrule(rrule.HOURLY, dtstart=datetime(2026, 1, 1), until=datetime(2026, 1, 2))
+    role = PayAsClearRole(MarketConfig(opening_hours=hourly, market_products=[MarketProduct(timedelta(hours=1), 1)],
+                                       maximum_bid_price=None, minimum_bid_price=-1e9, maximum_bid_volume=None))
 
     def clear(offers: tuple[Bid, ...], bids: tuple[Bid, ...]) -> object:
         orders = [{"bid_id": b.bidder, "agent_addr": b.bidder, "start_time": start, "end_time": end, "only_hours": None,
@@ -93,7 +77,7 @@ def main() -> None:
     print(f"{'bids/side':>10}{'clear ms':>10}{'target':>8}{'+records ms':>13}{'loop ms':>10}{'loop/clear':>11}"
           f"{'floor ms':>10}{'clear/floor':>12}{'ASSUME ms':>11}{'ASSUME/clear':>13}{'trades':>8}")
     for n in sizes:
-        offers, bids = book(n, rules)
+        offers, bids = map(tuple, book(n, rules))
         repeats = 3 if n >= 100_000 else 7 if n >= 10_000 else 25
         result = clear_hour(offers, bids, rules)
         reference = _round_loop(offers, bids, rules, None, None)
