@@ -132,6 +132,12 @@ class Section(dict):
         self.update(other)
         return self
 
+    def __or__(self, other: Any) -> dict:  # a new dict of the block's copies, as dict(section) gives
+        return {**self.copy(), **other}
+
+    def __ror__(self, other: Any) -> dict:
+        return {**other, **self.copy()}
+
     def __reduce__(self):  # copies and pickles are plain dicts
         return dict, (copy_value(self),)
 

@@ -28,7 +28,7 @@ STATES = st.fixed_dictionaries({
     "expected": st.lists(VALUES, max_size=2),
 })
 OPS = st.lists(st.tuples(st.sampled_from(["mutate", "set", "append", "pop", "del", "update", "items", "dict",
-                                          "get", "height"]),
+                                          "merge", "get", "height"]),
                          st.sampled_from(["bids", "dedup"]), KEYS, VALUES), max_size=12)
 
 
@@ -53,6 +53,9 @@ def run(state: dict, ops: list) -> None:
                 _touch(v, value)
         elif op == "dict":
             for v in dict(part).values():
+                _touch(v, value)
+        elif op == "merge":
+            for v in (part | {}).values():
                 _touch(v, value)
         elif op == "get":
             _touch(part.get(key), value)
