@@ -38,8 +38,9 @@ def copy_value(value: Any) -> Any:
 
 
 def _fragment(key: str, value: Any) -> str:
-    """`"key":value` as the canonical encoding of a dict spells it."""
-    return json.dumps(key, ensure_ascii=True) + ":" + canonical_bytes(value).decode("ascii")
+    """`"key":value` as the canonical encoding of a dict spells it (a section from its caches)."""
+    text = value.encoded() if type(value) is Section else canonical_bytes(value).decode("ascii")
+    return json.dumps(key, ensure_ascii=True) + ":" + text
 
 
 class Section(dict):
@@ -185,9 +186,4 @@ def encode_state(state: dict) -> bytes:
     """The canonical bytes of a state (as `canonical_bytes(state)`), from its sections' caches."""
     if not all(type(k) is str for k in state):
         return canonical_bytes(copy_value(state))
-    parts = []
-    for key in sorted(state):
-        value = dict.__getitem__(state, key)
-        text = value.encoded() if type(value) is Section else canonical_bytes(value).decode("ascii")
-        parts.append(json.dumps(key, ensure_ascii=True) + ":" + text)
-    return ("{" + ",".join(parts) + "}").encode("ascii")
+    return ("{" + ",".join(_fragment(key, dict.__getitem__(state, key)) for key in sorted(state)) + "}").encode("ascii")

@@ -280,18 +280,18 @@ class StorageMarketModel(mesa.Model):
         participants = []
         seller_share, buyer_share = FEE_SHARES[self.config.mechanism.fee_payer]
         fee = self.config.mechanism.service_fee_per_mwh
-        days = []
+        dno_days = []
         for dno in self.dnos:  # the day's data first, drawn in DNO order whoever solves the plans
             inputs = DnoDay.of(dno.spec)
             if day > 0:  # a new day: same forecasts, fresh actuals
                 inputs = redraw_actuals(inputs, self._actuals_rng)
             robust = self._robust(dno, inputs, day) if self.config.scheduling.uncertainty == "dro" else None
-            days.append((inputs, robust))
+            dno_days.append((inputs, robust))
         solved: list = [None] * len(self.dnos)
-        if self.planner is not None and all(robust is None for _, robust in days):
+        if self.planner is not None and all(robust is None for _, robust in dno_days):
             solved = fan_out(self.planner, [PlanJob(SchedulerSpec.of(dno.spec, self.config), inputs, dno.replay,
-                                                    dno.intraday_mode) for dno, (inputs, _) in zip(self.dnos, days)])
-        for dno, (inputs, robust), plans in zip(self.dnos, days, solved):
+                                                    dno.intraday_mode) for dno, (inputs, _) in zip(self.dnos, dno_days)])
+        for dno, (inputs, robust), plans in zip(self.dnos, dno_days, solved):
             own = dno.plan_own(inputs, robust, plans)
             participants.append(Participant(dno.name, own, dno.scheduler, inputs.pv_forecast_mw,
                                             inputs.wind_forecast_mw, inputs.load_forecast_mw,

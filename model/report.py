@@ -190,13 +190,12 @@ def _shade_valleys(ax, tariff, n_hours: int, offset: float = 0.0) -> None:
 
 def _most_active(hourly: pd.DataFrame) -> list[str] | None:
     """The FOCUS_DNOS DNOs with the largest deviation (|Q| summed over the run, ties by the order
-    of the table), or None when there are no more DNOs than that."""
-    dnos = list(dict.fromkeys(hourly["dno"]))
-    if len(dnos) <= FOCUS_DNOS:
-        return None
+    of the table), in table order, or None when there are no more DNOs than that."""
     deviation = (hourly["demand_mwh"] + hourly["supply_mwh"]).groupby(hourly["dno"], sort=False).sum()
-    ranked = sorted(dnos, key=lambda d: (-deviation[d], dnos.index(d)))
-    return sorted(ranked[:FOCUS_DNOS], key=dnos.index)
+    if len(deviation) <= FOCUS_DNOS:
+        return None
+    largest = set(sorted(deviation.index, key=lambda dno: -deviation[dno])[:FOCUS_DNOS])  # stable: ties by table order
+    return [dno for dno in deviation.index if dno in largest]
 
 
 def _with_total(hourly: pd.DataFrame, focus: list[str]) -> pd.DataFrame:
