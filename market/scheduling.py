@@ -124,11 +124,22 @@ class DnoScheduler:
         self.tie_break_per_mwh = tie_break_per_mwh
         self.buy_max_mw, self.sell_max_mw = buy_max_mw, sell_max_mw
         self._inputs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # pv, wind, load of the solve
-        self._build(buy_max_mw, sell_max_mw, tie_break_per_mwh)
-
-    def _build(self, buy_max_mw: float, sell_max_mw: float, eps: float) -> None:
-        m = mathopt.Model(name=f"dno-{self.dno}")
         self.exclusive = exclusive_hours(self.buy_price, self.sell_price, self.carbon)
+        # HiGHS takes its thread count only as a global, and its MIP search is deterministic.
+        self._params = mathopt.SolveParameters(
+            threads=1 if self.solver == "scip" else None,
+            random_seed=1,
+            relative_gap_tolerance=0.0,
+            absolute_gap_tolerance=0.0,
+            time_limit=datetime.timedelta(seconds=60),
+        )
+        # The MathOpt model is built at the first solve: a model whose DNOs are planned in other
+        # processes (model.plan_fanout) never builds the thousands of rows it would not solve.
+        self._model: mathopt.Model | None = None
+
+    def _build(self) -> None:
+        buy_max_mw, sell_max_mw, eps = self.buy_max_mw, self.sell_max_mw, self.tie_break_per_mwh
+        m = mathopt.Model(name=f"dno-{self.dno}")
         self._pv, self._wind, self._buy, self._sell = add_grid(m, buy_max_mw, sell_max_mw, exclusive=self.exclusive)
         self._ch, self._dis, self._soc, self._day_end, penalty = add_storage(m, self.units, eps)
         self._heat: HeatModel | None = None if self.heat is None else add_heat(m, self.heat, eps, self.voll_per_mwh)
@@ -144,14 +155,6 @@ class DnoScheduler:
             objective = objective + self._carbon
         m.minimize(objective)
         self._model = m
-        # HiGHS takes its thread count only as a global, and its MIP search is deterministic.
-        self._params = mathopt.SolveParameters(
-            threads=1 if self.solver == "scip" else None,
-            random_seed=1,
-            relative_gap_tolerance=0.0,
-            absolute_gap_tolerance=0.0,
-            time_limit=datetime.timedelta(seconds=60),
-        )
 
     @property
     def params(self) -> mathopt.SolveParameters:
@@ -181,7 +184,9 @@ class DnoScheduler:
         A DNO with heat devices needs its `heat_load_mw`; `fixed_heat_mw` (rows of
         market.heat.DISPATCH x hours) holds its heat dispatch before from_hour, as the storage's.
         """
-        if (heat_load_mw is None) != (self._heat is None):
+        if self._model is None:
+            self._build()
+        if (heat_load_mw is None) != (self.heat is None):
             raise ValueError(f"DNO {self.dno!r}: a heat load is needed exactly when there are heat devices")
         self._inputs = (np.asarray(pv_available_mw), np.asarray(wind_available_mw), np.asarray(load_mw))
         self._heat_load = None if heat_load_mw is None else np.asarray(heat_load_mw, dtype=float)
