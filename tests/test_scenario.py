@@ -5,6 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from experiments.cli import main
 from model import synthetic
@@ -185,3 +187,30 @@ def test_only_a_byzantine_validator_may_bridge_a_partition():
         load("paper-4dn", [bridge])
     bridged = load("paper-4dn", [bridge, "ledger.byzantine={1: equivocating}"])
     assert bridged.ledger.network.partitions[0].bridges() == {1}
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
+                     st.text(max_size=8))
+_DOCS = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(doc=_DOCS, flow=st.booleans(), cut=st.integers(0, 400))
+def test_libyaml_reads_as_pure_python_does(doc, flow, cut):
+    """The scenario reader parses with libyaml for speed; it must read every text (whole, or cut
+    short mid-token) exactly as PyYAML's own parser with the same checks does, or refuse it with
+    PyYAML's message."""
+    from model.scenario import _Loader, parse_yaml
+
+    text = yaml.safe_dump({"top": doc}, default_flow_style=flow, allow_unicode=True)
+    for t in (text, text[:cut]):
+        try:
+            expected = ("ok", yaml.load(t, Loader=_Loader))  # noqa: S506 - the reader's own safe loader
+        except yaml.YAMLError as exc:
+            expected = ("error", str(exc))
+        try:
+            got = ("ok", parse_yaml(t))
+        except yaml.YAMLError as exc:
+            got = ("error", str(exc))
+        assert got == expected
