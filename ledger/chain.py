@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from ledger.block import Block, BlockEntry, BlockHeader, CommitCertificate, MalformedBlock, tx_root
 from ledger.contracts import (BlockContext, ContractError, Evidence, evidence_transactions, execute_block,
                               genesis_state, state_root, system_transactions)
-from ledger.contracts.runtime import apply_entry
+from ledger.contracts.runtime import apply_entry, finish_block
 from ledger.genesis import Genesis
 from ledger.horizon import short_of_horizon
 from ledger.identity import Identity
@@ -30,8 +30,33 @@ class Committed:
     events: list[dict] = field(default_factory=list)
 
 
+class Executions:
+    """Blocks already executed by some replica of one simulated cluster, by block hash.
+
+    A block's hash commits to its parent's hash and so to the state it runs on (every replica that
+    committed that parent verified its state root), and execution is a pure function of the two:
+    a replica whose tip is the block's parent gets exactly this result by executing it itself.
+    Sharing it spares the other replicas the same work. Only what a replica found by executing a
+    block it received is kept (a proposer's own build is not: the first replica to receive it
+    checks it independently, so building and executing keep checking each other); the last `keep`.
+    """
+
+    def __init__(self, keep: int = 64) -> None:
+        self.keep = keep
+        self._done: dict[str, tuple[dict, list[dict]]] = {}
+
+    def get(self, block_hash: str) -> tuple[dict, list[dict]] | None:
+        return self._done.get(block_hash)
+
+    def put(self, block_hash: str, executed: tuple[dict, list[dict]]) -> None:
+        self._done[block_hash] = executed
+        if len(self._done) > self.keep:
+            del self._done[next(iter(self._done))]  # the oldest: dicts keep insertion order
+
+
 class Chain:
-    def __init__(self, genesis: Genesis, store_path: str | None = None):
+    def __init__(self, genesis: Genesis, store_path: str | None = None, executions: Executions | None = None):
+        """`executions`: shared by the replicas of one cluster (see Executions); by default its own."""
         self.genesis = genesis
         self.state = genesis_state(genesis)
         self.genesis_header = genesis.header(state_root(self.state))
@@ -39,6 +64,7 @@ class Chain:
         self.mempool = Mempool(lambda: self.state)
         self.store = BlockStore(store_path, genesis, self.genesis_header) if store_path else None
         self._executed: dict[str, tuple[dict, list[dict]]] = {}
+        self._executions = executions if executions is not None else Executions()
         self.complete_at: int | None = None  # the height that completed the run's horizon, once one has
 
     @property
@@ -64,7 +90,7 @@ class Chain:
         evidence = replace(evidence or Evidence(), certificate=self.blocks[-1].certificate)
         block, state, events = build_block(self.genesis, self.state, self.tip, proposer, round_, time_ms, entries,
                                            evidence)
-        self._executed[block.hash] = (state, events)
+        self._executed[block.hash] = (state, events)  # not shared: the first replica checks it by executing it
         return block
 
     def problem(self, block: Block) -> str | None:
@@ -72,7 +98,11 @@ class Chain:
         problem = extension_problem(self.genesis, self.tip, block)
         if problem is not None or block.hash in self._executed:
             return problem
-        problem, executed = execution_problem(self.genesis, self.state, block)
+        executed = self._executions.get(block.hash)  # it extends this tip: the same parent state
+        if executed is None:
+            problem, executed = execution_problem(self.genesis, self.state, block)
+            if executed is not None:
+                self._executions.put(block.hash, executed)
         if executed is not None:
             self._executed[block.hash] = executed
         return problem
@@ -119,11 +149,12 @@ def build_block(genesis: Genesis, state: dict, parent: BlockHeader, proposer: Id
     state and events it leads to."""
     entries = list(entries)
     ctx = BlockContext(parent.height + 1, time_ms, proposer.public_hex, genesis, parent.hash)
-    work = derive(state)  # scratch: users' entries, then the system's, applied to its own copies
+    work = derive(state)  # users' entries, then the system's, applied to its own copies: the new state
+    events: list[dict] = []
     for index, entry in enumerate(entries):
-        apply_entry(work, entry, ctx, index)
-    entries += system_transactions(work, proposer, ctx, evidence_transactions(work, ctx, evidence))
-    new_state, events = execute_block(state, entries, ctx)
+        events.extend(apply_entry(work, entry, ctx, index))
+    entries += system_transactions(work, proposer, ctx, evidence_transactions(work, ctx, evidence), events)
+    new_state, events = finish_block(work, events, ctx)
     header = BlockHeader(genesis.chain_id, ctx.height, parent.hash, tx_root(entries), state_root(new_state),
                          proposer.public_hex, round_, time_ms)
     return Block(header, tuple(entries)), new_state, events

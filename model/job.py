@@ -25,7 +25,6 @@ from model.market_model import StorageMarketModel
 from model.out_dir import remove_stale
 from model.outputs import publish, write_csv, write_json
 from model.plan_fanout import MapUnordered
-from model.report import write_report
 from model.scenario import Scenario
 from model.shedding import unserved_note
 
@@ -115,6 +114,8 @@ def run(scenario: Scenario, seed: int, out_dir: Path, warn: Callable[[str], None
     os.unlink(tmp_store)
     try:
         result = simulate(scenario, seed, store_path=tmp_store, warn=warn, planner=planner)
+        from model.report import write_report  # matplotlib and seaborn: only a run that writes needs them
+
         paths = [out_dir / "report.html"]
         write_report(result, paths[0])  # first: a report that fails to render writes nothing
         for name, frame in result.tables.items():

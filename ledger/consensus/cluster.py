@@ -14,7 +14,7 @@ import numpy as np
 
 from ledger.alliance import Alliance
 from ledger.block import Block
-from ledger.chain import Chain
+from ledger.chain import Chain, Executions
 from ledger.clock import SimClock
 from ledger.consensus.base import ENGINES, BlockSchedule, Broadcast, Send, SetTimer
 from ledger.consensus.collusion import Collusion
@@ -76,8 +76,9 @@ class Cluster:
         params = params if params is not None else base.default_params()
         self.collusion = Collusion(self.honest, sorted(self.byzantine), seed, collusion_split)
         self.nodes = []
+        executions = Executions()  # a block is executed once, whichever replicas check it
         for i, identity in enumerate(identities):
-            chain = Chain(alliance.genesis, store_path if i == store_node else None)
+            chain = Chain(alliance.genesis, store_path if i == store_node else None, executions)
             args = (i, identity, chain, peers, params, schedule, node_rngs[i], self._committed)
             if i in self.byzantine:
                 self.nodes.append(BEHAVIOURS[(engine, self.byzantine[i])](*args, collusion=self.collusion))

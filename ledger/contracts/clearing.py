@@ -295,13 +295,14 @@ for _kind in RESULT_KINDS:
 
 
 def system_transactions(work: dict, proposer: Identity, ctx: BlockContext,
-                        first: Sequence[tuple[str, dict]] = ()) -> list[BlockEntry]:
+                        first: Sequence[tuple[str, dict]] = (), events: list[dict] | None = None) -> list[BlockEntry]:
     """What the proposer appends after the users' entries: `first` (kind, payload) (its evidence
     for the credit contract), pending results of missed bids, then a gate closure for every hour
     whose gate has passed, each followed by its clearing results.
 
     `work` is the proposer's scratch state after the users' entries; it is advanced in place (the
-    caller owns it), so a proposal copies the chain state once, not once per step of building.
+    caller owns it), so a proposal copies the chain state once, not once per step of building;
+    `events`, when given, is extended with the events of applying them.
     """
     nonce = work["nonces"].get(proposer.public_hex, 0)
     out: list[BlockEntry] = []
@@ -310,7 +311,9 @@ def system_transactions(work: dict, proposer: Identity, ctx: BlockContext,
         nonlocal nonce
         nonce += 1
         entry = BlockEntry(sign_transaction(proposer, ctx.genesis.chain_id, kind, nonce, payload), ctx.time_ms)
-        apply_entry(work, entry, ctx)
+        applied = apply_entry(work, entry, ctx)
+        if events is not None:
+            events.extend(applied)
         out.append(entry)
 
     def post_expected() -> None:

@@ -133,6 +133,12 @@ def execute_block(state: dict, entries: Iterable[BlockEntry], ctx: BlockContext)
     events: list[dict] = []
     for index, entry in enumerate(entries):
         events.extend(apply_entry(new, entry, ctx, index))
+    return finish_block(new, events, ctx)
+
+
+def finish_block(new: dict, events: list[dict], ctx: BlockContext) -> tuple[dict, list[dict]]:
+    """The end of `execute_block` on a state every entry was applied to, with their events (a
+    proposer that applied them while building the block finishes it here, without a second pass)."""
     for check in END_OF_BLOCK_CHECKS:
         check(new, ctx)
     for hook in AFTER_BLOCK:

@@ -8,7 +8,7 @@ from ledger_helpers import CHAIN, certify, signed_bid
 
 from ledger.alliance import Alliance
 from ledger.block import BlockEntry
-from ledger.chain import Chain
+from ledger.chain import Chain, Executions
 from ledger.consensus.base import BlockSchedule
 from ledger.consensus.cluster import Cluster
 from ledger.contracts import ContractError, market_document
@@ -179,6 +179,46 @@ def test_a_wrong_posted_result_makes_the_block_invalid():
                                 h.proposer, h.round, h.time_ms), tuple(block.entries[:-1]))
     assert "missing" in other.problem(dropped)
     assert other.problem(block) is None
+
+
+def test_replicas_share_what_one_executed_never_what_was_built_or_refused():
+    """A cluster's replicas share executions (ledger.chain.Executions): the second replica to check
+    a block takes the first one's result, which equals executing it alone; a proposer's own build is
+    not shared (the first receiver executes it independently); a refused block is never kept, and a
+    block that differs in anything has another hash, so it is executed again (and refused)."""
+    from ledger.block import Block, BlockHeader, tx_root
+    from ledger.chain import execution_problem
+    from ledger.contracts import state_root
+
+    a, builder = _chain_with_bids()
+    executions = Executions()
+    builder._executions = executions
+    block = builder.build(a.validators[0], 0, GATE_MS)
+    assert executions.get(block.hash) is None
+    first, second = Chain(a.genesis, executions=executions), Chain(a.genesis, executions=executions)
+    assert first.problem(block) is None
+    shared = executions.get(block.hash)
+    assert shared is not None and second.problem(block) is None and second._executed[block.hash] is shared
+    _, alone = execution_problem(a.genesis, Chain(a.genesis).state, block)
+    assert state_root(shared[0]) == state_root(alone[0]) == block.header.state_root and shared[1] == alone[1]
+    h = block.header
+    wrong_root = Block(BlockHeader(h.chain_id, h.height, h.prev_hash, h.tx_root, "00" * 32, h.proposer, h.round,
+                                   h.time_ms), block.entries)
+    assert Chain(a.genesis, executions=executions).problem(wrong_root) == "state root mismatch"
+    assert executions.get(wrong_root.hash) is None
+    short = Block(BlockHeader(h.chain_id, h.height, h.prev_hash, tx_root(block.entries[:-1]), h.state_root,
+                              h.proposer, h.round, h.time_ms), block.entries[:-1])
+    assert "missing" in Chain(a.genesis, executions=executions).problem(short)
+    for replica in (first, second):
+        replica.commit(block, certify(block, a.validators))
+    assert first.state is second.state and state_root(first.state) == h.state_root
+
+
+def test_executions_keep_only_the_latest():
+    executions = Executions(keep=2)
+    for k in range(3):
+        executions.put(f"b{k}", ({"k": k}, []))
+    assert executions.get("b0") is None and executions.get("b2") == ({"k": 2}, [])
 
 
 def test_gate_cannot_close_early():
