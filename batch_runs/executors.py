@@ -83,6 +83,11 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+# What every local worker imports to run a simulation (a run, a day's plans), and the main module
+# (forkserver's default), so functions defined there still unpickle in the workers.
+PRELOAD = ["__main__", "batch_runs.sweep", "model.job", "model.plan_fanout"]
+
+
 class ProcessExecutor(Executor):
     name = "processes"
 
@@ -92,9 +97,10 @@ class ProcessExecutor(Executor):
 
     def __enter__(self) -> ProcessExecutor:
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        self.pool = ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context(method), initializer=_ignore_sigint
-        )
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":  # imported once by the fork server, not once by each worker it forks
+            context.set_forkserver_preload(PRELOAD)
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_ignore_sigint)
         return self
 
     def __exit__(self, *exc) -> None:

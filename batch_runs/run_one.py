@@ -27,7 +27,6 @@ from typing import Any
 
 import yaml
 
-from model.job import simulate
 from model.scenario import Scenario, ScenarioError, apply_override, read_yaml, resolve, validate
 from model.synthetic import RECIPES_DIR, Recipe, build, load_recipe, with_n_dnos
 
@@ -40,6 +39,8 @@ KNOBS = ("scenario", *RECIPE_KNOBS, *LABELS)
 
 def run_one(parameters: dict[str, Any], seed: int) -> dict[str, Any]:
     """Simulate one design point with one seed; the measures plus wall-clock `timing.*` entries."""
+    from model.job import simulate  # the model, the chain and the solvers: a sweep's parent never needs them
+
     result = simulate(scenario_for(parameters, seed), seed)
     return {**result.measures, **{f"timing.{k}": v for k, v in result.timings.items()}}
 

@@ -13,7 +13,7 @@ import math
 import pytest
 import yaml
 
-from batch_runs import run_one
+from model import job
 from experiments.cli import main
 
 SWEEP = {"kind": "grid", "parameters": {"n_dnos": 2, "mechanism.seller_concession": [0.05, 0.3]}, "seeds": 2}
@@ -97,7 +97,7 @@ def no_simulation(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("bad input reached the simulation")
 
-    monkeypatch.setattr(run_one, "simulate", refuse)
+    monkeypatch.setattr(job, "simulate", refuse)  # what batch_runs.run_one runs
 
 
 @pytest.mark.parametrize("case", CASES)

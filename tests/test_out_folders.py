@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from batch_runs import run_one
 from batch_runs.design import parse
 from batch_runs.store import RESULTS, ResultStore
 from batch_runs.sweep import lost_row
@@ -52,7 +51,7 @@ def inputs(tmp_path_factory, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a refused command reached a job")
 
-    for module, name in ((job, "run"), (paper, "run_experiment"), (run_one, "simulate")):
+    for module, name in ((job, "run"), (paper, "run_experiment"), (job, "simulate")):
         monkeypatch.setattr(module, name, refuse)
     return folder
 
