@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable
 
-from ledger.canonical import NonCanonical, canonical_bytes, parse_canonical, sha256
+from ledger.canonical import NonCanonical, canonical_bytes, is_hex, parse_canonical, sha256
 from ledger.identity import Identity, verify_signature
 from ledger.merkle import inclusion_proof, merkle_root, verify_inclusion
 from ledger.transactions import MalformedTx, SignedTx
@@ -36,10 +36,6 @@ def _decode(data: bytes, keys: set[str], what: str, optional: frozenset[str] = f
         extra = f" (and optionally {sorted(optional)})" if optional else ""
         raise MalformedBlock(f"{what} must have exactly {sorted(keys)}{extra}")
     return doc
-
-
-def _is_hex(value: Any, nbytes: int) -> bool:
-    return isinstance(value, str) and len(value) == 2 * nbytes and all(c in "0123456789abcdef" for c in value)
 
 
 @dataclass(frozen=True)
@@ -80,8 +76,8 @@ class BlockHeader:
         ok = (isinstance(nonce, int) and not isinstance(nonce, bool) and nonce >= 0
               and isinstance(doc["height"], int) and isinstance(doc["round"], int)
               and isinstance(doc["time_ms"], (int, float)) and isinstance(doc["chain_id"], str)
-              and all(_is_hex(doc[k], 32) for k in ("prev_hash", "tx_root", "state_root"))
-              and (doc["proposer"] == "" or _is_hex(doc["proposer"], 32)))
+              and all(is_hex(doc[k], 32) for k in ("prev_hash", "tx_root", "state_root"))
+              and (doc["proposer"] == "" or is_hex(doc["proposer"], 32)))
         if not ok:
             raise MalformedBlock("header field types are wrong")
         return cls(**doc)
@@ -177,10 +173,10 @@ class CommitCertificate:
     def from_bytes(cls, data: bytes) -> "CommitCertificate":
         doc = _decode(data, {"vote_type", "height", "round", "block_hash", "signatures"}, "certificate")
         sigs = doc["signatures"]
-        if not (isinstance(sigs, list) and all(isinstance(p, list) and len(p) == 2 and _is_hex(p[0], 32)
-                                               and _is_hex(p[1], 64) for p in sigs)
+        if not (isinstance(sigs, list) and all(isinstance(p, list) and len(p) == 2 and is_hex(p[0], 32)
+                                               and is_hex(p[1], 64) for p in sigs)
                 and isinstance(doc["height"], int) and isinstance(doc["round"], int)
-                and _is_hex(doc["block_hash"], 32) and isinstance(doc["vote_type"], str)):
+                and is_hex(doc["block_hash"], 32) and isinstance(doc["vote_type"], str)):
             raise MalformedBlock("certificate field types are wrong")
         return cls(doc["vote_type"], doc["height"], doc["round"], doc["block_hash"],
                    tuple((v, bytes.fromhex(s)) for v, s in sigs))

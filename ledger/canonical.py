@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 
@@ -32,6 +33,14 @@ def parse_canonical(data: bytes) -> Any:
     if canonical_bytes(value) != data:
         raise NonCanonical("not in canonical form")
     return value
+
+
+_LOWER_HEX = re.compile(r"[0-9a-f]*")
+
+
+def is_hex(value: Any, nbytes: int) -> bool:
+    """`nbytes` bytes written as lowercase hex: the one spelling keys, hashes and signatures have."""
+    return isinstance(value, str) and len(value) == 2 * nbytes and _LOWER_HEX.fullmatch(value) is not None
 
 
 def sha256(data: bytes) -> bytes:

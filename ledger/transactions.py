@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Mapping
 
-from ledger.canonical import NonCanonical, canonical_bytes, parse_canonical, sha256
+from ledger.canonical import NonCanonical, canonical_bytes, is_hex, parse_canonical, sha256
 from ledger.identity import Identity, Role, verify_signature
 
 TX_DOMAIN = "storagemarket/tx/v1"
@@ -42,7 +42,7 @@ def text(v: Any) -> bool:
 
 
 def hex_digest(v: Any) -> bool:
-    return isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)
+    return is_hex(v, 32)
 
 
 def one_of(*choices: str) -> Callable[[Any], bool]:
@@ -193,10 +193,10 @@ class SignedTx:
         body, sig = doc["tx"], doc["sig"]
         if not isinstance(body, dict) or set(body) != {"chain_id", "kind", "nonce", "payload", "sender"}:
             raise MalformedTx("transaction fields are wrong")
-        if not (isinstance(sig, str) and len(sig) == 128 and all(c in "0123456789abcdef" for c in sig)):
+        if not is_hex(sig, 64):
             raise MalformedTx("signature must be 64 bytes of lowercase hex")
         sender = body["sender"]
-        if not (isinstance(sender, str) and len(sender) == 64 and all(c in "0123456789abcdef" for c in sender)):
+        if not is_hex(sender, 32):
             raise MalformedTx("sender must be a 32-byte public key in lowercase hex")
         if not (text(body["chain_id"]) and integer(0)(body["nonce"])):
             raise MalformedTx("chain_id or nonce invalid")
