@@ -41,3 +41,19 @@ def test_process_executor_plans_match_the_model_s_own():
         there = simulate(scenario, 0, planner=executor.imap_unordered)
     here = simulate(scenario, 0)
     assert here.summary == there.summary and here.tables["hourly"].equals(there.tables["hourly"])
+
+
+def test_a_model_whose_plans_are_made_elsewhere_never_builds_its_milps():
+    """Building a DNO's MathOpt model costs about 24 ms: a parent that plans nothing (oracle mode,
+    plans from the planner) must not build a thousand of them."""
+    from model.market_model import StorageMarketModel
+
+    scenario = scenario_for({"n_dnos": 3}, 0)
+    assert scenario.scheduling.intraday_mode == "oracle"
+    model = StorageMarketModel(scenario, rng=0, planner=reversed_map)
+    for _ in range(24):
+        model.step()
+    assert all(d.scheduler._model is None for d in model.dnos)
+    alone = StorageMarketModel(scenario, rng=0)
+    alone.step()
+    assert all(d.scheduler._model is not None for d in alone.dnos)
