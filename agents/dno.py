@@ -47,6 +47,25 @@ def solve_day(scheduler: DnoScheduler, pv, wind, load, heat_load=None, storage=N
     return scheduler.solve(pv, wind, load, cyclic=cyclic, heat_load_mw=heat_load, **rolling)
 
 
+def rolling_plan(scheduler: DnoScheduler, inputs, hour: int, charge_mw: np.ndarray, discharge_mw: np.ndarray,
+                 traded_mw: np.ndarray | None, heat_mw: np.ndarray | None) -> Schedule:
+    """The rolling re-plan at `hour` (actuals up to it, forecasts after) from the actions realised
+    so far (storage and any heat dispatch), keeping any agreed trades: like `own_plans`, a pure
+    function of the scheduler and these data, so it may run in another process."""
+    load = rolling_inputs(hour, inputs.load_forecast_mw, inputs.load_actual_mw)
+    return solve_day(
+        scheduler,
+        rolling_inputs(hour, inputs.pv_forecast_mw, inputs.pv_actual_mw),
+        rolling_inputs(hour, inputs.wind_forecast_mw, inputs.wind_actual_mw),
+        load if traded_mw is None else load - traded_mw,
+        None if heat_mw is None else rolling_inputs(hour, inputs.heat_forecast_mw, inputs.heat_actual_mw),
+        from_hour=hour,
+        fixed_charge_mw=charge_mw,
+        fixed_discharge_mw=discharge_mw,
+        fixed_heat_mw=heat_mw,
+    )
+
+
 class DNO(mesa.Agent):
     def __init__(
         self,
@@ -133,14 +152,30 @@ class DNO(mesa.Agent):
         # + 0.0 turns -0.0 into 0.0: solver noise of either sign below 1 W must not change the hash
         return hashlib.sha256((np.round(plan.storage_action_mw, 6) + 0.0).tobytes()).hexdigest()
 
-    def replan(self, hour: int) -> None:
+    def rolling_solves(self, hour: int) -> list[tuple]:
+        """The arguments of `rolling_plan` (after the scheduler) for the re-plans `replan(hour)`
+        makes: its own and, when it traded day-ahead, the no-trade baseline's; none in oracle mode."""
+        if self.intraday_mode != "rolling":
+            return []
+        solves = [(self.inputs, hour, self.charge_mw, self.discharge_mw, self.traded_mw, self.heat_mw)]
+        if self._alone is not None:
+            a = self._alone
+            solves.append((self.inputs, hour, a.charge_mw, a.discharge_mw, None, a.heat_mw))
+        return solves
+
+    def replan(self, hour: int, solved: list[Schedule] | None = None) -> None:
         """Intraday at `hour` (1..24): actual for it and before, forecasts after, past actions fixed.
-        What the latest plan said of the hour before its actuals came in is the expected deviation."""
+        What the latest plan said of the hour before its actuals came in is the expected deviation.
+        `solved`: the plans of `rolling_solves(hour)`, made elsewhere (the model's planning fan-out)."""
         t = hour - 1
         planned = self.day_ahead if self.intraday is None else self.intraday
         self.expected.append(self._classify(self.day_ahead.storage_action_mw[t], float(planned.storage_action_mw[t])))
+        if solved is None:
+            solved = [self._rolling(*args[1:]) for args in self.rolling_solves(hour)]
+        else:
+            self.solve_seconds += sum(plan.solve_seconds for plan in solved)
         if self.intraday_mode == "rolling":
-            self.intraday = self._rolling(hour, self.charge_mw, self.discharge_mw, self.traded_mw, self.heat_mw)
+            self.intraday = solved[0]
         self.charge_mw[:, t] = self.intraday.charge_mw[:, t]
         self.discharge_mw[:, t] = self.intraday.discharge_mw[:, t]
         if self.heat_mw is not None:
@@ -150,7 +185,7 @@ class DNO(mesa.Agent):
         if self._alone is not None:  # it traded day-ahead: alone it would have re-planned otherwise
             alone = self._alone
             if self.intraday_mode == "rolling":
-                alone.plan = self._rolling(hour, alone.charge_mw, alone.discharge_mw, None, alone.heat_mw)
+                alone.plan = solved[1]
             alone.charge_mw[:, t], alone.discharge_mw[:, t] = alone.plan.charge_mw[:, t], alone.plan.discharge_mw[:, t]
             if alone.heat_mw is not None:
                 alone.heat_mw[:, t] = alone.plan.heat.dispatch()[:, t]
@@ -164,20 +199,10 @@ class DNO(mesa.Agent):
 
     def _rolling(self, hour: int, charge_mw: np.ndarray, discharge_mw: np.ndarray, traded_mw,
                  heat_mw: np.ndarray | None) -> Schedule:
-        """The rolling re-plan at `hour` from the actions realised so far (storage and any heat
-        dispatch), keeping any agreed trades."""
-        i = self.inputs
-        load = rolling_inputs(hour, i.load_forecast_mw, i.load_actual_mw)
-        return self._solve(
-            rolling_inputs(hour, i.pv_forecast_mw, i.pv_actual_mw),
-            rolling_inputs(hour, i.wind_forecast_mw, i.wind_actual_mw),
-            load if traded_mw is None else load - traded_mw,
-            None if heat_mw is None else rolling_inputs(hour, i.heat_forecast_mw, i.heat_actual_mw),
-            from_hour=hour,
-            fixed_charge_mw=charge_mw,
-            fixed_discharge_mw=discharge_mw,
-            fixed_heat_mw=heat_mw,
-        )
+        """`rolling_plan` on its scheduler, its solver time counted."""
+        plan = rolling_plan(self.scheduler, self.inputs, hour, charge_mw, discharge_mw, traded_mw, heat_mw)
+        self.solve_seconds += plan.solve_seconds
+        return plan
 
     def _solve(self, pv, wind, load, heat_load=None, storage=None, cyclic=True, **rolling) -> Schedule:
         """`solve_day` on its scheduler, its solver time counted."""

@@ -37,7 +37,7 @@ from market.realtime import REAL_TIME
 from market.robust_plan import robust_storage
 from market.settlement import DnoAccount
 from model.heat_outputs import heat_columns, planned_emission_t
-from model.plan_fanout import MapUnordered, PlanJob, fan_out
+from model.plan_fanout import MapUnordered, PlanJob, ReplanJob, fan_out
 from model.planning import DnoDay, SchedulerSpec, forecast_scenarios, make_scheduler, redraw_actuals
 from model.scenario import Scenario
 
@@ -235,8 +235,12 @@ class StorageMarketModel(mesa.Model):
         with self._phase("planning"):
             if self.hour == 1:
                 self._start_day(self.day)
-            for dno in self.dnos:  # a. actuals revealed; intraday re-optimisation
-                dno.replan(self.hour)
+            solved: list = [None] * len(self.dnos)
+            if self.planner is not None and self.config.scheduling.intraday_mode == "rolling":
+                solved = fan_out(self.planner, [ReplanJob(SchedulerSpec.of(dno.spec, self.config),
+                                                          tuple(dno.rolling_solves(self.hour))) for dno in self.dnos])
+            for dno, plans in zip(self.dnos, solved):  # a. actuals revealed; intraday re-optimisation
+                dno.replan(self.hour, plans)
             self._record_hourly()  # b. the DAF-IDO deviation of every DNO
         if self.dso is not None:
             with self._phase("network"):  # the deviations flow whoever they are traded with

@@ -1,26 +1,45 @@
-"""The day-ahead planning of many DNOs in other processes, with the bytes of a serial run.
+"""The DNOs' planning in other processes, with the bytes of a serial run.
 
 A DNO's own plans (agents.dno.own_plans: day-ahead on forecasts, and in oracle mode the day on
-actuals) depend only on its MILP and its day's data, so the model can hand them, in chunks, to any
+actuals) and its rolling re-plans (agents.dno.rolling_plan, hour by hour) depend only on its MILP
+and the data they are given, so the model can hand them, in chunks, to any
 `imap_unordered(fn, tasks)` that runs a function elsewhere (the executors sweeps use: local
-processes, a Dask cluster) and put them back in DNO order. Each chunk builds its DNOs' MILPs from
-their specs: a scheduler carries nothing from one solve to the next that changes a result, which
-tests/test_plan_fanout.py checks by comparing every byte of runs made both ways.
+processes, a Dask cluster) and put them back in DNO order. A worker builds each DNO's MILP from
+its spec once and keeps it for the next re-plans (`_scheduler`): a scheduler carries nothing from
+one solve to the next that changes a result, which tests/test_plan_fanout.py checks by comparing
+every byte of runs made both ways.
 """
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agents.dno import own_plans
-from market.scheduling import Schedule
+import numpy as np
+
+from agents.dno import own_plans, rolling_plan
+from market.scheduling import DnoScheduler, Schedule
 from model.planning import DnoDay, SchedulerSpec
 
 # (function, tasks) -> the function's results, in any order (Executor.imap_unordered)
 MapUnordered = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
 CHUNK_DNOS = 25  # DNOs a task plans: a task of ~2 s keeps the executor's overhead near nothing
+KEEP_SCHEDULERS = 2000  # MILPs a worker keeps built (a few hundred kB each)
+_SCHEDULERS: dict[bytes, DnoScheduler] = {}
+
+
+def _scheduler(spec: SchedulerSpec) -> DnoScheduler:
+    """The MILP of `spec`, built once per process: a rolling day re-plans each DNO every hour, and
+    building it costs about half a solve. Keyed by the spec's content, so equal specs share one."""
+    key = hashlib.sha256(pickle.dumps(spec)).digest()
+    scheduler = _SCHEDULERS.pop(key, None) or spec.build()
+    _SCHEDULERS[key] = scheduler  # the most recently used last
+    if len(_SCHEDULERS) > KEEP_SCHEDULERS:
+        del _SCHEDULERS[next(iter(_SCHEDULERS))]
+    return scheduler
 
 
 @dataclass(frozen=True)
@@ -32,20 +51,34 @@ class PlanJob:
     replay: tuple | None
     intraday_mode: str
 
+    def run(self) -> tuple[Schedule, Schedule | None]:
+        return own_plans(_scheduler(self.spec), self.inputs, None, self.replay, self.intraday_mode)
+
+
+@dataclass(frozen=True)
+class ReplanJob:
+    """One DNO's rolling re-plans of an hour: its MILP's spec and each re-plan's arguments
+    (DNO.rolling_solves: its own and any no-trade baseline's)."""
+
+    spec: SchedulerSpec
+    solves: tuple[tuple[DnoDay, int, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None], ...]
+
+    def run(self) -> list[Schedule]:
+        return [rolling_plan(_scheduler(self.spec), *args) for args in self.solves]
+
 
 @dataclass(frozen=True)
 class PlanTask:
     index: int
-    jobs: tuple[PlanJob, ...]
+    jobs: tuple[PlanJob | ReplanJob, ...]
 
 
-def plan_chunk(task: PlanTask) -> tuple[int, list[tuple[Schedule, Schedule | None]]]:
-    """The own plans of a chunk of DNOs, each on a MILP built here."""
-    return task.index, [own_plans(job.spec.build(), job.inputs, None, job.replay, job.intraday_mode)
-                        for job in task.jobs]
+def plan_chunk(task: PlanTask) -> tuple[int, list]:
+    """The plans of a chunk of DNOs, each on its MILP as built in this process."""
+    return task.index, [job.run() for job in task.jobs]
 
 
-def fan_out(map_unordered: MapUnordered, jobs: Sequence[PlanJob]) -> list[tuple[Schedule, Schedule | None]]:
+def fan_out(map_unordered: MapUnordered, jobs: Sequence[PlanJob | ReplanJob]) -> list:
     """Every job's own plans, in the order of `jobs`, computed wherever `map_unordered` runs them."""
     chunk = CHUNK_DNOS
     tasks = [PlanTask(i, tuple(jobs[k:k + chunk])) for i, k in enumerate(range(0, len(jobs), chunk))]

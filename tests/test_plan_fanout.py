@@ -2,10 +2,13 @@
 
 import hashlib
 
+import pytest
+
 from batch_runs.executors import ProcessExecutor
 from batch_runs.run_one import scenario_for
 from experiments.cli import main
 from model.job import simulate
+from model.plan_fanout import ReplanJob
 
 OUTPUTS = ("hourly.csv", "bids.csv", "trades.csv", "settlement.csv", "summary.json", "report.html", "ledger.sqlite")
 
@@ -23,6 +26,30 @@ def test_plans_made_in_any_order_elsewhere_give_the_same_run(monkeypatch):
     scenario = scenario_for({"n_dnos": 7, "days": 2}, 0)
     monkeypatch.setattr("model.plan_fanout.CHUNK_DNOS", 2)  # several chunks, the last of one DNO
     here, there = simulate(scenario, 3), simulate(scenario, 3, planner=reversed_map)
+    for name, frame in here.tables.items():
+        assert frame.equals(there.tables[name]), name
+    assert here.summary == there.summary
+
+
+@pytest.mark.parametrize("coordination", ["independent", "dual_decomposition"])
+def test_rolling_replans_made_elsewhere_give_the_same_run(monkeypatch, coordination):
+    """Every hour's re-plans (and, after day-ahead trades, the no-trade baseline's) solved by the
+    planner, on MILPs a worker keeps from hour to hour, in reverse chunk order."""
+    overrides = {"n_dnos": 4, "scheduling.intraday_mode": "rolling", "design.coordination.stage": coordination}
+    if coordination == "dual_decomposition":
+        overrides.update({"design.coordination.max_iterations": 15, "design.coordination.reference": False})
+    scenario = scenario_for(overrides, 0)
+    monkeypatch.setattr("model.plan_fanout.CHUNK_DNOS", 3)
+    monkeypatch.setattr("model.plan_fanout._SCHEDULERS", {})
+    solves = []
+
+    def planner(fn, tasks):
+        tasks = list(tasks)
+        solves.extend(len(job.solves) for task in tasks for job in task.jobs if isinstance(job, ReplanJob))
+        return reversed_map(fn, tasks)
+
+    here, there = simulate(scenario, 1), simulate(scenario, 1, planner=planner)
+    assert len(solves) == 24 * 4 and max(solves) == (2 if coordination == "dual_decomposition" else 1)
     for name, frame in here.tables.items():
         assert frame.equals(there.tables[name]), name
     assert here.summary == there.summary
