@@ -79,6 +79,11 @@ def main() -> None:
             report_s = time.perf_counter() - start
             print(f"{'  report.html of it':<58}{report_s:>9.2f} s  {report_s / (run_s + report_s):.0%} of run + "
                   "report, target 20 %", flush=True)
+        if args.rolling_100:
+            path = Path(tmp) / "dn100-rolling.yaml"
+            path.write_text(to_yaml(with_mode(hundred, "rolling")), encoding="utf-8")
+            seconds, _ = cli_run(["run", str(path), "--processes", "2", "--out", f"{tmp}/dn100r"])
+            line("100 DNOs rolling, planning on 2 processes (CLI, report in)", seconds, 30.0)
         if args.thousand:
             path = Path(tmp) / "dn1000.yaml"
             path.write_text(to_yaml(scenario_for({"n_dnos": 1000}, 0)), encoding="utf-8")

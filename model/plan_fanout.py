@@ -26,7 +26,8 @@ from model.planning import DnoDay, SchedulerSpec
 
 # (function, tasks) -> the function's results, in any order (Executor.imap_unordered)
 MapUnordered = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
-CHUNK_DNOS = 25  # DNOs a task plans: a task of ~2 s keeps the executor's overhead near nothing
+CHUNK_DNOS = 25  # DNOs a task plans at most: a task of ~2 s keeps the executor's overhead near nothing
+MIN_TASKS = 8  # ... and at least this many tasks when there are DNOs enough, so the workers finish together
 KEEP_SCHEDULERS = 2000  # MILPs a worker keeps built (a few hundred kB each)
 _SCHEDULERS: dict[bytes, DnoScheduler] = {}
 
@@ -80,7 +81,7 @@ def plan_chunk(task: PlanTask) -> tuple[int, list]:
 
 def fan_out(map_unordered: MapUnordered, jobs: Sequence[PlanJob | ReplanJob]) -> list:
     """Every job's own plans, in the order of `jobs`, computed wherever `map_unordered` runs them."""
-    chunk = CHUNK_DNOS
+    chunk = max(1, min(CHUNK_DNOS, -(-len(jobs) // MIN_TASKS)))
     tasks = [PlanTask(i, tuple(jobs[k:k + chunk])) for i, k in enumerate(range(0, len(jobs), chunk))]
     done: list[list | None] = [None] * len(tasks)
     for result in map_unordered(plan_chunk, tasks):

@@ -24,7 +24,7 @@ def reversed_map(fn, tasks):
 
 def test_plans_made_in_any_order_elsewhere_give_the_same_run(monkeypatch):
     scenario = scenario_for({"n_dnos": 7, "days": 2}, 0)
-    monkeypatch.setattr("model.plan_fanout.CHUNK_DNOS", 2)  # several chunks, the last of one DNO
+    monkeypatch.setattr("model.plan_fanout.CHUNK_DNOS", 2)  # several chunks
     here, there = simulate(scenario, 3), simulate(scenario, 3, planner=reversed_map)
     for name, frame in here.tables.items():
         assert frame.equals(there.tables[name]), name
