@@ -4,6 +4,7 @@ and the per-run overhead of the Dask path against the local process pool.
 Run: .venv/bin/python benchmarks/bench_batch.py [--runs N] [--tasks M]
 Throughput uses real paper-4dn days: N runs on warm workers (start-up reported apart: it is paid
 once per sweep).
+The same runs as one `storagemarket sweep` command, start to finish, in 1 and on 2 processes.
 Overhead maps a run function that does nothing over M tasks on 2 workers after start-up, so the
 figure is what the executor adds to every run (scheduling, pickling, result transfer, storing).
 """
@@ -16,6 +17,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 from batch_runs.design import parse
 from batch_runs.executors import DaskExecutor, ProcessExecutor, SerialExecutor
@@ -72,6 +75,19 @@ def independent(runs: int) -> float:
     return max(float(p.communicate()[0]) for p in halves)
 
 
+def command_line_sweep(runs: int, processes: int) -> float:
+    """Wall seconds of `storagemarket sweep` over the benchmark's design, start to finish."""
+    concessions = design(runs, real=True).parameters["mechanism.seller_concession"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "design.yaml"
+        path.write_text(yaml.safe_dump({"name": "bench", "kind": "grid",
+                                        "parameters": {"mechanism.seller_concession": list(concessions)}}))
+        start = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).parent / "storagemarket"), "sweep", str(path), "--out",
+                        f"{tmp}/out", "--processes", str(processes)], check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
 def overhead_ms(executor, tasks: int) -> float:
     """Per-task wall time of a no-op sweep on an already started executor."""
     with executor as ex:
@@ -118,6 +134,9 @@ def main() -> None:
           f"{serial[0] / (2 * both):>12.2f}   (the machine's own ceiling for two parallel runs)")
     print("target (issue 19): efficiency >= 0.9 on 2 processes with warm workers; 'with start-up' counts the "
           "pool's start and each worker's first run (its imports) in both times")
+    cli = {n: command_line_sweep(args.runs, n) for n in (1, 2)}
+    print(f"the same {args.runs} runs as one `storagemarket sweep` (imports, checks, store, everything): "
+          f"{cli[1]:.1f} s in 1 process, {cli[2]:.1f} s on 2 ({cli[1] / (2 * cli[2]):.2f} efficiency)")
     local_ms = overhead_ms(ProcessExecutor(2), args.tasks)
     dask_ms = overhead_ms(DaskExecutor(workers=2), args.tasks)
     print(f"per-run overhead, no-op runs on 2 workers after start-up ({args.tasks} tasks):")
