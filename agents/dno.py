@@ -171,9 +171,8 @@ class DNO(mesa.Agent):
         planned = self.day_ahead if self.intraday is None else self.intraday
         self.expected.append(self._classify(self.day_ahead.storage_action_mw[t], float(planned.storage_action_mw[t])))
         if solved is None:
-            solved = [self._rolling(*args[1:]) for args in self.rolling_solves(hour)]
-        else:
-            self.solve_seconds += sum(plan.solve_seconds for plan in solved)
+            solved = [rolling_plan(self.scheduler, *args) for args in self.rolling_solves(hour)]
+        self.solve_seconds += sum(plan.solve_seconds for plan in solved)
         if self.intraday_mode == "rolling":
             self.intraday = solved[0]
         self.charge_mw[:, t] = self.intraday.charge_mw[:, t]
@@ -196,13 +195,6 @@ class DNO(mesa.Agent):
 
     def _classify(self, planned_mw: float, action_mw: float) -> Deviation:
         return classify(planned_mw, action_mw, self.tolerance_mwh, self.deviation_rule)
-
-    def _rolling(self, hour: int, charge_mw: np.ndarray, discharge_mw: np.ndarray, traded_mw,
-                 heat_mw: np.ndarray | None) -> Schedule:
-        """`rolling_plan` on its scheduler, its solver time counted."""
-        plan = rolling_plan(self.scheduler, self.inputs, hour, charge_mw, discharge_mw, traded_mw, heat_mw)
-        self.solve_seconds += plan.solve_seconds
-        return plan
 
     def _solve(self, pv, wind, load, heat_load=None, storage=None, cyclic=True, **rolling) -> Schedule:
         """`solve_day` on its scheduler, its solver time counted."""

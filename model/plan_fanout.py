@@ -80,7 +80,8 @@ def plan_chunk(task: PlanTask) -> tuple[int, list]:
 
 
 def fan_out(map_unordered: MapUnordered, jobs: Sequence[PlanJob | ReplanJob]) -> list:
-    """Every job's own plans, in the order of `jobs`, computed wherever `map_unordered` runs them."""
+    """Every job's plans (a PlanJob's own plans, a ReplanJob's re-plans), in the order of `jobs`,
+    computed wherever `map_unordered` runs them."""
     chunk = max(1, min(CHUNK_DNOS, -(-len(jobs) // MIN_TASKS)))
     tasks = [PlanTask(i, tuple(jobs[k:k + chunk])) for i, k in enumerate(range(0, len(jobs), chunk))]
     done: list[list | None] = [None] * len(tasks)
