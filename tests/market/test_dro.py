@@ -40,13 +40,19 @@ def cases(draw):
 
 
 def _lp(h, p0, t1, tinf):
-    """max h.p over p >= 0, sum p = 1, |p - p0| <= u, sum u <= t1, u <= tinf (variables p, u)."""
+    """max h.p over p >= 0, sum p = 1, |p - p0| <= u, sum u <= t1, u <= tinf (variables p, u).
+
+    Without presolve and at tight tolerances: with zero radii the set is the single point p0, which
+    HiGHS's presolve calls infeasible when p0 has entries near its default tolerance (e.g. 5.6e-8),
+    and at that tolerance (1e-7) the LP's own optimum strays further than the closed form's check."""
     k = len(h)
     eye = np.eye(k)
     a_ub = np.block([[eye, -eye], [-eye, -eye], [np.zeros((1, k)), np.ones((1, k))]])
     b_ub = np.concatenate([p0, -p0, [t1]])
     res = linprog(np.concatenate([-h, np.zeros(k)]), A_ub=a_ub, b_ub=b_ub, A_eq=np.concatenate([np.ones(k), np.zeros(k)])[None],
-                  b_eq=[1.0], bounds=[(0, None)] * k + [(0, tinf)] * k, method="highs")
+                  b_eq=[1.0], bounds=[(0, None)] * k + [(0, tinf)] * k, method="highs",
+                  options={"presolve": False, "primal_feasibility_tolerance": 1e-10,
+                           "dual_feasibility_tolerance": 1e-10})
     assert res.status == 0
     return -res.fun
 
