@@ -7,6 +7,7 @@ no scenario file; its hash is block 0's state root source and is itself checked.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Mapping
 
 from ledger.block import ZERO_HASH, BlockHeader
@@ -62,6 +63,12 @@ class Genesis:
     @property
     def encoded(self) -> bytes:
         return canonical_bytes(self.to_doc())
+
+    @cached_property
+    def market_bytes(self) -> bytes:
+        """The market section's canonical bytes, encoded once: every contract call decodes its rules
+        from them (a genesis document is the chain's fixed anchor, never changed once made)."""
+        return canonical_bytes(dict(self.market))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Genesis":

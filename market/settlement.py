@@ -44,7 +44,7 @@ class DnoAccount:
 
     def __add__(self, other: DnoAccount) -> DnoAccount:
         # Field by field without dataclasses.astuple, which deep-copies and dominated profiles.
-        return DnoAccount(*(getattr(self, f) + getattr(other, f) for f in _ACCOUNT_FIELDS))
+        return DnoAccount(*(getattr(self, f) + getattr(other, f) for f in ACCOUNT_FIELDS))
 
     @property
     def revenue_rmb(self) -> float:
@@ -76,7 +76,7 @@ class DnoAccount:
         return self.p2p_volume_mwh / self.deviation_mwh if self.deviation_mwh > 0 else 0.0
 
 
-_ACCOUNT_FIELDS = tuple(f.name for f in fields(DnoAccount))
+ACCOUNT_FIELDS = tuple(f.name for f in fields(DnoAccount))
 
 
 @dataclass(frozen=True)
