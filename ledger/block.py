@@ -190,10 +190,10 @@ class CommitCertificate:
         names = [v for v, _ in self.signatures]
         if names != sorted(set(names)):
             return "certificate signers repeat or are unsorted"
+        message = vote_signing_bytes(self.vote_type, header.chain_id, self.height, self.round, self.block_hash)
         for validator, sig in self.signatures:
             if validator not in validators.powers:
                 return f"certificate signer {validator[:12]} is not a validator"
-            message = vote_signing_bytes(self.vote_type, header.chain_id, self.height, self.round, self.block_hash)
             if not verify_signature(bytes.fromhex(validator), sig, message):
                 return f"bad signature from {validator[:12]} in certificate"
         if not validators.has_quorum(set(names)):

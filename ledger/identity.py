@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
@@ -79,6 +80,23 @@ _VERIFIED_MAX = 65_536
 def clear_signature_cache() -> None:
     """Forget every cached verification (benchmarks measure a fresh process this way)."""
     _VERIFIED.clear()
+
+
+def take_verified() -> list[tuple[bytes, bytes, bytes]]:
+    """Empty the cache and return its keys, (public key, signature, SHA-256 of the message): what a
+    process that checks signatures for another (ledger.signature_prefetch) hands over."""
+    keys = list(_VERIFIED)
+    _VERIFIED.clear()
+    return keys
+
+
+def remember_verified(keys: Iterable[tuple[bytes, bytes, bytes]]) -> None:
+    """Cache keys another process found valid with `verify_signature` (see `take_verified`)."""
+    for key in keys:
+        _VERIFIED[key] = None
+        _VERIFIED.move_to_end(key)
+    while len(_VERIFIED) > _VERIFIED_MAX:
+        _VERIFIED.popitem(last=False)
 
 
 def verify_signature(public_key: bytes, signature: bytes, message: bytes) -> bool:

@@ -26,6 +26,7 @@ from ledger.genesis import Genesis
 from ledger.horizon import short_of_horizon
 from ledger.merkle import inclusion_proof, verify_inclusion
 from ledger.proof_of_work import work_problem
+from ledger.signature_prefetch import MIN_TRANSACTIONS, SignaturePrefetch, can_fork, usable_cores
 from ledger.store import NoStore, StoreError, read_rows
 
 
@@ -102,15 +103,38 @@ def _seal_problem(header: BlockHeader, cert_bytes: bytes | None, genesis: Genesi
     return CommitCertificate.from_bytes(cert_bytes).problem(header, genesis.validators)
 
 
-def verify_store(path: str) -> VerifyReport:
+def verify_store(path: str, prefetch: bool | None = None) -> VerifyReport:
     """Replay the store at `path`; the report names the first bad height, if any. NoStore when
-    there is no store to replay (no file, a directory, an empty file): nothing was tampered with."""
+    there is no store to replay (no file, a directory, an empty file): nothing was tampered with.
+
+    `prefetch` checks the signatures on a second core meanwhile (ledger.signature_prefetch): None
+    where it pays (two cores, a store of some size), True wherever forking is safe, False never.
+    The report is the same either way."""
     try:
         genesis_bytes, rows = read_rows(path)
+        size = _transactions(path) if prefetch is None else 0
     except NoStore:
         raise
     except (StoreError, sqlite3.Error) as exc:
         return VerifyReport(0, 0, first_bad_height=0, reason=f"unreadable store: {exc}")
+    start = can_fork() and (prefetch or (prefetch is None and usable_cores() > 1 and size >= MIN_TRANSACTIONS))
+    with SignaturePrefetch(path, start) as signatures:
+        return _replay(genesis_bytes, rows, signatures)
+
+
+def _transactions(path: str) -> int:
+    """How many transactions the store holds (0 if it cannot say: the replay will name why)."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT COUNT(*) FROM txs").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _replay(genesis_bytes: bytes, rows, signatures: SignaturePrefetch) -> VerifyReport:
     height, n_txs, genesis, prev, state = 0, 0, None, None, None
     try:
         try:
@@ -129,6 +153,7 @@ def verify_store(path: str) -> VerifyReport:
             for what, value in stored:  # e.g. rewritten by hand as TEXT: no signature or hash can hold
                 if value is not None and not isinstance(value, bytes):
                     raise _Bad(f"a {what} of block {height} is stored as {type(value).__name__}, not bytes")
+            signatures.through(height)
             prev, state, count = _check_block(height, hash_, header_bytes, cert_bytes, tx_rows, prev, state, genesis)
             n_txs += count
         if prev is None:

@@ -7,6 +7,7 @@ the platform sum to zero; a test checks it. Money is RMB throughout (`_rmb`).
 from __future__ import annotations
 
 import math
+import operator
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -44,7 +45,7 @@ class DnoAccount:
 
     def __add__(self, other: DnoAccount) -> DnoAccount:
         # Field by field without dataclasses.astuple, which deep-copies and dominated profiles.
-        return DnoAccount(*(getattr(self, f) + getattr(other, f) for f in ACCOUNT_FIELDS))
+        return DnoAccount(*map(operator.add, _account_values(self), _account_values(other)))
 
     @property
     def revenue_rmb(self) -> float:
@@ -77,6 +78,7 @@ class DnoAccount:
 
 
 ACCOUNT_FIELDS = tuple(f.name for f in fields(DnoAccount))
+_account_values = operator.attrgetter(*ACCOUNT_FIELDS)
 
 
 @dataclass(frozen=True)

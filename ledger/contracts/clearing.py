@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Sequence
 
@@ -29,6 +30,7 @@ from market.shared_storage import SharedStorage
 from market.tariff import Tariff
 
 from ledger.block import BlockEntry
+from ledger.canonical import canonical_bytes
 from ledger.contracts.credit import bid_refusal
 from ledger.contracts.runtime import (BlockContext, ContractError, apply_entry, contract, hour_key,
                                       organisation)
@@ -44,6 +46,12 @@ AFTER_GATE_CLOSURE: list = []
 # the chain's genesis hash and (day, hour): for timings.json only, never chain state. The model
 # pops its own run's entries when it finishes (model.market_model).
 CLEARING_SECONDS: dict[str, dict[tuple[int, int], float]] = {}
+# Each hour's clearing as its gate closure made it, by what it is a function of (see `_clear`), for
+# its day's close, which settles every hour of the day again. A gate closure always clears afresh
+# (so every run times its clearings); the cache changes wall time, never a result, and callers
+# only read what it returns.
+_CLEARED: OrderedDict[tuple, tuple[ClearingResult, HourSettlement]] = OrderedDict()
+_CLEARED_MAX = 1024
 # Account fields a chain writes only when they move, so chains without them keep their bytes.
 _SPARSE_ACCOUNT_FIELDS = ("uos_rmb", "imbalance_rmb", "penalty_rmb", "top_up_rmb")
 
@@ -94,7 +102,12 @@ def network_of(genesis: Genesis) -> MarketNetwork | None:
 
 
 def rules_for(genesis: Genesis, hour: int) -> Rules:
-    params, tariff, _ = market_of(genesis)
+    return _rules(genesis.market_bytes, hour)
+
+
+@lru_cache(maxsize=256)
+def _rules(market: bytes, hour: int) -> Rules:
+    params, tariff, _ = _market(market)[:3]
     return Rules.for_hour(params, tariff, hour)
 
 
@@ -180,9 +193,26 @@ def _random_order(state: dict, day: int, hour: int, book: list[dict]) -> list[fl
 UPLOAD_ORDERS = {"network": _network_order, "index": _index_order, "random": _random_order}
 
 
-def _clear(state: dict, genesis: Genesis, day: int, hour: int) -> tuple[ClearingResult, HourSettlement]:
-    """Clear and settle one closed hour from the on-time bids the chain recorded for it."""
-    book = [r for r in state["bids"].get(hour_key(day, hour), []) if r["included"]]
+def _clear(state: dict, genesis: Genesis, day: int, hour: int,
+           again: bool = False) -> tuple[ClearingResult, HourSettlement]:
+    """Clear and settle one closed hour from the on-time bids the chain recorded for it; `again`
+    (day_close) takes the clearing its gate closure made, if it is still cached."""
+    records = state["bids"].get(hour_key(day, hour), [])
+    # Everything a clearing is a function of: the genesis document (by its hash: rules, members,
+    # network) and the hour's recorded book.
+    key = (state["genesis"], day, hour, canonical_bytes(records))
+    if again and key in _CLEARED:
+        _CLEARED.move_to_end(key)
+        return _CLEARED[key]
+    _CLEARED[key] = cleared = _clear_book(state, genesis, day, hour, [r for r in records if r["included"]])
+    _CLEARED.move_to_end(key)
+    if len(_CLEARED) > _CLEARED_MAX:
+        _CLEARED.popitem(last=False)
+    return cleared
+
+
+def _clear_book(state: dict, genesis: Genesis, day: int, hour: int,
+                book: list[dict]) -> tuple[ClearingResult, HourSettlement]:
     rules = rules_for(genesis, hour)
     stamps = UPLOAD_ORDERS[rules.upload_order](state, day, hour, book)
     priced = [(r, Bid(r["bidder"], r["quantity_mwh"], r["price_per_mwh"], t, hour=hour)) for r, t in zip(book, stamps)]
@@ -260,7 +290,7 @@ def day_close(state: dict, tx: Transaction, entry: BlockEntry, ctx: BlockContext
         raise ContractError(f"day {day} has hours still open")
     params, _, _ = market_of(ctx.genesis)
     members = sorted(m["organisation"] for m in state["members"].values() if m["role"] == "dno")
-    closed = close_day([_clear(state, ctx.genesis, day, h)[1] for h in hours], params, members)
+    closed = close_day([_clear(state, ctx.genesis, day, h, again=True)[1] for h in hours], params, members)
     for dno, account in sorted(closed.accounts.items()):
         if account.scheduling_fee_rmb or account.compensation_funded_rmb:
             expect(state, "day_settlement", {"day": day, "dno": dno, "scheduling_fee_rmb": account.scheduling_fee_rmb,
