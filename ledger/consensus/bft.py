@@ -109,11 +109,12 @@ def proposer_sequence(powers: dict[str, int], steps: int) -> list[str]:
     keys = sorted(powers)
     total = sum(powers.values())
     priority = {k: 0 for k in keys}
+    smaller_first = {k: [-ord(c) for c in k] for k in keys}
     order = []
     for _ in range(steps):
         for k in keys:
             priority[k] += powers[k]
-        chosen = max(keys, key=lambda k: (priority[k], [-ord(c) for c in k]))
+        chosen = max(keys, key=lambda k: (priority[k], smaller_first[k]))
         priority[chosen] -= total
         order.append(chosen)
     return order
