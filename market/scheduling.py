@@ -282,9 +282,19 @@ def add_grid(m: mathopt.Model, buy_max_mw: float, sell_max_mw: float, tag: str =
     for t in T:
         if exclusive is None or exclusive[t]:
             selling = m.add_binary_variable(name=f"B{tag}[{t}]")  # 1 = selling (§A.2.1)
-            m.add_linear_constraint(sell[t] <= sell_max_mw * selling)
-            m.add_linear_constraint(buy[t] <= buy_max_mw * (1 - selling))
+            add_row(m, -math.inf, 0.0, ((sell[t], 1.0), (selling, -sell_max_mw)))  # sell <= max B
+            add_row(m, -math.inf, buy_max_mw, ((buy[t], 1.0), (selling, buy_max_mw)))  # buy <= max (1 - B)
     return pv, wind, buy, sell
+
+
+def add_row(m: mathopt.Model, lb: float, ub: float, terms: Sequence[tuple[mathopt.Variable, float]]):
+    """The linear constraint lb <= sum(coefficient * variable) <= ub, written coefficient by
+    coefficient: the same row MathOpt makes of an expression, without building and normalising
+    the expression (which was most of a model's build time)."""
+    row = m.add_linear_constraint(lb=lb, ub=ub)
+    for variable, coefficient in terms:
+        row.set_coefficient(variable, coefficient)
+    return row
 
 
 def exclusive_hours(buy_per_mwh: np.ndarray, sell_per_mwh: np.ndarray, carbon: CarbonLadder | None) -> list[bool]:
@@ -308,15 +318,19 @@ def add_storage(m: mathopt.Model, units: Sequence[StorageUnitLike], eps: float):
         dis = [m.add_variable(lb=0.0, ub=u.power_mw, name=f"dis[{k},{t}]") for t in T]
         soc = [m.add_variable(lb=u.soc_min, ub=u.soc_max, name=f"soc[{k},{t}]") for t in T]
         discharging = [m.add_binary_variable(name=f"U[{k},{t}]") for t in T]  # 1 = discharging
-        prev: mathopt.LinearTypes = u.soc_start
+        per_mwh = 1.0 / u.energy_mwh
+        into, out_of = u.charge_efficiency * per_mwh, (1.0 / u.discharge_efficiency) * per_mwh
         for t in T:
-            m.add_linear_constraint(dis[t] <= u.power_mw * discharging[t])
-            m.add_linear_constraint(ch[t] <= u.power_mw * (1 - discharging[t]))
-            stored = u.charge_efficiency * ch[t] - dis[t] * (1.0 / u.discharge_efficiency)
-            m.add_linear_constraint(soc[t] == prev + stored * (1.0 / u.energy_mwh))
-            prev = soc[t]
+            add_row(m, -math.inf, 0.0, ((dis[t], 1.0), (discharging[t], -u.power_mw)))  # dis <= P U
+            add_row(m, -math.inf, u.power_mw, ((ch[t], 1.0), (discharging[t], u.power_mw)))  # ch <= P (1 - U)
+            # soc[t] = soc[t-1] (soc_start before the first hour) + (eta_c ch - dis / eta_d) / E
+            level = ((soc[t], 1.0), (ch[t], -into), (dis[t], out_of))
+            if t == 0:
+                add_row(m, u.soc_start, u.soc_start, level)
+            else:
+                add_row(m, 0.0, 0.0, level + ((soc[t - 1], -1.0),))
         # Daily net charge (§A.2.2 Eq. 6): the day ends where it started.
-        day_end.append(m.add_linear_constraint(soc[HOURS - 1] == u.soc_start))
+        day_end.append(add_row(m, u.soc_start, u.soc_start, ((soc[HOURS - 1], 1.0),)))
         for t in T:
             # One epsilon more per hour (earlier is preferred) and a fraction per unit: steps the
             # solver can resolve, while the largest weight (~25 eps, about 0.03 RMB/MWh at the
@@ -342,11 +356,14 @@ def add_balance(m: mathopt.Model, grid: tuple[Vars, Vars, Vars, Vars], ch: list[
     shed = [m.add_variable(lb=0.0, ub=0.0, name=f"shed{tag}[{t}]") for t in T]
     balance = []
     for t in T:
-        storage = mathopt.fast_sum(dis[k][t] - ch[k][t] for k in range(len(ch)))
-        supply = pv[t] + wind[t] + buy[t] - sell[t] + storage + shed[t]
         if heat is not None:
-            supply = supply + heat.electric(t)
-        balance.append(m.add_linear_constraint(lb=0.0, ub=0.0, expr=supply))
+            storage = mathopt.fast_sum(dis[k][t] - ch[k][t] for k in range(len(ch)))
+            supply = pv[t] + wind[t] + buy[t] - sell[t] + storage + shed[t] + heat.electric(t)
+            balance.append(m.add_linear_constraint(lb=0.0, ub=0.0, expr=supply))
+            continue
+        units = [term for k in range(len(ch)) for term in ((dis[k][t], 1.0), (ch[k][t], -1.0))]
+        balance.append(add_row(m, 0.0, 0.0, [(pv[t], 1.0), (wind[t], 1.0), (buy[t], 1.0), (sell[t], -1.0),
+                                             *units, (shed[t], 1.0)]))
     cost = mathopt.fast_sum(float(buy_price[t]) * buy[t] - float(sell_price[t]) * sell[t] for t in T)
     shed_cost = mathopt.fast_sum((voll_per_mwh or 0.0) * shed[t] for t in T)
     return shed, balance, cost, shed_cost

@@ -193,3 +193,59 @@ def test_value_of_lost_load_sheds_only_what_the_import_limit_cannot_serve():
     np.testing.assert_allclose(plan.buy_mw, 5.0, atol=TOL)
     served = DnoScheduler("DN7", [], TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), 10.0, 10.0, voll_per_mwh=20_000.0)
     assert not served.solve(np.zeros(24), np.zeros(24), np.full(24, 8.0)).unserved_mw.any()
+
+
+def _rows_from_expressions(units, buy_max_mw, sell_max_mw):
+    """The grid, storage and balance rows as MathOpt's expressions spell them: the reference the
+    coefficient-by-coefficient build (market.scheduling.add_row) must equal exactly."""
+    from ortools.math_opt.python import mathopt
+
+    m = mathopt.Model(name="rows")
+    T = range(HOURS)
+    pv = [m.add_variable(lb=0.0, ub=0.0, name=f"pv[{t}]") for t in T]
+    wind = [m.add_variable(lb=0.0, ub=0.0, name=f"wind[{t}]") for t in T]
+    buy = [m.add_variable(lb=0.0, ub=buy_max_mw, name=f"buy[{t}]") for t in T]
+    sell = [m.add_variable(lb=0.0, ub=sell_max_mw, name=f"sell[{t}]") for t in T]
+    for t in T:
+        selling = m.add_binary_variable(name=f"B[{t}]")
+        m.add_linear_constraint(sell[t] <= sell_max_mw * selling)
+        m.add_linear_constraint(buy[t] <= buy_max_mw * (1 - selling))
+    chs, diss = [], []
+    for k, u in enumerate(units):
+        ch = [m.add_variable(lb=0.0, ub=u.power_mw, name=f"ch[{k},{t}]") for t in T]
+        dis = [m.add_variable(lb=0.0, ub=u.power_mw, name=f"dis[{k},{t}]") for t in T]
+        soc = [m.add_variable(lb=u.soc_min, ub=u.soc_max, name=f"soc[{k},{t}]") for t in T]
+        discharging = [m.add_binary_variable(name=f"U[{k},{t}]") for t in T]
+        prev = u.soc_start
+        for t in T:
+            m.add_linear_constraint(dis[t] <= u.power_mw * discharging[t])
+            m.add_linear_constraint(ch[t] <= u.power_mw * (1 - discharging[t]))
+            stored = u.charge_efficiency * ch[t] - dis[t] * (1.0 / u.discharge_efficiency)
+            m.add_linear_constraint(soc[t] == prev + stored * (1.0 / u.energy_mwh))
+            prev = soc[t]
+        m.add_linear_constraint(soc[HOURS - 1] == u.soc_start)
+        chs.append(ch)
+        diss.append(dis)
+    shed = [m.add_variable(lb=0.0, ub=0.0, name=f"shed[{t}]") for t in T]
+    for t in T:
+        storage = mathopt.fast_sum(diss[k][t] - chs[k][t] for k in range(len(chs)))
+        m.add_linear_constraint(lb=0.0, ub=0.0, expr=pv[t] + wind[t] + buy[t] - sell[t] + storage + shed[t])
+    return m
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.builds(Unit, st.just("u"), st.floats(0.01, 500.0), st.floats(0.0, 200.0), st.floats(0.5, 1.0),
+                          st.floats(0.5, 1.0), st.just(0.1), st.just(0.9), st.floats(0.1, 0.9)), max_size=3),
+       st.floats(0.0, 100.0), st.floats(0.0, 100.0))
+def test_rows_written_by_coefficient_are_the_rows_of_their_expressions(units, buy_max_mw, sell_max_mw):
+    from ortools.math_opt.python import mathopt
+
+    from market.scheduling import add_balance, add_grid, add_storage
+
+    m = mathopt.Model(name="rows")
+    grid = add_grid(m, buy_max_mw, sell_max_mw)
+    ch, dis, _, _, _ = add_storage(m, units, 1e-6)
+    add_balance(m, grid, ch, dis, TARIFF.buy_per_mwh(), TARIFF.sell_per_mwh(), None)
+    reference = _rows_from_expressions(units, buy_max_mw, sell_max_mw)
+    serialized = [model.export_model().SerializeToString(deterministic=True) for model in (m, reference)]
+    assert serialized[0] == serialized[1]  # every bound and coefficient, bit for bit
