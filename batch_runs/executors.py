@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 
 import gc
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
@@ -88,6 +89,16 @@ def _ignore_sigint() -> None:
 PRELOAD = ["__main__", "batch_runs.sweep", "model.job", "model.plan_fanout"]
 
 
+def _context() -> multiprocessing.context.BaseContext:
+    """'forkserver' with the model preloaded (imported once by the server, not once by each worker
+    it forks), or 'spawn' where there is no fork server."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(PRELOAD)
+    return context
+
+
 class ProcessExecutor(Executor):
     name = "processes"
 
@@ -96,12 +107,15 @@ class ProcessExecutor(Executor):
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> ProcessExecutor:
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        context = multiprocessing.get_context(method)
-        if method == "forkserver":  # imported once by the fork server, not once by each worker it forks
-            context.set_forkserver_preload(PRELOAD)
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_ignore_sigint)
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_ignore_sigint)
         return self
+
+    @staticmethod
+    def start_server() -> None:
+        """Start the fork server now, so its imports (seconds) overlap what the caller does before
+        its first run: the command line calls it before it loads and checks a design."""
+        if _context().get_start_method() == "forkserver":
+            multiprocessing.forkserver.ensure_running()
 
     def __exit__(self, *exc) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -93,6 +93,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from model.out_dir import check
     from model.scenario import load
 
+    if args.processes not in (None, 1):  # a run plans on other processes only when asked to
+        _start_workers_early(args)
     scenario = load(args.scenario, args.set)
     source = _source(args)
     if args.day_seed is not None:
@@ -161,9 +163,20 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
 # --- batch runs (issue 6): `storagemarket sweep DESIGN --out DIR`, `analyze DIR`, `compare FILE --out DIR`
 
 
+def _start_workers_early(args: argparse.Namespace) -> None:
+    """When the flags pick local processes, start their fork server now: its imports (seconds)
+    overlap this process's own loading and checking of the inputs."""
+    if args.workers or args.scheduler or args.processes == 1:
+        return
+    from batch_runs.executors import ProcessExecutor
+
+    ProcessExecutor.start_server()
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from batch_runs import design as designs
 
+    _start_workers_early(args)
     design = designs.load(args.design)
     designs.check(design, args.design)
     report = _run_design(design, args, f"storagemarket sweep {args.design} --out {args.out} --resume")
@@ -215,6 +228,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from batch_runs import comparison
     from batch_runs.compare_report import write_report
 
+    _start_workers_early(args)
     design = comparison.load(args.comparison, seeds=args.seeds)
     comparison.check(design, args.comparison)
     seeds = f" --seeds {args.seeds}" if args.seeds else ""

@@ -74,3 +74,22 @@ def test_mistakes_are_one_line_exit_2(swept, tmp_path, capsys, args, message):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and err.startswith("error: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("flags, starts", [([], True), (["--processes", "2"], True), (["--processes", "1"], False),
+                                           (["--workers", "2"], False)])
+def test_local_workers_start_before_the_design_is_read(tmp_path, monkeypatch, flags, starts):
+    """Their fork server's imports (seconds) then overlap the design's loading and checks."""
+    from batch_runs import design as designs
+    from batch_runs.executors import ProcessExecutor
+
+    calls = []
+    monkeypatch.setattr(ProcessExecutor, "start_server", staticmethod(lambda: calls.append("start")))
+
+    def load(path):
+        calls.append("load")
+        raise designs.ScenarioError(f"{path}: stop here")
+
+    monkeypatch.setattr(designs, "load", load)
+    assert main(["sweep", str(tmp_path / "d.yaml"), "--out", str(tmp_path / "o"), *flags]) == 2
+    assert calls == (["start", "load"] if starts else ["load"])
