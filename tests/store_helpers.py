@@ -17,3 +17,18 @@ def cut_last_blocks(src, dst, blocks):
     db.commit()
     db.close()
     return top
+
+
+def flip_bit(path, table, column, key, height, idx, position, mask):
+    """XOR one byte of a stored blob in place (`position` modulo its length) with `mask`, after
+    dropping the table's append-only trigger; `idx` picks the transaction in table txs."""
+    db = sqlite3.connect(path)
+    db.executescript(f"DROP TRIGGER {table}_no_update;")
+    where = f"{key} = ?" + (" AND idx = ?" if table == "txs" else "")
+    args = (height, idx) if table == "txs" else (height,)
+    (blob,) = db.execute(f"SELECT {column} FROM {table} WHERE {where}", args).fetchone()
+    blob = bytearray(blob)
+    blob[position % len(blob)] ^= mask
+    db.execute(f"UPDATE {table} SET {column} = ? WHERE {where}", (bytes(blob), *args))
+    db.commit()
+    db.close()

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ledger_helpers import build_chain
+from store_helpers import flip_bit
 
 import ledger.signature_prefetch as prefetch
 from ledger.alliance import Alliance
@@ -42,16 +43,7 @@ def _blobs(path):
 
 def _tampered(src, dst, table, column, height, idx, position, mask):
     shutil.copy(src, dst)
-    db = sqlite3.connect(dst)
-    db.executescript(f"DROP TRIGGER {table}_no_update;")
-    where = "height = ?" + (" AND idx = ?" if table == "txs" else "")
-    args = (height, idx) if table == "txs" else (height,)
-    (blob,) = db.execute(f"SELECT {column} FROM {table} WHERE {where}", args).fetchone()
-    blob = bytearray(blob)
-    blob[position % len(blob)] ^= mask
-    db.execute(f"UPDATE {table} SET {column} = ? WHERE {where}", (bytes(blob), *args))
-    db.commit()
-    db.close()
+    flip_bit(dst, table, column, "height", height, idx, position, mask)
     return dst
 
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ledger_helpers import build_chain, certify
+from store_helpers import flip_bit
 
 from ledger.alliance import Alliance
 from ledger.block import entry_included
@@ -36,19 +37,6 @@ def _blobs(path):
     rows += [("genesis", "document", "id", 0, 0, b) for (b,) in db.execute("SELECT document FROM genesis")]
     db.close()
     return rows
-
-
-def _flip(path, table, column, key, height, idx, position, mask):
-    db = sqlite3.connect(path)
-    db.executescript(f"DROP TRIGGER {table}_no_update;")
-    where = f"{key} = ?" + (" AND idx = ?" if table == "txs" else "")
-    args = (height, idx) if table == "txs" else (height,)
-    (blob,) = db.execute(f"SELECT {column} FROM {table} WHERE {where}", args).fetchone()
-    blob = bytearray(blob)
-    blob[position % len(blob)] ^= mask
-    db.execute(f"UPDATE {table} SET {column} = ? WHERE {where}", (bytes(blob), *args))
-    db.commit()
-    db.close()
 
 
 def test_honest_store_verifies(honest_store, capsys):
@@ -87,7 +75,7 @@ def test_any_flipped_byte_is_caught_at_its_height(honest_store, tmp_path_factory
         mask = blob[position] ^ ord(new)
     copy = tmp_path_factory.mktemp("tamper") / "ledger.sqlite"
     shutil.copy(path, copy)
-    _flip(copy, table, column, key, height, idx, position, mask)
+    flip_bit(copy, table, column, key, height, idx, position, mask)
     report = verify_store(str(copy))
     assert report.first_bad_height == height, (table, column, height, position, mask, report)
     assert verify_main(str(copy)) == 1
@@ -102,7 +90,7 @@ def test_every_byte_of_one_certificate_signature_is_caught(honest_store, tmp_pat
     for position in range(start, start + 128):
         copy = tmp_path / f"c{position}.sqlite"
         shutil.copy(path, copy)
-        _flip(copy, "blocks", "certificate", "height", 2, 0, position, 0x01)
+        flip_bit(copy, "blocks", "certificate", "height", 2, 0, position, 0x01)
         assert verify_store(str(copy)).first_bad_height == 2
 
 
@@ -161,7 +149,7 @@ def test_cli_ledger_verify(honest_store, tmp_path, capsys):
     assert "ledger ok" in capsys.readouterr().out
     copy = tmp_path / "bad.sqlite"
     shutil.copy(path, copy)
-    _flip(copy, "blocks", "header", "height", 3, 0, 20, 0x01)
+    flip_bit(copy, "blocks", "header", "height", 3, 0, 20, 0x01)
     assert main(["ledger", "verify", str(copy)]) == 1
     assert "height 3" in capsys.readouterr().err
 
