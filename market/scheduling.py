@@ -356,14 +356,11 @@ def add_balance(m: mathopt.Model, grid: tuple[Vars, Vars, Vars, Vars], ch: list[
     shed = [m.add_variable(lb=0.0, ub=0.0, name=f"shed{tag}[{t}]") for t in T]
     balance = []
     for t in T:
-        if heat is not None:
-            storage = mathopt.fast_sum(dis[k][t] - ch[k][t] for k in range(len(ch)))
-            supply = pv[t] + wind[t] + buy[t] - sell[t] + storage + shed[t] + heat.electric(t)
-            balance.append(m.add_linear_constraint(lb=0.0, ub=0.0, expr=supply))
-            continue
         units = [term for k in range(len(ch)) for term in ((dis[k][t], 1.0), (ch[k][t], -1.0))]
-        balance.append(add_row(m, 0.0, 0.0, [(pv[t], 1.0), (wind[t], 1.0), (buy[t], 1.0), (sell[t], -1.0),
-                                             *units, (shed[t], 1.0)]))
+        terms = [(pv[t], 1.0), (wind[t], 1.0), (buy[t], 1.0), (sell[t], -1.0), *units, (shed[t], 1.0)]
+        if heat is not None:  # the heat devices' net electric supply has no constant
+            terms += mathopt.as_flat_linear_expression(heat.electric(t)).terms.items()
+        balance.append(add_row(m, 0.0, 0.0, terms))
     cost = mathopt.fast_sum(float(buy_price[t]) * buy[t] - float(sell_price[t]) * sell[t] for t in T)
     shed_cost = mathopt.fast_sum((voll_per_mwh or 0.0) * shed[t] for t in T)
     return shed, balance, cost, shed_cost
