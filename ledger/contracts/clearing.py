@@ -51,7 +51,7 @@ CLEARING_SECONDS: dict[str, dict[tuple[int, int], float]] = {}
 # (so every run times its clearings); the cache changes wall time, never a result, and callers
 # only read what it returns.
 _CLEARED: OrderedDict[tuple, tuple[ClearingResult, HourSettlement]] = OrderedDict()
-_CLEARED_MAX = 1024
+_CLEARED_MAX = 96  # four days of hours (a day closes with its last hour's gate); a 1 000-DNO hour holds MBs
 # Account fields a chain writes only when they move, so chains without them keep their bytes.
 _SPARSE_ACCOUNT_FIELDS = ("uos_rmb", "imbalance_rmb", "penalty_rmb", "top_up_rmb")
 
