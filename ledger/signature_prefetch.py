@@ -11,13 +11,16 @@ without it (tests/ledger/test_signature_prefetch.py).
 
 Used only where forking is safe and pays: Linux, more than one usable core, no other
 Python thread in the process (a fork copies locks held by other threads), and a store with enough
-transactions to outweigh a fork.
+transactions to outweigh a fork. Native threads escape that check (numpy's OpenBLAS starts one;
+Python 3.12+ warns about them at the fork): the child touches none of their libraries, and a child
+that stalls all the same is given up after STALL_S, the parent then verifying alone.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import struct
 import sys
@@ -29,6 +32,7 @@ from ledger.identity import remember_verified, take_verified
 from ledger.store import read_rows
 from ledger.transactions import SignedTx
 
+STALL_S = 5.0  # a child silent this long is given up (a block takes it about a millisecond)
 MIN_TRANSACTIONS = 300  # below, a fork (5-13 ms, more for a larger process) outweighs what it saves
 _HEAD = struct.Struct("<qI")  # height, number of keys
 _KEY = 32 + 64 + 32  # public key, signature, SHA-256 of the message
@@ -46,13 +50,14 @@ def can_fork() -> bool:
 class SignaturePrefetch:
     """A child checking the signatures of the store at `path` ahead of the parent's replay.
 
-    `through(height)` waits until the child has sent every block up to `height` (or has stopped)
-    and caches what it sent; `close()` ends the child wherever it is. Inactive (both do nothing)
-    when `start` is False."""
+    `through(height)` waits until the child has sent every block up to `height` (or has stopped,
+    or has sent nothing for STALL_S) and caches what it sent; `close()` ends the child wherever it
+    is. Inactive (both do nothing) when `start` is False."""
 
     def __init__(self, path: str, start: bool) -> None:
         self._pid: int | None = None
-        self._pipe = None
+        self._fd: int | None = None
+        self._buffer = bytearray()
         self._last = -1
         if not start:
             return
@@ -65,23 +70,37 @@ class SignaturePrefetch:
             finally:
                 os._exit(0)  # no atexit handlers, no flushing the parent's buffers twice
         os.close(write_fd)
-        self._pid, self._pipe = pid, os.fdopen(read_fd, "rb")
+        self._pid, self._fd = pid, read_fd
 
     def through(self, height: int) -> None:
-        while self._pipe is not None and self._last < height:
-            head = self._pipe.read(_HEAD.size)
-            if len(head) < _HEAD.size:  # the child stopped (it found nothing more it could read)
+        while self._fd is not None and self._last < height:
+            head = self._read(_HEAD.size)
+            data = None if head is None else self._read(_HEAD.unpack(head)[1] * _KEY)
+            if data is None:  # the child stopped (nothing more it could read) or stalled
                 self.close()
                 return
-            self._last, count = _HEAD.unpack(head)
-            data = self._pipe.read(count * _KEY)
+            self._last = _HEAD.unpack(head)[0]
             remember_verified((data[i:i + 32], data[i + 32:i + 96], data[i + 96:i + _KEY])
-                              for i in range(0, len(data) - _KEY + 1, _KEY))
+                              for i in range(0, len(data), _KEY))
+
+    def _read(self, size: int) -> bytes | None:
+        """`size` bytes from the child, or None at its end or after STALL_S without a byte: a
+        child forked beside a native thread that held a lock it needs would wait forever, and
+        the parent then verifies alone instead."""
+        while len(self._buffer) < size:
+            ready, _, _ = select.select([self._fd], [], [], STALL_S)
+            chunk = os.read(self._fd, 1 << 16) if ready else b""
+            if not chunk:
+                return None
+            self._buffer += chunk
+        out = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return out
 
     def close(self) -> None:
-        if self._pipe is not None:
-            self._pipe.close()
-            self._pipe = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         if self._pid is not None:
             try:
                 os.kill(self._pid, signal.SIGKILL)

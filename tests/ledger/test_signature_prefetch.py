@@ -8,6 +8,7 @@ import shutil
 import sys
 import sqlite3
 import threading
+import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -45,6 +46,20 @@ def _tampered(src, dst, table, column, height, idx, position, mask):
     shutil.copy(src, dst)
     flip_bit(dst, table, column, "height", height, idx, position, mask)
     return dst
+
+
+@pytest.fixture
+def children(monkeypatch):
+    """The pid of every child verify forks (None where it forks none)."""
+    pids = []
+    start = prefetch.SignaturePrefetch.__init__
+
+    def recording(self, path, start_):
+        start(self, path, start_)
+        pids.append(self._pid)
+
+    monkeypatch.setattr(prefetch.SignaturePrefetch, "__init__", recording)
+    return pids
 
 
 def _verify(path, with_child):
@@ -128,19 +143,23 @@ def test_no_fork_beside_another_thread(store, monkeypatch):
         other.join()
 
 
-def test_no_child_is_left_when_verify_stops_early(store, tmp_path, monkeypatch):
+def test_no_child_is_left_when_verify_stops_early(store, tmp_path, children):
     path, _ = store
-    children = []
-    start = prefetch.SignaturePrefetch.__init__
-
-    def recording(self, path_, start_):
-        start(self, path_, start_)
-        children.append(self._pid)
-
-    monkeypatch.setattr(prefetch.SignaturePrefetch, "__init__", recording)
     _, _, height, idx, blob = _blobs(path)[0]  # the first certificate: verify stops at height 1
     report = _verify(_tampered(path, tmp_path / "bad.sqlite", "blocks", "certificate", height, idx, 40, 1), True)
     assert report.first_bad_height == 1
     assert children and children[0] is not None
     with pytest.raises(ChildProcessError):  # reaped: no longer our child
+        os.waitpid(children[0], os.WNOHANG)
+
+
+def test_a_child_that_stalls_is_given_up(store, children, monkeypatch):
+    """As one forked beside a native thread holding a lock it needs would: verify goes on alone."""
+    path, _ = store
+    monkeypatch.setattr(prefetch, "_check_and_send", lambda path_, fd: time.sleep(60))
+    monkeypatch.setattr(prefetch, "STALL_S", 0.2)
+    began = time.monotonic()
+    assert _verify(path, True) == _verify(path, False)
+    assert time.monotonic() - began < 30
+    with pytest.raises(ChildProcessError):
         os.waitpid(children[0], os.WNOHANG)
