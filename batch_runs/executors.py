@@ -17,7 +17,6 @@ from abc import ABC, abstractmethod
 
 import gc
 import multiprocessing
-import multiprocessing.forkserver
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
@@ -115,6 +114,8 @@ class ProcessExecutor(Executor):
         """Start the fork server now, so its imports (seconds) overlap what the caller does before
         its first run: the command line calls it before it loads and checks a design."""
         if _context().get_start_method() == "forkserver":
+            import multiprocessing.forkserver
+
             multiprocessing.forkserver.ensure_running()
 
     def __exit__(self, *exc) -> None:

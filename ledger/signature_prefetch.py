@@ -22,6 +22,7 @@ import json
 import os
 import select
 import signal
+import sqlite3
 import struct
 import sys
 import threading
@@ -47,19 +48,39 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
+def _wanted(path: str, prefetch: bool | None) -> bool:
+    """True: wherever forking is safe; False: never; None: where it also pays (two cores, a store
+    of MIN_TRANSACTIONS or more)."""
+    if prefetch is False or not can_fork():
+        return False
+    return prefetch is True or (usable_cores() > 1 and _transactions(path) >= MIN_TRANSACTIONS)
+
+
+def _transactions(path: str) -> int:
+    """How many transactions the store holds (0 if it cannot say: the replay will name why)."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT COUNT(*) FROM txs").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+
+
 class SignaturePrefetch:
     """A child checking the signatures of the store at `path` ahead of the parent's replay.
 
     `through(height)` waits until the child has sent every block up to `height` (or has stopped,
     or has sent nothing for STALL_S) and caches what it sent; `close()` ends the child wherever it
-    is. Inactive (both do nothing) when `start` is False."""
+    is. `prefetch` as `ledger.verify.verify_store` takes it; with no child, both do nothing."""
 
-    def __init__(self, path: str, start: bool) -> None:
+    def __init__(self, path: str, prefetch: bool | None) -> None:
         self._pid: int | None = None
         self._fd: int | None = None
         self._buffer = bytearray()
         self._last = -1
-        if not start:
+        if not _wanted(path, prefetch):
             return
         read_fd, write_fd = os.pipe()
         pid = os.fork()
@@ -74,14 +95,22 @@ class SignaturePrefetch:
 
     def through(self, height: int) -> None:
         while self._fd is not None and self._last < height:
-            head = self._read(_HEAD.size)
-            data = None if head is None else self._read(_HEAD.unpack(head)[1] * _KEY)
-            if data is None:  # the child stopped (nothing more it could read) or stalled
+            message = self._message()
+            if message is None:  # the child stopped (nothing more it could read) or stalled
                 self.close()
                 return
-            self._last = _HEAD.unpack(head)[0]
+            self._last, data = message
             remember_verified((data[i:i + 32], data[i + 32:i + 96], data[i + 96:i + _KEY])
                               for i in range(0, len(data), _KEY))
+
+    def _message(self) -> tuple[int, bytes] | None:
+        """The next block's (height, keys) from the child, or None (see `_read`)."""
+        head = self._read(_HEAD.size)
+        if head is None:
+            return None
+        height, count = _HEAD.unpack(head)
+        data = self._read(count * _KEY)
+        return None if data is None else (height, data)
 
     def _read(self, size: int) -> bytes | None:
         """`size` bytes from the child, or None at its end or after STALL_S without a byte: a

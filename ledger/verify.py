@@ -26,7 +26,7 @@ from ledger.genesis import Genesis
 from ledger.horizon import short_of_horizon
 from ledger.merkle import inclusion_proof, verify_inclusion
 from ledger.proof_of_work import work_problem
-from ledger.signature_prefetch import MIN_TRANSACTIONS, SignaturePrefetch, can_fork, usable_cores
+from ledger.signature_prefetch import SignaturePrefetch
 from ledger.store import NoStore, StoreError, read_rows
 
 
@@ -112,26 +112,12 @@ def verify_store(path: str, prefetch: bool | None = None) -> VerifyReport:
     The report is the same either way."""
     try:
         genesis_bytes, rows = read_rows(path)
-        size = _transactions(path) if prefetch is None else 0
     except NoStore:
         raise
     except (StoreError, sqlite3.Error) as exc:
         return VerifyReport(0, 0, first_bad_height=0, reason=f"unreadable store: {exc}")
-    start = can_fork() and (prefetch or (prefetch is None and usable_cores() > 1 and size >= MIN_TRANSACTIONS))
-    with SignaturePrefetch(path, start) as signatures:
+    with SignaturePrefetch(path, prefetch) as signatures:
         return _replay(genesis_bytes, rows, signatures)
-
-
-def _transactions(path: str) -> int:
-    """How many transactions the store holds (0 if it cannot say: the replay will name why)."""
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            return db.execute("SELECT COUNT(*) FROM txs").fetchone()[0]
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return 0
 
 
 def _replay(genesis_bytes: bytes, rows, signatures: SignaturePrefetch) -> VerifyReport:
